@@ -1,0 +1,585 @@
+"""The Tensor, the graph it records, and reverse-mode differentiation.
+
+A Tensor wraps a numpy array. Every op (see ops.py) that takes a Tensor which
+requires a gradient returns a new Tensor that remembers the op: ``t._ctx`` is
+the op instance, and ``t._ctx.parents`` are its inputs. ``backward()`` walks
+that graph from the output to the leaves in reverse topological order, asking
+each op to turn the gradient of its output into gradients of its inputs.
+
+No recursion is used anywhere, so a 200,000-op chain backpropagates as easily
+as a 3-op one.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Tensor", "Function", "no_grad", "is_grad_enabled", "detect_anomaly", "AnomalyError"]
+
+
+class _GradMode:
+    """Process-wide switches: is the graph being recorded, is anomaly mode on."""
+
+    enabled = True
+    anomaly = False
+    # Called for every op visited by backward(); see viz.trace_backward().
+    backward_hook: Callable[[Tensor, np.ndarray, tuple], None] | None = None
+
+
+def is_grad_enabled() -> bool:
+    return _GradMode.enabled
+
+
+class no_grad:
+    """``with no_grad():`` runs ops without recording the graph (also a decorator)."""
+
+    def __enter__(self) -> None:
+        self._previous = _GradMode.enabled
+        _GradMode.enabled = False
+
+    def __exit__(self, *exc: object) -> None:
+        _GradMode.enabled = self._previous
+
+    def __call__(self, fn: Callable) -> Callable:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with no_grad():
+                return fn(*args, **kwargs)
+
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = fn.__doc__
+        return wrapper
+
+
+class AnomalyError(FloatingPointError):
+    """Raised in anomaly mode at the first op whose value or gradient is not finite."""
+
+
+class detect_anomaly:
+    """``with detect_anomaly():`` stops at the first op whose output or gradient is NaN/inf.
+
+    The error names the op and the file:line of the user code that called it, so
+    a NaN loss can be traced to the ``log`` of a zero that caused it.
+    """
+
+    def __enter__(self) -> None:
+        self._previous = _GradMode.anomaly
+        _GradMode.anomaly = True
+
+    def __exit__(self, *exc: object) -> None:
+        _GradMode.anomaly = self._previous
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _user_call_site() -> str:
+    """file:line of the innermost caller outside this package (for anomaly messages)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return "<unknown>"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def _check_finite(array: np.ndarray, what: str, ctx: Function) -> None:
+    if not np.all(np.isfinite(array)):
+        bad = "nan" if np.isnan(array).any() else "inf"
+        raise AnomalyError(
+            f"{ctx.name}: {what} contains {bad} (shape {array.shape}); "
+            f"the op was called at {ctx.call_site}"
+        )
+
+
+class Function:
+    """Base class of every op: ``forward`` on arrays, ``backward`` from grad to input grads.
+
+    ``apply`` runs ``forward`` and, when a gradient is needed, links the output
+    Tensor to this op so ``backward`` can be called later. Subclasses keep in
+    ``self`` whatever their backward needs (inputs or, better, the output).
+    """
+
+    parents: tuple[Tensor, ...]
+    call_site: str = ""
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__.lower()
+
+    def forward(self, *arrays: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad: np.ndarray) -> Any:
+        """Return the gradient for each parent (a tuple, or one array for a single parent)."""
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *parents: Tensor, **options: Any) -> Tensor:
+        ctx = cls(**options) if options else cls()
+        if _GradMode.anomaly:
+            # numpy's warning would only say "divide by zero"; our check below names the op.
+            with np.errstate(all="ignore"):
+                out = Tensor._wrap(ctx.forward(*[p.data for p in parents]))
+        else:
+            out = Tensor._wrap(ctx.forward(*[p.data for p in parents]))
+        if _GradMode.enabled and any(p.requires_grad for p in parents):
+            ctx.parents = parents
+            ctx.needs_grad = tuple(p.requires_grad for p in parents)
+            out.requires_grad = True
+            out._ctx = ctx
+        if _GradMode.anomaly:
+            ctx.call_site = _user_call_site()
+            _check_finite(out.data, "forward output", ctx)
+        return out
+
+    def release(self) -> None:
+        """Drop the arrays saved for backward; the graph's shape (parents) is kept."""
+        keep = {"parents", "needs_grad", "call_site", "released"}
+        for key in [k for k in vars(self) if k not in keep]:
+            delattr(self, key)
+        self.released = True
+
+
+_FLOAT_KINDS = "f"
+_NUMERIC_KINDS = "biuf"
+
+
+def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """Turn user data into a float ndarray: floats keep their dtype, ints/bools become float64."""
+    if isinstance(data, Tensor):
+        data = data.data
+    try:
+        array = np.asarray(data, dtype=dtype)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"Tensor: cannot make a numeric array from {type(data).__name__}: {err}") from None
+    if array.dtype.kind not in _NUMERIC_KINDS:
+        raise TypeError(
+            f"Tensor: expected numbers (bool, int or float), got dtype {array.dtype} "
+            f"from {type(data).__name__}"
+        )
+    if array.dtype.kind != _FLOAT_KINDS:
+        array = array.astype(np.float64)
+    return array
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it, for backward()."""
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retain_grad", "__weakref__")
+    # numpy defers to Tensor's reflected operators (ndarray + Tensor -> Tensor.__radd__).
+    __array_ufunc__ = None
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        self.data: np.ndarray = _as_array(data, dtype)
+        self.grad: np.ndarray | None = None
+        self.requires_grad: bool = bool(requires_grad)
+        self._ctx: Function | None = None
+        self._retain_grad = False
+
+    @classmethod
+    def _wrap(cls, array: np.ndarray) -> Tensor:
+        """Fast constructor for op outputs: the array is already a float ndarray."""
+        t = cls.__new__(cls)
+        t.data = np.asarray(array)
+        t.grad = None
+        t.requires_grad = False
+        t._ctx = None
+        t._retain_grad = False
+        return t
+
+    # ---- array-like attributes -------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def item(self) -> float:
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def detach(self) -> Tensor:
+        """The same values (shared memory), cut off from the graph."""
+        return Tensor._wrap(self.data)
+
+    def retain_grad(self) -> Tensor:
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward()."""
+        self._retain_grad = True
+        return self
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({body}, dtype={self.dtype}{grad})"
+
+    __hash__ = object.__hash__
+
+    # ---- comparisons give plain boolean arrays (no gradient) ------------------------
+    def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        return self.data == _data(other)
+
+    def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        return self.data != _data(other)
+
+    def __lt__(self, other: Any) -> np.ndarray:
+        return self.data < _data(other)
+
+    def __le__(self, other: Any) -> np.ndarray:
+        return self.data <= _data(other)
+
+    def __gt__(self, other: Any) -> np.ndarray:
+        return self.data > _data(other)
+
+    def __ge__(self, other: Any) -> np.ndarray:
+        return self.data >= _data(other)
+
+    # ---- arithmetic --------------------------------------------------------------
+    def _operand(self, other: Any) -> Tensor:
+        """A constant mixed with this Tensor becomes a Tensor of this Tensor's float dtype.
+
+        Python scalars and plain arrays are 'weak': float32 + 0.5 or float32 +
+        float64-array stays float32, so constants never silently upcast a model.
+        """
+        if isinstance(other, Tensor):
+            return other
+        return Tensor._wrap(_as_array(other, self.data.dtype))
+
+    def __add__(self, other: Any) -> Tensor:
+        return _ops.Add.apply(self, self._operand(other))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return _ops.Add.apply(self._operand(other), self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return _ops.Sub.apply(self, self._operand(other))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return _ops.Sub.apply(self._operand(other), self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return _ops.Mul.apply(self, self._operand(other))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return _ops.Mul.apply(self._operand(other), self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return _ops.Div.apply(self, self._operand(other))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return _ops.Div.apply(self._operand(other), self)
+
+    def __pow__(self, exponent: Any) -> Tensor:
+        if isinstance(exponent, Tensor):
+            return _ops.Pow.apply(self, exponent)
+        if np.ndim(exponent) == 0 and not isinstance(exponent, np.ndarray):
+            return _ops.PowConst.apply(self, exponent=_scalar(exponent, "pow"))
+        return _ops.Pow.apply(self, self._operand(exponent))
+
+    def __rpow__(self, base: Any) -> Tensor:
+        return _ops.Pow.apply(self._operand(base), self)
+
+    def __neg__(self) -> Tensor:
+        return _ops.Neg.apply(self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return _ops.MatMul.apply(self, self._operand(other))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return _ops.MatMul.apply(self._operand(other), self)
+
+    # ---- elementwise functions ------------------------------------------------------
+    def exp(self) -> Tensor:
+        return _ops.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return _ops.Log.apply(self)
+
+    def tanh(self) -> Tensor:
+        return _ops.Tanh.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        return _ops.Sigmoid.apply(self)
+
+    def relu(self) -> Tensor:
+        return _ops.ReLU.apply(self)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        return _ops.Softmax.apply(self, axis=_axis(axis, self.ndim, "softmax"))
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        return _ops.LogSoftmax.apply(self, axis=_axis(axis, self.ndim, "log_softmax"))
+
+    # ---- reductions ----------------------------------------------------------------
+    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        return _ops.Sum.apply(self, axis=_axes(axis, self.ndim, "sum"), keepdims=keepdims)
+
+    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        return _ops.Mean.apply(self, axis=_axes(axis, self.ndim, "mean"), keepdims=keepdims)
+
+    def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        axes = _axes(axis, self.ndim, "max")
+        if self.size == 0:
+            raise ValueError(f"max: cannot reduce an empty tensor of shape {self.shape}")
+        return _ops.Max.apply(self, axis=axes, keepdims=keepdims)
+
+    # ---- shape ----------------------------------------------------------------------
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _ops.Reshape.apply(self, shape=tuple(int(s) for s in shape))
+
+    def transpose(self, *axes: int | Sequence[int]) -> Tensor:
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        if not axes:
+            axes = tuple(reversed(range(self.ndim)))
+        if sorted(_axis(a, self.ndim, "transpose") for a in axes) != list(range(self.ndim)):
+            raise ValueError(
+                f"transpose: axes {tuple(axes)} are not a permutation of the {self.ndim} axes "
+                f"of a tensor of shape {self.shape}"
+            )
+        return _ops.Transpose.apply(self, axes=tuple(_axis(a, self.ndim, "transpose") for a in axes))
+
+    @property
+    def T(self) -> Tensor:
+        return self.transpose()
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return _ops.Index.apply(self, index=_index(index))
+
+    # ---- reverse mode ---------------------------------------------------------------
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) * grad into every leaf's ``.grad``.
+
+        ``grad`` defaults to 1 for a one-element tensor and is required otherwise.
+        The arrays the ops saved for backward are freed afterwards unless
+        ``retain_graph=True`` (then backward may run through this graph again).
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this tensor does not require grad (no input had requires_grad=True, "
+                "or it was made under no_grad())"
+            )
+        if grad is None:
+            if self.size != 1:
+                raise RuntimeError(
+                    f"backward: called on a non-scalar tensor of shape {self.shape} without a "
+                    "gradient; pass grad= an array of that shape (or reduce to a scalar first)"
+                )
+            grad = np.ones_like(self.data)
+        else:
+            grad = _as_array(grad, self.dtype)
+            if grad.shape != self.shape:
+                raise ValueError(
+                    f"backward: grad has shape {grad.shape} but the tensor has shape {self.shape}"
+                )
+        _backpropagate(self, grad, retain_graph)
+
+
+def _topological_order(root: Tensor) -> list[Tensor]:
+    """Tensors that need a gradient, each after every tensor computed from it (inputs last).
+
+    A depth-first search with an explicit stack: an entry (t, True) means all
+    of t's inputs have been placed, so t can be placed too.
+    """
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        tensor, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(tensor)
+            continue
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
+        stack.append((tensor, True))
+        if tensor._ctx is not None:
+            for parent in tensor._ctx.parents:
+                if parent.requires_grad and id(parent) not in visited:
+                    stack.append((parent, False))
+    order.reverse()
+    return order
+
+
+def _backpropagate(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
+    order = _topological_order(root)
+    # grads[id(t)] is dL/dt, summed over every use of t; `owned` marks arrays we
+    # created ourselves and may therefore add into in place.
+    grads: dict[int, np.ndarray] = {id(root): grad}
+    owned: set[int] = set()
+    hook = _GradMode.backward_hook
+    for tensor in order:
+        grad = grads.pop(id(tensor), None)
+        if grad is None:
+            continue
+        ctx = tensor._ctx
+        if ctx is None or tensor._retain_grad:
+            _accumulate_into_grad(tensor, grad)
+        if ctx is None:
+            continue
+        if getattr(ctx, "released", False):
+            raise RuntimeError(
+                f"backward: the graph through {ctx.name} was already freed by an earlier "
+                "backward(); pass retain_graph=True to the first call to backpropagate twice"
+            )
+        if _GradMode.anomaly:
+            with np.errstate(all="ignore"):
+                parent_grads = ctx.backward(grad)
+        else:
+            parent_grads = ctx.backward(grad)
+        if not isinstance(parent_grads, tuple):
+            parent_grads = (parent_grads,)
+        if _GradMode.anomaly:
+            for i, g in enumerate(parent_grads):
+                if g is not None and ctx.needs_grad[i]:
+                    _check_finite(np.asarray(g), f"gradient for input {i}", ctx)
+        if hook is not None:
+            hook(tensor, grad, parent_grads)
+        for parent, g in zip(ctx.parents, parent_grads):
+            if g is None or not parent.requires_grad:
+                continue
+            if g.dtype != parent.data.dtype:
+                g = g.astype(parent.data.dtype)
+            key = id(parent)
+            if key not in grads:
+                grads[key] = g
+            elif key in owned:
+                grads[key] += g
+            else:
+                grads[key] = grads[key] + g
+                owned.add(key)
+        if not retain_graph:
+            ctx.release()
+
+
+def _accumulate_into_grad(tensor: Tensor, grad: np.ndarray) -> None:
+    if tensor.grad is None:
+        tensor.grad = np.array(grad, dtype=tensor.data.dtype, copy=True)
+    else:
+        tensor.grad += grad
+
+
+# ---- argument helpers shared by the Tensor methods ----------------------------------------
+def _data(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _scalar(value: Any, op: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}: expected a number, got {value!r}") from None
+
+
+def _axis(axis: Any, ndim: int, op: str) -> int:
+    """Normalise one axis (negative counts from the end); out of range is an error."""
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimension(s)")
+    return int(axis) % ndim
+
+
+def _axes(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
+    """None (all axes) or a sorted tuple of distinct normalised axes."""
+    if axis is None:
+        return None
+    items = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    axes = tuple(sorted(_axis(a, ndim, op) for a in items))
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}: repeated axis in {axis}")
+    return axes
+
+
+def _index(index: Any) -> Any:
+    """Indices may be Tensors (of integers or booleans); numpy wants arrays."""
+    if isinstance(index, Tensor):
+        return _index_array(index.data)
+    if isinstance(index, tuple):
+        return tuple(_index(i) for i in index)
+    if isinstance(index, list):
+        return _index_array(np.asarray(index))
+    return index
+
+
+def _index_array(array: np.ndarray) -> np.ndarray:
+    if array.dtype.kind == "f":
+        if not np.all(array == np.round(array)):
+            raise IndexError("index: a float index tensor must hold whole numbers")
+        return array.astype(np.intp)
+    return array
+
+
+def concat(tensors: Iterable[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (numpy.concatenate)."""
+    tensors = _as_tensor_list(tensors, "concat")
+    ndim = tensors[0].ndim
+    if ndim == 0:
+        raise ValueError("concat: cannot concatenate 0-d tensors; use stack()")
+    axis = _axis(axis, ndim, "concat")
+    first = tensors[0].shape
+    for i, t in enumerate(tensors):
+        if t.ndim != ndim or t.shape[:axis] + t.shape[axis + 1 :] != first[:axis] + first[axis + 1 :]:
+            raise ValueError(
+                f"concat: tensor {i} has shape {t.shape} but tensor 0 has shape {first}; all "
+                f"dimensions except axis {axis} must match"
+            )
+    return _ops.Concat.apply(*tensors, axis=axis)
+
+
+def stack(tensors: Iterable[Tensor], axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis (numpy.stack)."""
+    tensors = _as_tensor_list(tensors, "stack")
+    axis = _axis(axis, tensors[0].ndim + 1, "stack")
+    first = tensors[0].shape
+    for i, t in enumerate(tensors):
+        if t.shape != first:
+            raise ValueError(
+                f"stack: tensor {i} has shape {t.shape} but tensor 0 has shape {first}; "
+                "all must have the same shape"
+            )
+    return _ops.Stack.apply(*tensors, axis=axis)
+
+
+def _as_tensor_list(tensors: Iterable[Any], op: str) -> list[Tensor]:
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{op}: expected a list of tensors, got a single Tensor")
+    items = list(tensors)
+    if not items:
+        raise ValueError(f"{op}: needs at least one tensor, got an empty list")
+    dtype = next((t.dtype for t in items if isinstance(t, Tensor)), None)
+    return [t if isinstance(t, Tensor) else Tensor(t, dtype=dtype) for t in items]
+
+
+from tinygrad_rnn import ops as _ops  # noqa: E402  (ops.py needs Tensor, defined above)
