@@ -24,5 +24,15 @@ test-thorough: lint
 demo: $(STAMP)
 	$(PY) -m demos --all --quick
 
+# PyTorch is only a cross-check, never a dependency: a CPU build from the local wheel.
+WHEELS := $(wildcard /opt/wheels)
+parity: $(STAMP)
+	$(PY) -c "import torch" 2>/dev/null || \
+		$(PY) -m pip install --quiet $(if $(WHEELS),--find-links $(WHEELS)) torch==2.13.0
+	HYPOTHESIS_PROFILE=ci $(PY) -m pytest -q tests/parity
+
+bench: $(STAMP)
+	$(PY) -m benchmarks
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache *.egg-info

@@ -385,40 +385,66 @@ class Transpose(Function):
         return g.transpose(np.argsort(self.axes))
 
 
-def _is_basic_index(index) -> bool:
-    """Slices, ints, None and Ellipsis pick each entry at most once."""
+class IndexedGrad:
+    """A gradient that is zero except at ``x[index]``, where it is ``values``.
+
+    Index.backward returns this instead of a dense array so that the engine can
+    add it into one buffer in place: a time loop that reads x[0], x[1], ...,
+    x[T-1] then costs O(size of x) in backward, not O(T * size of x).
+    """
+
+    __slots__ = ("index", "values", "shape")
+
+    def __init__(self, index, values: np.ndarray, shape: tuple[int, ...]):
+        self.index, self.values, self.shape = index, values, shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.values.dtype
+
+    def astype(self, dtype) -> IndexedGrad:
+        return IndexedGrad(self.index, self.values.astype(dtype), self.shape)
+
+    def add_into(self, buffer: np.ndarray) -> None:
+        if _picks_each_entry_once(self.index):
+            buffer[self.index] += self.values
+        else:  # integer arrays may repeat an entry: add.at adds every repetition
+            np.add.at(buffer, self.index, self.values)
+
+    def dense(self) -> np.ndarray:
+        buffer = np.zeros(self.shape, dtype=self.dtype)
+        self.add_into(buffer)
+        return buffer
+
+
+def _picks_each_entry_once(index) -> bool:
+    """Slices, ints, None, Ellipsis and boolean masks never pick an entry twice."""
     items = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(i, (int, np.integer, slice, type(None), type(Ellipsis))) for i in items)
+    return all(
+        isinstance(i, (int, np.integer, slice, type(None), type(Ellipsis)))
+        or (isinstance(i, np.ndarray) and i.dtype == np.bool_)
+        for i in items
+    )
 
 
 class Index(Function):
     """y = x[index];  dL/dx = zeros like x, with g added at the indexed positions.
 
-    Integer-array indices may repeat an entry; np.add.at then adds each
-    repetition's gradient instead of keeping only the last one.
+    Integer-array indices may repeat an entry; its gradients then add up.
     """
 
     def __init__(self, index):
         self.index = index
 
-    @property
-    def name(self) -> str:
-        return "index"
-
     def forward(self, x):
-        self.x_shape, self.dtype = x.shape, x.dtype
+        self.x_shape = x.shape
         try:
             return np.asarray(x[self.index])
         except IndexError as err:
             raise IndexError(f"index: {err} (tensor of shape {x.shape}, index {self.index!r})") from None
 
     def backward(self, g):
-        gx = np.zeros(self.x_shape, dtype=self.dtype)
-        if _is_basic_index(self.index):
-            gx[self.index] = g
-        else:
-            np.add.at(gx, self.index, g)
-        return gx
+        return IndexedGrad(self.index, g, self.x_shape)
 
 
 class Concat(Function):

@@ -463,7 +463,7 @@ def _backpropagate(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
         if _GradMode.anomaly:
             for i, g in enumerate(parent_grads):
                 if g is not None and ctx.needs_grad[i]:
-                    _check_finite(np.asarray(g), f"gradient for input {i}", ctx)
+                    _check_finite(dense_grad(g), f"gradient for input {i}", ctx)
         if hook is not None:
             hook(tensor, grad, parent_grads)
         for parent, g in zip(ctx.parents, parent_grads):
@@ -472,7 +472,17 @@ def _backpropagate(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             if g.dtype != parent.data.dtype:
                 g = g.astype(parent.data.dtype)
             key = id(parent)
-            if key not in grads:
+            if isinstance(g, _ops.IndexedGrad):
+                # Add the slice into a buffer we own, allocating it only once.
+                buffer = grads.get(key)
+                if buffer is None:
+                    buffer = np.zeros(g.shape, dtype=g.dtype)
+                elif key not in owned:
+                    buffer = buffer.copy()
+                g.add_into(buffer)
+                grads[key] = buffer
+                owned.add(key)
+            elif key not in grads:
                 grads[key] = g
             elif key in owned:
                 grads[key] += g
@@ -483,8 +493,17 @@ def _backpropagate(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             ctx.release()
 
 
-def _accumulate_into_grad(tensor: Tensor, grad: np.ndarray) -> None:
-    if tensor.grad is None:
+def dense_grad(grad: Any) -> np.ndarray:
+    """An op's gradient as a plain array (Index gives a sparse IndexedGrad)."""
+    return grad.dense() if isinstance(grad, _ops.IndexedGrad) else np.asarray(grad)
+
+
+def _accumulate_into_grad(tensor: Tensor, grad: Any) -> None:
+    if isinstance(grad, _ops.IndexedGrad):
+        if tensor.grad is None:
+            tensor.grad = np.zeros(tensor.shape, dtype=tensor.data.dtype)
+        grad.add_into(tensor.grad)
+    elif tensor.grad is None:
         tensor.grad = np.array(grad, dtype=tensor.data.dtype, copy=True)
     else:
         tensor.grad += grad
