@@ -77,7 +77,7 @@ def gradcheck(
             k = np.unravel_index(np.argmax(excess), excess.shape)
             raise GradcheckError(
                 f"gradcheck: input {i} (shape {inputs[i].shape}) at index {tuple(int(j) for j in k)}: "
-                f"analytic {analytic[i][k]!r} vs numerical {numeric[k]!r} "
+                f"analytic {float(analytic[i][k])!r} vs numerical {float(numeric[k])!r} "
                 f"(|diff| = {abs(analytic[i][k] - numeric[k]):.3e} > atol {atol} + rtol {rtol} * |numerical|)"
             )
     return True

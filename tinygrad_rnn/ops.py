@@ -117,7 +117,7 @@ class Pow(_Binary):
 
 
 class PowConst(Function):
-    """y = x ** p for a constant number p;  dL/dx = g * p * x**(p-1)."""
+    """y = x ** p for a constant number p;  dL/dx = g * p * x**(p-1)  (0 for p = 0, even at x = 0)."""
 
     def __init__(self, exponent: float):
         self.p = exponent
@@ -131,6 +131,8 @@ class PowConst(Function):
         return x**self.p
 
     def backward(self, g):
+        if self.p == 0:  # x**0 = 1 is constant; p * x**(p-1) would be 0 * inf = nan at x = 0
+            return np.zeros_like(g)
         if self.p == 2:
             return g * 2 * self.x
         return g * self.p * self.x ** (self.p - 1)

@@ -38,12 +38,15 @@ def is_grad_enabled() -> bool:
 class no_grad:
     """``with no_grad():`` runs ops without recording the graph (also a decorator)."""
 
+    def __init__(self) -> None:
+        self._previous: list[bool] = []  # a stack, so one instance may be entered again inside itself
+
     def __enter__(self) -> None:
-        self._previous = _GradMode.enabled
+        self._previous.append(_GradMode.enabled)
         _GradMode.enabled = False
 
     def __exit__(self, *exc: object) -> None:
-        _GradMode.enabled = self._previous
+        _GradMode.enabled = self._previous.pop()
 
     def __call__(self, fn: Callable) -> Callable:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -66,12 +69,15 @@ class detect_anomaly:
     a NaN loss can be traced to the ``log`` of a zero that caused it.
     """
 
+    def __init__(self) -> None:
+        self._previous: list[bool] = []  # a stack, as in no_grad
+
     def __enter__(self) -> None:
-        self._previous = _GradMode.anomaly
+        self._previous.append(_GradMode.anomaly)
         _GradMode.anomaly = True
 
     def __exit__(self, *exc: object) -> None:
-        _GradMode.anomaly = self._previous
+        _GradMode.anomaly = self._previous.pop()
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -105,7 +111,8 @@ class Function:
     """
 
     parents: tuple[Tensor, ...]
-    call_site: str = ""
+    # Recorded only in anomaly mode (walking the stack for every op would be slow).
+    call_site: str = "<unknown: the forward pass ran outside detect_anomaly()>"
 
     @property
     def name(self) -> str:
@@ -149,22 +156,33 @@ _FLOAT_KINDS = "f"
 _NUMERIC_KINDS = "biuf"
 
 
-def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
-    """Turn user data into a float ndarray: floats keep their dtype, ints/bools become float64."""
+def _as_array(data: Any, dtype: Any = None, op: str = "Tensor") -> np.ndarray:
+    """Turn user data into a float ndarray: floats keep their dtype, ints/bools become float64.
+
+    The kind is checked before any cast to ``dtype``: numpy would turn None into
+    nan and the string "1.5" into 1.5, and neither is a number.
+    """
     if isinstance(data, Tensor):
         data = data.data
     try:
-        array = np.asarray(data, dtype=dtype)
+        array = np.asarray(data)
     except (TypeError, ValueError) as err:
-        raise TypeError(f"Tensor: cannot make a numeric array from {type(data).__name__}: {err}") from None
+        raise TypeError(f"{op}: cannot make a numeric array from {type(data).__name__}: {err}") from None
     if array.dtype.kind not in _NUMERIC_KINDS:
         raise TypeError(
-            f"Tensor: expected numbers (bool, int or float), got dtype {array.dtype} "
-            f"from {type(data).__name__}"
+            f"{op}: expected numbers (bool, int or float), got {_describe(data)} (numpy dtype {array.dtype})"
         )
+    if dtype is not None and array.dtype != dtype:
+        array = array.astype(dtype)
     if array.dtype.kind != _FLOAT_KINDS:
         array = array.astype(np.float64)
     return array
+
+
+def _describe(data: Any) -> str:
+    """A short description of bad input for an error message."""
+    text = repr(data)
+    return f"{type(data).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
 
 
 class Tensor:
@@ -264,58 +282,59 @@ class Tensor:
         return self.data >= _data(other)
 
     # ---- arithmetic --------------------------------------------------------------
-    def _operand(self, other: Any) -> Tensor:
+    def _operand(self, other: Any, op: str) -> Tensor:
         """A constant mixed with this Tensor becomes a Tensor of this Tensor's float dtype.
 
         Python scalars and plain arrays are 'weak': float32 + 0.5 or float32 +
         float64-array stays float32, so constants never silently upcast a model.
+        ``op`` names the operator in the error for a non-numeric operand.
         """
         if isinstance(other, Tensor):
             return other
-        return Tensor._wrap(_as_array(other, self.data.dtype))
+        return Tensor._wrap(_as_array(other, self.data.dtype, op))
 
     def __add__(self, other: Any) -> Tensor:
-        return _ops.Add.apply(self, self._operand(other))
+        return _ops.Add.apply(self, self._operand(other, "add"))
 
     def __radd__(self, other: Any) -> Tensor:
-        return _ops.Add.apply(self._operand(other), self)
+        return _ops.Add.apply(self._operand(other, "add"), self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return _ops.Sub.apply(self, self._operand(other))
+        return _ops.Sub.apply(self, self._operand(other, "sub"))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return _ops.Sub.apply(self._operand(other), self)
+        return _ops.Sub.apply(self._operand(other, "sub"), self)
 
     def __mul__(self, other: Any) -> Tensor:
-        return _ops.Mul.apply(self, self._operand(other))
+        return _ops.Mul.apply(self, self._operand(other, "mul"))
 
     def __rmul__(self, other: Any) -> Tensor:
-        return _ops.Mul.apply(self._operand(other), self)
+        return _ops.Mul.apply(self._operand(other, "mul"), self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return _ops.Div.apply(self, self._operand(other))
+        return _ops.Div.apply(self, self._operand(other, "div"))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return _ops.Div.apply(self._operand(other), self)
+        return _ops.Div.apply(self._operand(other, "div"), self)
 
     def __pow__(self, exponent: Any) -> Tensor:
         if isinstance(exponent, Tensor):
             return _ops.Pow.apply(self, exponent)
         if np.ndim(exponent) == 0 and not isinstance(exponent, np.ndarray):
             return _ops.PowConst.apply(self, exponent=_scalar(exponent, "pow"))
-        return _ops.Pow.apply(self, self._operand(exponent))
+        return _ops.Pow.apply(self, self._operand(exponent, "pow"))
 
     def __rpow__(self, base: Any) -> Tensor:
-        return _ops.Pow.apply(self._operand(base), self)
+        return _ops.Pow.apply(self._operand(base, "pow"), self)
 
     def __neg__(self) -> Tensor:
         return _ops.Neg.apply(self)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return _ops.MatMul.apply(self, self._operand(other))
+        return _ops.MatMul.apply(self, self._operand(other, "matmul"))
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return _ops.MatMul.apply(self._operand(other), self)
+        return _ops.MatMul.apply(self._operand(other, "matmul"), self)
 
     # ---- elementwise functions ------------------------------------------------------
     def exp(self) -> Tensor:
@@ -356,6 +375,8 @@ class Tensor:
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
+        if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in shape):
+            raise TypeError(f"reshape: sizes must be integers, got {shape}")  # int(2.5) would truncate
         return _ops.Reshape.apply(self, shape=tuple(int(s) for s in shape))
 
     def transpose(self, *axes: int | Sequence[int]) -> Tensor:
@@ -398,7 +419,7 @@ class Tensor:
                 )
             grad = np.ones_like(self.data)
         else:
-            grad = _as_array(grad, self.dtype)
+            grad = _as_array(grad, self.dtype, "backward")
             if grad.shape != self.shape:
                 raise ValueError(
                     f"backward: grad has shape {grad.shape} but the tensor has shape {self.shape}"
@@ -515,6 +536,8 @@ def _data(x: Any) -> Any:
 
 
 def _scalar(value: Any, op: str) -> float:
+    if isinstance(value, (str, bytes)):  # float("2") would quietly accept text
+        raise TypeError(f"{op}: expected a number, got {value!r}")
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -542,7 +565,11 @@ def _axes(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
 
 
 def _index(index: Any) -> Any:
-    """Indices may be Tensors (of integers or booleans); numpy wants arrays."""
+    """Indices may be Tensors of whole numbers; numpy wants arrays.
+
+    A Tensor stores booleans as 0.0/1.0, so a boolean mask must be a numpy array
+    or a list (comparisons such as ``x > 0`` already return numpy arrays).
+    """
     if isinstance(index, Tensor):
         return _index_array(index.data)
     if isinstance(index, tuple):
@@ -598,7 +625,7 @@ def _as_tensor_list(tensors: Iterable[Any], op: str) -> list[Tensor]:
     if not items:
         raise ValueError(f"{op}: needs at least one tensor, got an empty list")
     dtype = next((t.dtype for t in items if isinstance(t, Tensor)), None)
-    return [t if isinstance(t, Tensor) else Tensor(t, dtype=dtype) for t in items]
+    return [t if isinstance(t, Tensor) else Tensor._wrap(_as_array(t, dtype, op)) for t in items]
 
 
 from tinygrad_rnn import ops as _ops  # noqa: E402  (ops.py needs Tensor, defined above)

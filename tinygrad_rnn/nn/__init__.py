@@ -1,5 +1,10 @@
 """Layers built from the engine's ops."""
 
+from tinygrad_rnn.nn import functional, utils
+from tinygrad_rnn.nn.layers import Dropout, Embedding, Linear
 from tinygrad_rnn.nn.module import Module, Parameter, StateDictError
+from tinygrad_rnn.nn.recurrent import GRU, LSTM, RNN, GRUCell, LeakyRNNCell, LSTMCell, RNNCell, SkipRNN
 
 __all__ = ["Module", "Parameter", "StateDictError"]
+__all__ += ["RNNCell", "GRUCell", "LSTMCell", "LeakyRNNCell", "RNN", "GRU", "LSTM", "SkipRNN"]
+__all__ += ["Linear", "Embedding", "Dropout", "functional", "utils"]

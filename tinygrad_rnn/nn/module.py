@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from tinygrad_rnn.tensor import Tensor
 
-__all__ = ["Module", "Parameter", "StateDictError"]
+__all__ = ["Module", "Parameter", "StateDictError", "LoadResult"]
 
 
 class StateDictError(KeyError):
@@ -19,11 +19,21 @@ class StateDictError(KeyError):
         return str(self.args[0])
 
 
+class LoadResult(NamedTuple):
+    """What load_state_dict did not load: parameters absent from the dict, and keys it did not use."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
 class Parameter(Tensor):
     """A Tensor that a Module learns: requires_grad is True and it shows up in parameters()."""
 
     def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None) -> None:
-        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
+        # A parameter owns its values: optimizers update it in place, and that must
+        # not write through to the array the caller passed in.
+        values = data.data if isinstance(data, Tensor) else data
+        super().__init__(np.array(values, dtype=dtype, copy=True), requires_grad=requires_grad)
 
 
 class Module:
@@ -83,6 +93,10 @@ class Module:
 
     def to(self, dtype: Any) -> Module:
         """Convert every parameter to ``dtype`` (e.g. np.float32) in place; returns self."""
+        if np.dtype(dtype).kind != "f":
+            raise TypeError(
+                f"{type(self).__name__}.to: parameters must be floating point, got {np.dtype(dtype)}"
+            )
         for p in self.parameters():
             p.data = p.data.astype(dtype)
             p.grad = None
@@ -93,11 +107,14 @@ class Module:
         """A copy of every parameter's values, keyed by dotted name."""
         return {name: p.data.copy() for name, p in self.named_parameters()}
 
-    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> LoadResult:
         """Copy values into the parameters (keeping each parameter's dtype).
 
         With strict=True every missing, unexpected or mis-shaped key is an error,
         all of them named in one message; nothing is changed unless all fit.
+        With strict=False the keys that match are loaded and the others are
+        skipped (a mis-shaped key is still an error, as in PyTorch); the result
+        lists the missing and unexpected keys.
         """
         params = dict(self.named_parameters())
         arrays = {name: np.asarray(value) for name, value in state.items()}
@@ -120,6 +137,7 @@ class Module:
         for name, p in params.items():
             if name in arrays:
                 p.data = arrays[name].astype(p.dtype, copy=True)
+        return LoadResult(missing, unexpected)
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__}({self.extra_repr()})"]

@@ -1,0 +1,360 @@
+"""`make bench`: milliseconds per training step of tinygrad_rnn, numpy and PyTorch.
+
+    python -m benchmarks [--rounds N] [--quick] [--only NAME ...] [--json PATH]
+
+Every benchmark times one SGD training step (forward, mean cross-entropy,
+full BPTT, SGD update) of the same model, from the same parameters, three
+ways: tinygrad_rnn, the hand-derived numpy step (benchmarks/numpy_reference.py)
+and PyTorch on the CPU when it is installed (`make parity` installs it).
+
+The implementations run interleaved: every round times each of them once,
+in an order that rotates from round to round, so a machine that is busier
+in one moment slows all of them alike. Reported are the median time per
+step over the rounds and, for the ratios, the median of the per-round
+ratios (a ratio taken within one round cancels most of the machine's noise).
+
+Also measured: the engine's cost per graph node (a chain of adds and
+multiplies on shape-(2,) tensors, forward + backward, divided by the chain's
+length: pure bookkeeping, no arithmetic to speak of), and the peak memory
+allocated during one lstm-lm step (tracemalloc, which numpy reports to).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks.models import (
+    SPECS,
+    BenchSpec,
+    engine_trainer,
+    make_batch,
+    numpy_trainer,
+    torch_available,
+    torch_trainer,
+)
+from tinygrad_rnn import Tensor
+
+SCHEMA = "tinygrad_rnn-bench/1"
+ENGINE, NUMPY, TORCH = "tinygrad_rnn", "numpy", "torch"
+MIN_SAMPLE_MS = 50.0  # each timed sample repeats the step until it lasts about this long
+MAX_REPEATS = 200
+WARM_UP_STEPS = 5
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (default 15)")
+    parser.add_argument("--quick", action="store_true", help="3 rounds, for a first look")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="NAME",
+        help="run only this benchmark (repeatable): " + ", ".join(spec.name for spec in SPECS),
+    )
+    parser.add_argument("--json", metavar="PATH", help="also write the results to PATH as JSON")
+    parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if installed")
+    parser.add_argument(
+        "--tiny", action="store_true", help="shrink every model to a few units (tests the harness only)"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds = 3
+    if args.rounds < 1:
+        parser.error(f"--rounds must be at least 1, got {args.rounds}")
+    names = [spec.name for spec in SPECS]
+    for name in args.only or []:
+        if name not in names:
+            parser.error(f"--only: unknown benchmark {name!r}; choose from {', '.join(names)}")
+    return args
+
+
+# ---- timing ----------------------------------------------------------------------------------------
+def time_per_step_ms(step: Callable[[], Any], repeats: int) -> float:
+    gc.collect()  # start every sample with no garbage left by the previous one
+    start = time.perf_counter()
+    for _ in range(repeats):
+        step()
+    return (time.perf_counter() - start) * 1000 / repeats
+
+
+def warm_up(step: Callable[[], Any], steps: int) -> None:
+    """Run a few steps untimed: torch's first steps are many times slower than later ones."""
+    for _ in range(steps):
+        step()
+
+
+def repeats_for(step: Callable[[], Any], min_sample_ms: float) -> int:
+    """How many steps make one sample last about min_sample_ms."""
+    once = time_per_step_ms(step, 1)
+    return max(1, min(MAX_REPEATS, math.ceil(min_sample_ms / max(once, 1e-3))))
+
+
+def run_benchmark(
+    spec: BenchSpec,
+    rounds: int,
+    use_torch: bool,
+    min_sample_ms: float = MIN_SAMPLE_MS,
+    warm_up_steps: int = WARM_UP_STEPS,
+) -> dict[str, Any]:
+    inputs, targets = make_batch(spec, seed=0)
+    engine = engine_trainer(spec, inputs, targets, seed=0)
+    params = engine.model.state_dict()  # numpy and torch start from the engine's exact numbers
+    trainers = {ENGINE: engine, NUMPY: numpy_trainer(spec, params, inputs, targets)}
+    if use_torch:
+        trainers[TORCH] = torch_trainer(spec, params, inputs, targets)
+    # Everything alive now (torch's large module graph above all) is moved out of the
+    # collector's sight, so a full collection during a sample scans only the step's own garbage.
+    gc.collect()
+    gc.freeze()
+    try:
+        # The first step of each starts from the same parameters: their losses must agree.
+        first_loss = {name: trainer.step() for name, trainer in trainers.items()}
+        for trainer in trainers.values():
+            warm_up(trainer.step, warm_up_steps)
+        repeats = {name: repeats_for(trainer.step, min_sample_ms) for name, trainer in trainers.items()}
+        names = list(trainers)
+        samples: dict[str, list[float]] = {name: [] for name in names}
+        for r in range(rounds):
+            shift = r % len(names)
+            for name in names[shift:] + names[:shift]:
+                samples[name].append(time_per_step_ms(trainers[name].step, repeats[name]))
+    finally:
+        gc.unfreeze()
+
+    def ratio(baseline: str) -> float | None:
+        if baseline not in samples:
+            return None
+        return statistics.median(e / b for e, b in zip(samples[ENGINE], samples[baseline]))
+
+    ratios = {NUMPY: ratio(NUMPY), TORCH: ratio(TORCH)}
+    target_ratio = ratios[spec.baseline]
+    return {
+        "name": spec.name,
+        "setting": spec.setting,
+        "dtype": spec.dtype,
+        "first_loss": first_loss,
+        "steps_per_sample": repeats,
+        "samples_ms": samples,
+        "median_ms": {name: statistics.median(samples[name]) if name in samples else None
+                      for name in (ENGINE, NUMPY, TORCH)},
+        "ratio_vs_numpy": ratios[NUMPY],
+        "ratio_vs_torch": ratios[TORCH],
+        "target": {"baseline": spec.baseline, "max_ratio": spec.max_ratio, "strict": spec.strict,
+                   "text": spec.target},
+        "met": None if target_ratio is None else spec.meets_target(target_ratio),
+    }  # fmt: skip
+
+
+# ---- engine overhead and memory ------------------------------------------------------------------
+def engine_chain(nodes: int) -> Callable[[], None]:
+    """Forward + backward through ``nodes`` ops (alternating * and +) on shape-(2,) tensors.
+
+    y <- y * w + w with w = 0.5 stays near 1, so nothing overflows however long the chain.
+    """
+    x = Tensor(np.array([0.3, -0.2]), requires_grad=True)
+    w = Tensor(np.array([0.5, 0.5]), requires_grad=True)
+    seed_grad = np.ones(2)
+
+    def run() -> None:
+        y = x
+        for _ in range(nodes // 2):
+            y = y * w
+            y = y + w
+        y.backward(seed_grad)
+
+    return run
+
+
+def torch_chain(nodes: int) -> Callable[[], None]:
+    import torch
+
+    x = torch.tensor([0.3, -0.2], dtype=torch.float64, requires_grad=True)
+    w = torch.tensor([0.5, 0.5], dtype=torch.float64, requires_grad=True)
+    seed_grad = torch.ones(2, dtype=torch.float64)
+
+    def run() -> None:
+        y = x
+        for _ in range(nodes // 2):
+            y = y * w
+            y = y + w
+        y.backward(seed_grad)
+
+    return run
+
+
+def node_overhead_us(nodes: int, rounds: int, use_torch: bool) -> dict[str, Any]:
+    """Median µs per graph node (forward + backward), interleaved like the step benchmarks."""
+    chains = {ENGINE: engine_chain(nodes)}
+    if use_torch:
+        chains[TORCH] = torch_chain(nodes)
+    for run in chains.values():
+        run()  # warm up
+    gc.collect()
+    gc.freeze()  # as in run_benchmark
+    samples: dict[str, list[float]] = {name: [] for name in chains}
+    for _ in range(max(rounds, 5)):
+        for name, run in chains.items():
+            samples[name].append(time_per_step_ms(run, 1) * 1000 / nodes)
+    gc.unfreeze()
+    result: dict[str, Any] = {"nodes": nodes, TORCH: None}
+    result.update({name: statistics.median(values) for name, values in samples.items()})
+    return result
+
+
+def peak_memory_mib(trainer: Any) -> float:
+    """Peak memory allocated (beyond what was already held) during one training step."""
+    trainer.step()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        trainer.step()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak / 2**20
+
+
+def lstm_peak_memory(spec: BenchSpec) -> dict[str, Any]:
+    inputs, targets = make_batch(spec, seed=0)
+    engine = engine_trainer(spec, inputs, targets, seed=0)
+    numpy_step = numpy_trainer(spec, engine.model.state_dict(), inputs, targets)
+    return {"benchmark": spec.name, ENGINE: peak_memory_mib(engine), NUMPY: peak_memory_mib(numpy_step)}
+
+
+# ---- report --------------------------------------------------------------------------------------
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def _load(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.2f} (1 min)"
+
+
+def _ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}x"
+
+
+def results_table(results: list[dict[str, Any]]) -> Table:
+    title = "ms per training step (forward, cross-entropy, BPTT, SGD): medians of interleaved rounds"
+    table = Table(title=title)
+    table.add_column("benchmark", no_wrap=True)
+    table.add_column("setting")  # the only column that may wrap on a narrow terminal
+    for column in ("tinygrad_rnn", "numpy", "torch", "vs numpy", "vs torch"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("target", no_wrap=True)
+    table.add_column("met?", no_wrap=True)
+    for row in results:
+        met = {True: "[green]yes[/green]", False: "[red]no[/red]", None: "— (no torch)"}[row["met"]]
+        median = row["median_ms"]
+        table.add_row(
+            row["name"],
+            row["setting"],
+            _ms(median[ENGINE]),
+            _ms(median[NUMPY]),
+            _ms(median[TORCH]),
+            _ratio(row["ratio_vs_numpy"]),
+            _ratio(row["ratio_vs_torch"]),
+            row["target"]["text"],
+            met,
+        )
+    return table
+
+
+def machine_info(use_torch: bool) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": None,
+        "torch_threads": None,
+        # Other processes competing for the cores slow BLAS-heavy steps most; say how busy it was.
+        "load_average_1min_at_start": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+    }
+    if use_torch:
+        import torch
+
+        info["torch"] = torch.__version__
+        info["torch_threads"] = torch.get_num_threads()
+    return info
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    console = Console()
+    if not console.is_terminal:  # a file or pipe: do not squeeze the table into 80 columns
+        console = Console(width=140)
+    use_torch = torch_available() and not args.no_torch
+    specs = [spec for spec in SPECS if not args.only or spec.name in args.only]
+    if args.tiny:
+        specs = [spec.tiny() for spec in specs]
+    machine = machine_info(use_torch)
+    torch_text = (
+        f"torch {machine['torch']} with {machine['torch_threads']} threads (its default)"
+        if use_torch
+        else "torch not installed (`make parity` installs it): no torch column"
+    )
+    console.print(
+        f"[bold]tinygrad_rnn benchmarks[/bold]: {machine['cpu_count']} CPU cores (os.cpu_count()), "
+        f"Python {machine['python']}, numpy {machine['numpy']}, {torch_text}; {args.rounds} rounds; "
+        f"load average {_load(machine['load_average_1min_at_start'])}"
+    )
+    results = []
+    for spec in specs:
+        console.print(f"  running {spec.name} ({spec.setting}) ...")
+        if args.tiny:  # tiny models only test the harness: one step per sample, one warm-up step
+            results.append(run_benchmark(spec, args.rounds, use_torch, min_sample_ms=0.0, warm_up_steps=1))
+        else:
+            results.append(run_benchmark(spec, args.rounds, use_torch))
+    console.print(results_table(results))
+    for row in results:
+        losses = list(row["first_loss"].values())
+        if max(losses) - min(losses) > 1e-3 * max(1.0, abs(losses[0])):
+            console.print(f"[red]warning[/red]: {row['name']}: first-step losses differ: {row['first_loss']}")
+
+    overhead = node_overhead_us(20 if args.tiny else 1000, args.rounds, use_torch)
+    torch_overhead = f", torch {overhead[TORCH]:.2f} µs" if overhead[TORCH] is not None else ""
+    console.print(
+        f"engine overhead per graph node (forward + backward, chain of {overhead['nodes']} ops on "
+        f"shape-(2,) tensors): tinygrad_rnn {overhead[ENGINE]:.2f} µs{torch_overhead}"
+    )
+    lstm = next(spec for spec in SPECS if spec.name == "lstm-lm")
+    memory = lstm_peak_memory(lstm.tiny() if args.tiny else lstm)
+    console.print(
+        f"peak memory allocated during one {memory['benchmark']} step (tracemalloc): "
+        f"tinygrad_rnn {memory[ENGINE]:.1f} MiB, numpy reference {memory[NUMPY]:.1f} MiB"
+    )
+    machine["load_average_1min_at_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    console.print(f"load average at the end: {_load(machine['load_average_1min_at_end'])}")
+    report = {
+        "schema": SCHEMA,
+        "machine": machine,
+        "rounds": args.rounds,
+        "tiny": args.tiny,
+        "benchmarks": results,
+        "node_overhead_us": overhead,
+        "peak_memory_mib": memory,
+    }
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump(report, handle, indent=2)
+        console.print(f"results written to {args.json}")
+    return report
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

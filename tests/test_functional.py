@@ -1,0 +1,199 @@
+"""Losses: values against numpy formulas, gradients against finite differences, stability, errors."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygrad_rnn.nn.functional as F
+from tinygrad_rnn import Tensor, gradcheck
+
+# eps 1e-6 central differences in float64: truncation error ~eps^2 and rounding
+# ~1e-16/eps = 1e-10, so atol 1e-7 / rtol 1e-6 is tight yet safe.
+TIGHT = dict(eps=1e-6, atol=1e-7, rtol=1e-6)
+REDUCTIONS = ["mean", "sum", "none"]
+
+
+def numpy_cross_entropy(logits, target):
+    """Per-sample -log softmax(x)[y] for (N, C) logits, with the max shifted out (stable)."""
+    m = logits.max(axis=1, keepdims=True)
+    log_z = m[:, 0] + np.log(np.exp(logits - m).sum(axis=1))
+    return log_z - logits[np.arange(len(target)), target]
+
+
+def reduce(losses, counted, reduction):
+    if reduction == "none":
+        return np.where(counted, losses, 0.0)
+    total = np.where(counted, losses, 0.0).sum()
+    return total if reduction == "sum" else total / counted.sum()
+
+
+@pytest.fixture
+def batch():
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((6, 4)), np.array([0, 3, 1, 1, 2, 3])
+
+
+# ---- cross_entropy --------------------------------------------------------------------------
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_value_matches_numpy(batch, reduction):
+    logits, target = batch
+    out = F.cross_entropy(Tensor(logits), target, reduction=reduction)
+    expected = reduce(numpy_cross_entropy(logits, target), np.ones(6, bool), reduction)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-13)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_ignore_index_skips_samples(batch, reduction):
+    logits, target = batch
+    target = target.copy()
+    target[[1, 4]] = 9  # ignored; 9 is also no class, so it must not be range-checked
+    counted = target != 9
+    out = F.cross_entropy(Tensor(logits), target, reduction=reduction, ignore_index=9)
+    losses = numpy_cross_entropy(logits, np.where(counted, target, 0))
+    np.testing.assert_allclose(out.data, reduce(losses, counted, reduction), rtol=1e-13)
+
+
+def test_cross_entropy_gradient_is_softmax_minus_one_hot(batch):
+    logits, target = batch
+    x = Tensor(logits, requires_grad=True)
+    F.cross_entropy(x, target).backward()
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    p[np.arange(6), target] -= 1  # d/dx of mean_n (logsumexp(x_n) - x_n[y_n])
+    np.testing.assert_allclose(x.grad, p / 6, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("ignore_index", [-100, 1])
+def test_cross_entropy_gradcheck(batch, reduction, ignore_index):
+    logits, target = batch
+    x = Tensor(logits, requires_grad=True)
+    weights = np.linspace(0.5, 2.0, 6)  # for "none": each sample's loss gets its own weight
+    fn = lambda x: F.cross_entropy(x, target, reduction=reduction, ignore_index=ignore_index)  # noqa: E731
+    weighted = (lambda x: fn(x) * weights) if reduction == "none" else fn
+    assert gradcheck(weighted, [x], **TIGHT)
+
+
+def test_cross_entropy_single_sample_and_class_axis_one():
+    rng = np.random.default_rng(1)
+    logits = rng.standard_normal(5)
+    out = F.cross_entropy(Tensor(logits), 3)
+    np.testing.assert_allclose(out.data, numpy_cross_entropy(logits[None], np.array([3]))[0], rtol=1e-13)
+    # (N, C, T) with target (N, T): the class axis is 1, as in PyTorch.
+    logits = rng.standard_normal((2, 4, 3))
+    target = np.array([[0, 3, 1], [2, 2, 0]])
+    rows = logits.transpose(0, 2, 1).reshape(-1, 4)
+    expected = numpy_cross_entropy(rows, target.reshape(-1)).reshape(2, 3)
+    out = F.cross_entropy(Tensor(logits), target, reduction="none")
+    np.testing.assert_allclose(out.data, expected, rtol=1e-13)
+    x = Tensor(logits, requires_grad=True)
+    assert gradcheck(lambda x: F.cross_entropy(x, target, ignore_index=2), [x], **TIGHT)
+
+
+def test_cross_entropy_accepts_tensor_targets(batch):
+    logits, target = batch
+    from_tensor = F.cross_entropy(Tensor(logits), Tensor(target))
+    np.testing.assert_allclose(from_tensor.data, numpy_cross_entropy(logits, target).mean(), rtol=1e-13)
+
+
+def test_cross_entropy_is_stable_at_huge_logits():
+    logits = np.array([[1e4, 0.0, -1e4], [-1e4, 1e4 - 1.0, 1e4], [5e3, 5e3, 5e3]])
+    target = np.array([1, 1, 2])
+    x = Tensor(logits, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # overflow in exp would warn
+        loss = F.cross_entropy(x, target, reduction="none")
+        loss.sum().backward()
+    # Worked by hand: row 0 loses by 1e4; row 1 is log(1 + e^1) (1 below the max); row 2 is log 3.
+    np.testing.assert_allclose(loss.data, [1e4, np.log1p(np.e), np.log(3)], rtol=1e-12)
+    assert np.all(np.isfinite(x.grad))
+    np.testing.assert_allclose(x.grad[2], [1 / 3, 1 / 3, -2 / 3], rtol=1e-12)
+
+
+def test_cross_entropy_all_ignored_mean_is_nan_with_zero_grad():
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    loss = F.cross_entropy(x, np.array([-100, -100]))
+    assert np.isnan(loss.item())  # PyTorch's answer for 0/0
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, np.zeros((2, 3)))
+
+
+@given(
+    n=st.integers(1, 5),
+    c=st.integers(1, 6),
+    scale=st.sampled_from([1e-3, 1.0, 30.0, 1e3]),
+    seed=st.integers(0, 2**16),
+)
+def test_cross_entropy_property_matches_numpy(n, c, scale, seed):
+    rng = np.random.default_rng(seed)
+    logits = scale * rng.standard_normal((n, c))
+    target = rng.integers(0, c, size=n)
+    out = F.cross_entropy(Tensor(logits), target, reduction="sum")
+    expected = numpy_cross_entropy(logits, target).sum()
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+    assert out.item() >= -1e-12  # a negative log-probability
+
+
+def test_cross_entropy_errors():
+    logits = Tensor(np.zeros((3, 4)))
+    with pytest.raises(IndexError, match=r"cross_entropy: target 4 .*\[0, 4\)"):
+        F.cross_entropy(logits, np.array([0, 4, 1]))
+    with pytest.raises(IndexError, match="cross_entropy: target -2"):
+        F.cross_entropy(logits, np.array([0, -2, 1]))
+    with pytest.raises(ValueError, match=r"cross_entropy: .*\(3, 4\).*target of shape \(3,\), got \(2,\)"):
+        F.cross_entropy(logits, np.array([0, 1]))
+    with pytest.raises(TypeError, match="cross_entropy: expected integer"):
+        F.cross_entropy(logits, np.array([0.5, 1.0, 2.0]))
+    with pytest.raises(ValueError, match="cross_entropy: reduction"):
+        F.cross_entropy(logits, np.array([0, 1, 2]), reduction="avg")
+
+
+# ---- nll_loss -------------------------------------------------------------------------------
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_nll_loss_value_and_gradcheck(batch, reduction):
+    logits, target = batch
+    log_probs = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    target = target.copy()
+    target[2] = -100
+    counted = target != -100
+    out = F.nll_loss(Tensor(log_probs), target, reduction=reduction)
+    picked = -log_probs[np.arange(6), np.where(counted, target, 0)]
+    np.testing.assert_allclose(out.data, reduce(picked, counted, reduction), rtol=1e-13)
+    # nll_loss is linear in its input: dL/dlogp[n, y_n] = -1 (or -1/count), zero elsewhere.
+    x = Tensor(log_probs, requires_grad=True)
+    weights = np.linspace(1.0, 2.0, 6)
+    fn = (lambda x: F.nll_loss(x, target, reduction) * weights) if reduction == "none" else (
+        lambda x: F.nll_loss(x, target, reduction)
+    )
+    assert gradcheck(fn, [x], **TIGHT)
+
+
+def test_nll_loss_names_itself_in_errors():
+    with pytest.raises(IndexError, match="nll_loss: target 3"):
+        F.nll_loss(Tensor(np.zeros((2, 3))), np.array([3, 0]))
+
+
+# ---- mse_loss -------------------------------------------------------------------------------
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_mse_loss_value_and_gradients(reduction):
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    squared = (a - b) ** 2
+    expected = {"mean": squared.mean(), "sum": squared.sum(), "none": squared}[reduction]
+    np.testing.assert_allclose(F.mse_loss(Tensor(a), b, reduction).data, expected, rtol=1e-13)
+    x, y = Tensor(a, requires_grad=True), Tensor(b, requires_grad=True)
+    weights = rng.uniform(0.5, 2.0, (3, 4)) if reduction == "none" else 1.0
+    assert gradcheck(lambda x, y: F.mse_loss(x, y, reduction) * weights, [x, y], **TIGHT)
+
+
+def test_mse_loss_gradient_formula():
+    x = Tensor(np.array([1.0, 2.0, 4.0]), requires_grad=True)
+    F.mse_loss(x, np.array([0.0, 2.0, 1.0])).backward()
+    np.testing.assert_allclose(x.grad, 2 * np.array([1.0, 0.0, 3.0]) / 3, rtol=1e-15)
+
+
+def test_mse_loss_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match=r"mse_loss: input has shape \(3,\) but target has shape \(3, 1\)"):
+        F.mse_loss(Tensor(np.zeros(3)), np.zeros((3, 1)))

@@ -1,0 +1,180 @@
+"""Checkpoints: exact round trips, atomic saves, and files that must be refused (never unpickled)."""
+
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+from tinygrad_rnn import CheckpointError, Tensor, load, save
+from tinygrad_rnn.nn import Linear
+
+
+def sample_state():
+    rng = np.random.default_rng(0)
+    return {
+        "weight": rng.standard_normal((3, 4)),
+        "half": rng.standard_normal(5).astype(np.float32),
+        "counts": np.arange(6, dtype=np.int64).reshape(2, 3),
+        "mask": np.array([True, False, True]),
+        "bytes": np.array([0, 255], dtype=np.uint8),
+        "complex": np.array([1 + 2j]),
+        "scalar": np.array(3.5),
+        "empty": np.zeros((0, 3)),
+        "layer.0.bias": np.array([np.pi]),
+    }
+
+
+def test_round_trip_is_exact_in_values_dtype_and_shape(tmp_path):
+    path = tmp_path / "model.npz"
+    state = sample_state()
+    save(state, path)
+    loaded = load(path)
+    assert list(loaded) == list(state)
+    for name, array in state.items():
+        assert loaded[name].dtype == array.dtype and loaded[name].shape == array.shape, name
+        np.testing.assert_array_equal(loaded[name], array)
+
+
+def test_any_key_works_even_numpy_savez_argument_names(tmp_path):
+    state = {"file": np.ones(2), "allow_pickle": np.zeros(1), "a/b": np.arange(3)}
+    save(state, str(tmp_path / "odd.npz"))
+    loaded = load(str(tmp_path / "odd.npz"))
+    assert set(loaded) == set(state)
+    np.testing.assert_array_equal(loaded["a/b"], np.arange(3))
+
+
+def test_module_state_dict_round_trip_and_tensor_values(tmp_path):
+    source, target = Linear(3, 2, rng=0), Linear(3, 2, rng=1)
+    save(source.state_dict(), tmp_path / "linear.npz")
+    target.load_state_dict(load(tmp_path / "linear.npz"))
+    np.testing.assert_array_equal(target.weight.data, source.weight.data)
+    save({"t": Tensor(np.arange(3.0))}, tmp_path / "t.npz")
+    np.testing.assert_array_equal(load(tmp_path / "t.npz")["t"], np.arange(3.0))
+
+
+def test_saved_file_gets_normal_permissions(tmp_path):
+    save({"a": np.ones(1)}, tmp_path / "a.npz")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(tmp_path / "a.npz").st_mode & 0o777 == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("bad", [np.array([object()], dtype=object), "text", np.array(["a", "b"])])
+def test_non_numeric_value_names_the_key_and_writes_nothing(tmp_path, bad):
+    path = tmp_path / "ckpt.npz"
+    with pytest.raises(CheckpointError, match=r"save: value of 'encoder.bad' .*Nothing written"):
+        save({"ok": np.ones(2), "encoder.bad": bad}, path)
+    assert os.listdir(tmp_path) == []
+
+
+# ---- atomic save ----------------------------------------------------------------------------
+def test_failed_save_keeps_the_old_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.npz"
+    old = {"w": np.arange(4.0)}
+    save(old, path)
+    old_bytes = path.read_bytes()
+    real_write = np.lib.format.write_array
+    calls = []
+
+    def write_then_fail(file, array, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # halfway: the first array is written, the second breaks off
+            file.write(b"\x93NUMPY partial")
+            raise OSError("disk full")
+        return real_write(file, array, **kwargs)
+
+    monkeypatch.setattr(np.lib.format, "write_array", write_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        save({"w": np.zeros(4), "b": np.zeros(2), "c": np.zeros(1)}, path)
+    monkeypatch.undo()
+    assert len(calls) == 2  # the failure really happened in the middle of writing
+    assert os.listdir(tmp_path) == ["ckpt.npz"]
+    assert path.read_bytes() == old_bytes
+    np.testing.assert_array_equal(load(path)["w"], old["w"])
+
+
+def test_save_into_a_missing_directory_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"save: the directory of .*nowhere"):
+        save({"w": np.zeros(2)}, tmp_path / "nowhere" / "ckpt.npz")
+
+
+def test_save_replaces_an_existing_checkpoint(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    save({"w": np.zeros(2)}, path)
+    save({"v": np.ones(3)}, path)
+    assert list(load(path)) == ["v"]
+    assert os.listdir(tmp_path) == ["ckpt.npz"]
+
+
+# ---- files that load must refuse -------------------------------------------------------------
+class WritesMarker:
+    """Unpickling this runs os.mkdir(marker): a stand-in for arbitrary code in a payload."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker,))
+
+
+def test_pickled_payload_is_refused_and_never_runs(tmp_path):
+    marker = tmp_path / "payload_ran"
+    path = tmp_path / "evil.npz"
+    np.savez(path, weight=np.ones(2), evil=np.array([WritesMarker(marker)], dtype=object))
+    with pytest.raises(CheckpointError, match=r"evil\.npz.*'evil'.*pickle"):
+        load(path)
+    assert not marker.exists()
+    # The payload is live: numpy with pickling allowed does run it (so the test above means something).
+    np.load(path, allow_pickle=True)["evil"]
+    assert marker.exists()
+
+
+def test_plain_pickle_file_is_refused_and_never_runs(tmp_path):
+    import pickle
+
+    marker = tmp_path / "payload_ran"
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(WritesMarker(marker)))
+    with pytest.raises(CheckpointError, match=r"model\.pkl.*not an \.npz checkpoint"):
+        load(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.1, 0.5, 0.9, 0.999])
+def test_truncated_file_is_an_error_naming_it(tmp_path, fraction):
+    path = tmp_path / "ckpt.npz"
+    save(sample_state(), path)
+    data = path.read_bytes()
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(data[: int(len(data) * fraction)])
+    with pytest.raises(CheckpointError, match=r"cut\.npz"):
+        load(cut)
+
+
+def test_corrupted_array_data_is_an_error_naming_it(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    save({"w": np.zeros(1000)}, path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # inside the stored array: the zip CRC no longer matches
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"ckpt\.npz' entry 'w'.*truncated or corrupt"):
+        load(path)
+
+
+def test_other_files_are_refused_with_their_name(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("not a checkpoint")
+    with pytest.raises(CheckpointError, match=r"notes\.txt"):
+        load(text)
+    single = tmp_path / "one.npy"
+    np.save(single, np.ones(2))
+    with pytest.raises(CheckpointError, match=r"one\.npy' holds a single \.npy array"):
+        load(single)
+    archive = tmp_path / "other.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("readme.txt", "hello")
+    with pytest.raises(CheckpointError, match=r"other\.zip' entry 'readme\.txt' is bytes"):
+        load(archive)
+    with pytest.raises(FileNotFoundError, match=r"no checkpoint file at .*missing\.npz"):
+        load(tmp_path / "missing.npz")

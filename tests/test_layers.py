@@ -1,0 +1,164 @@
+"""Linear, Embedding and Dropout: values against numpy, gradients against finite differences."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tinygrad_rnn import Tensor, gradcheck
+from tinygrad_rnn.nn import Dropout, Embedding, Linear
+
+# Central differences with eps 1e-6 on float64 have error ~1e-10 on these small
+# smooth functions, so atol 1e-7 / rtol 1e-6 leaves a wide margin and still
+# catches any real mistake (which would be of order 1).
+TIGHT = dict(eps=1e-6, atol=1e-7, rtol=1e-6)
+
+
+# ---- Linear ---------------------------------------------------------------------------------
+def test_linear_parameters_shapes_and_names():
+    layer = Linear(3, 5, rng=0)
+    assert [n for n, _ in layer.named_parameters()] == ["weight", "bias"]
+    assert layer.weight.shape == (5, 3) and layer.bias.shape == (5,)
+    assert [n for n, _ in Linear(3, 5, bias=False).named_parameters()] == ["weight"]
+
+
+def test_linear_init_is_uniform_within_one_over_sqrt_in_features():
+    layer = Linear(64, 200, rng=1)
+    bound = 1 / np.sqrt(64)
+    w = layer.weight.data
+    assert np.abs(w).max() <= bound and np.abs(layer.bias.data).max() <= bound
+    # U(-a, a) has mean 0 and variance a^2/3; 12800 draws pin both to within a few %.
+    assert abs(w.mean()) < 0.03 * bound
+    assert abs(w.var() / (bound**2 / 3) - 1) < 0.05
+    assert np.abs(w).max() > 0.99 * bound  # spread over the whole interval, not a narrower one
+
+
+def test_linear_rng_seed_repeats_the_initialisation():
+    np.testing.assert_array_equal(Linear(4, 3, rng=7).weight.data, Linear(4, 3, rng=7).weight.data)
+    assert not np.array_equal(Linear(4, 3, rng=7).weight.data, Linear(4, 3, rng=8).weight.data)
+
+
+@given(
+    leading=st.lists(st.integers(1, 3), min_size=0, max_size=3),
+    sizes=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+    bias=st.booleans(),
+)
+def test_linear_matches_numpy_for_any_leading_shape(leading, sizes, bias):
+    n_in, n_out = sizes
+    layer = Linear(n_in, n_out, bias=bias, rng=0)
+    x = np.random.default_rng(1).standard_normal((*leading, n_in))
+    expected = np.einsum("...i,oi->...o", x, layer.weight.data)
+    if bias:
+        expected = expected + layer.bias.data
+    np.testing.assert_allclose(layer(x).data, expected, rtol=1e-12, atol=1e-12)
+    assert layer(Tensor(x)).shape == (*leading, n_out)
+
+
+def test_linear_gradients_by_formula_and_gradcheck():
+    rng = np.random.default_rng(2)
+    layer = Linear(3, 4, rng=rng)
+    x = Tensor(rng.standard_normal((2, 5, 3)), requires_grad=True)
+    g = rng.standard_normal((2, 5, 4))
+    (layer(x) * g).sum().backward()
+    # y = x W^T + b: dL/dx = g W, dL/dW = sum over samples of g^T x, dL/db = sum of g.
+    np.testing.assert_allclose(x.grad, g @ layer.weight.data, rtol=1e-12)
+    np.testing.assert_allclose(layer.weight.grad, np.einsum("bto,bti->oi", g, x.data), rtol=1e-12)
+    np.testing.assert_allclose(layer.bias.grad, g.sum(axis=(0, 1)), rtol=1e-12)
+    assert gradcheck(lambda x, w, b: layer(x), [x, layer.weight, layer.bias], **TIGHT)
+
+
+def test_linear_float32_stays_float32():
+    layer = Linear(3, 2, rng=0, dtype=np.float32)
+    out = layer(np.ones((4, 3)))  # a float64 numpy array takes the layer's dtype
+    assert layer.weight.dtype == np.float32 and out.dtype == np.float32
+
+
+def test_linear_rejects_wrong_feature_size_and_dtype():
+    layer = Linear(3, 2, rng=0)
+    with pytest.raises(ValueError, match=r"Linear.*\(4, 5\).*in_features=3"):
+        layer(np.ones((4, 5)))
+    with pytest.raises(TypeError, match="Linear.*float32.*float64"):
+        layer(Tensor(np.ones((4, 3)), dtype=np.float32))
+    with pytest.raises(ValueError, match="Linear: in_features"):
+        Linear(0, 2)
+
+
+# ---- Embedding ------------------------------------------------------------------------------
+def test_embedding_looks_up_rows_for_any_index_shape():
+    emb = Embedding(6, 3, rng=0)
+    idx = np.array([[0, 5, 2], [2, 2, 1]])
+    out = emb(idx)
+    assert out.shape == (2, 3, 3)
+    for i, j in np.ndindex(*idx.shape):
+        np.testing.assert_array_equal(out.data[i, j], emb.weight.data[idx[i, j]])
+    np.testing.assert_array_equal(emb(4).data, emb.weight.data[4])  # a single int
+    np.testing.assert_array_equal(emb(Tensor([1, 3])).data, emb.weight.data[[1, 3]])  # a Tensor of ints
+    np.testing.assert_array_equal(emb([1, 3]).data, emb.weight.data[[1, 3]])  # a list
+
+
+def test_embedding_gradient_of_a_repeated_index_adds_up():
+    emb = Embedding(5, 2, rng=0)
+    idx = np.array([[1, 3, 1], [1, 0, 3]])
+    g = np.random.default_rng(3).standard_normal((2, 3, 2))
+    (emb(idx) * g).sum().backward()
+    expected = np.zeros((5, 2))
+    for position in np.ndindex(*idx.shape):  # y = one_hot(idx) W: each use of row r adds its g
+        expected[idx[position]] += g[position]
+    np.testing.assert_allclose(emb.weight.grad, expected, rtol=1e-12)
+    assert not emb.weight.grad[[2, 4]].any()  # unused rows get exactly zero
+
+
+def test_embedding_gradcheck():
+    emb = Embedding(4, 3, rng=1)
+    idx = np.array([0, 2, 2, 3, 0])
+    weights = Tensor(np.random.default_rng(4).standard_normal((5, 3)))
+    # A non-linear function of the looked-up rows, so every gradient entry differs.
+    assert gradcheck(lambda w: (emb(idx).tanh() * weights).sum(), [emb.weight], **TIGHT)
+
+
+def test_embedding_init_is_standard_normal():
+    w = Embedding(400, 50, rng=5).weight.data
+    assert abs(w.mean()) < 0.02 and abs(w.std() - 1) < 0.02
+
+
+def test_embedding_index_errors_name_layer_index_and_size():
+    emb = Embedding(4, 2, rng=0)
+    with pytest.raises(IndexError, match=r"Embedding: index 7 .*num_embeddings=4"):
+        emb(np.array([0, 7, 1]))
+    with pytest.raises(IndexError, match=r"Embedding: index -1 "):
+        emb(np.array([-1]))
+    with pytest.raises(TypeError, match="Embedding: expected integer indices"):
+        emb(np.array([0.5]))
+
+
+# ---- Dropout --------------------------------------------------------------------------------
+def test_dropout_in_training_zeroes_and_rescales():
+    drop = Dropout(0.25, rng=0)
+    x = Tensor(np.random.default_rng(1).uniform(1, 2, size=(200, 50)), requires_grad=True)
+    y = drop(x)
+    kept = y.data != 0
+    np.testing.assert_allclose(y.data[kept], x.data[kept] / 0.75, rtol=1e-15)
+    # 10000 Bernoulli(0.25) drops: the fraction is 0.25 +- 0.005 (one standard deviation 0.0043).
+    assert abs((~kept).mean() - 0.25) < 0.015
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, kept / 0.75, rtol=1e-15)  # dL/dx = m / (1 - p)
+
+
+def test_dropout_is_identity_in_eval_mode_and_for_p_zero():
+    x = Tensor(np.arange(1.0, 7.0))
+    drop = Dropout(0.5, rng=0).eval()
+    np.testing.assert_array_equal(drop(x).data, x.data)
+    np.testing.assert_array_equal(Dropout(0.0, rng=0)(x).data, x.data)
+    drop.train()
+    assert (drop(np.ones(1000)).data == 0).any()
+
+
+def test_dropout_seed_repeats_the_mask():
+    x = np.ones((10, 10))
+    np.testing.assert_array_equal(Dropout(0.5, rng=3)(x).data, Dropout(0.5, rng=3)(x).data)
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.0, 1.5, "0.5", True])
+def test_dropout_rejects_p_outside_zero_one(p):
+    with pytest.raises(ValueError, match=r"Dropout: p .*\[0, 1\)"):
+        Dropout(p)

@@ -1,0 +1,145 @@
+"""Checkpoints: a state dict stored as an .npz file (a zip of .npy arrays), never as a pickle.
+
+save() writes a temporary file next to the target and renames it into place,
+so a crash or error halfway leaves the previous checkpoint whole. load() reads
+with allow_pickle=False: a file that would need unpickling (which can run any
+code) is refused, never executed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+__all__ = ["save", "load", "CheckpointError"]
+
+# Numbers only: bool, signed/unsigned integers, floats, complex. Object, string,
+# bytes and structured arrays are refused (object arrays would need pickle).
+_NUMERIC_KINDS = "biufc"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint cannot be written or read (the message names the file and why)."""
+
+
+def save(state_dict: Mapping[str, Any], path: str | os.PathLike) -> None:
+    """Write ``state_dict`` (name -> numeric array or Tensor) to ``path`` as .npz, atomically.
+
+    The file is written exactly at ``path`` (no ".npz" is appended). Every value is
+    checked before anything is written; an unsuitable one raises CheckpointError
+    naming its key.
+    """
+    path = os.fspath(path)
+    arrays = _numeric_arrays(state_dict, path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"save: the directory of '{path}' does not exist ({directory})")
+    fd, temporary = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            _write_npz(file, arrays)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, _new_file_mode())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read a checkpoint written by save() (or any .npz of numeric arrays): name -> array.
+
+    A missing file raises FileNotFoundError; a file that is not an .npz of plain
+    arrays (another format, a truncated or corrupt zip, an object array that would
+    need unpickling) raises CheckpointError naming the file.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"load: no checkpoint file at '{path}'")
+    try:
+        contents = np.load(path, allow_pickle=False)
+    except ValueError as err:
+        # np.load falls back to unpickling for a file that is neither .npy nor .npz.
+        raise CheckpointError(f"load: '{path}' is not an .npz checkpoint ({err})") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as err:
+        raise CheckpointError(f"load: '{path}' is not a readable .npz checkpoint ({err})") from None
+    if not isinstance(contents, np.lib.npyio.NpzFile):
+        raise CheckpointError(
+            f"load: '{path}' holds a single .npy array, not an .npz checkpoint of named arrays"
+        )
+    with contents:
+        return {name: _read_member(contents, name, path) for name in contents.files}
+
+
+def _read_member(contents: np.lib.npyio.NpzFile, name: str, path: str) -> np.ndarray:
+    try:
+        value = contents[name]
+    except ValueError as err:
+        if "pickle" in str(err):
+            raise CheckpointError(
+                f"load: '{path}' entry '{name}' is an object array stored with pickle; refusing "
+                "to unpickle it (that could run arbitrary code)"
+            ) from None
+        raise CheckpointError(f"load: '{path}' entry '{name}' is damaged ({err})") from None
+    except Exception as err:  # zip and zlib errors, EOF: a truncated or corrupt file
+        raise CheckpointError(
+            f"load: '{path}' entry '{name}' cannot be read; the file is truncated or corrupt "
+            f"({type(err).__name__}: {err})"
+        ) from None
+    if not isinstance(value, np.ndarray) or value.dtype.kind not in _NUMERIC_KINDS:
+        what = f"an array of dtype {value.dtype}" if isinstance(value, np.ndarray) else type(value).__name__
+        raise CheckpointError(f"load: '{path}' entry '{name}' is {what}, not a numeric array")
+    return value
+
+
+def _numeric_arrays(state_dict: Mapping[str, Any], path: str) -> dict[str, np.ndarray]:
+    if not isinstance(state_dict, Mapping):
+        raise CheckpointError(
+            f"save: expected a mapping of name -> array (e.g. model.state_dict()), "
+            f"got {type(state_dict).__name__}; nothing written to '{path}'"
+        )
+    arrays = {}
+    for key, value in state_dict.items():
+        if not isinstance(key, str) or not key:
+            raise CheckpointError(
+                f"save: keys must be non-empty strings, got {key!r}; nothing written to '{path}'"
+            )
+        try:
+            array = np.asarray(value)
+        except Exception as err:
+            raise CheckpointError(
+                f"save: value of '{key}' is not an array ({err}); nothing written to '{path}'"
+            ) from None
+        if array.dtype.kind not in _NUMERIC_KINDS:
+            raise CheckpointError(
+                f"save: value of '{key}' has dtype {array.dtype} ({type(value).__name__}); only numeric "
+                f"arrays can be saved (no pickle). Nothing written to '{path}'"
+            )
+        arrays[key] = array
+    return arrays
+
+
+def _write_npz(file: Any, arrays: Mapping[str, np.ndarray]) -> None:
+    """The .npz layout np.load expects: one '<name>.npy' zip member per array.
+
+    Written member by member (rather than with np.savez(**arrays)) so that any
+    key works, even one called 'file' or 'allow_pickle', and pickling is off.
+    """
+    with zipfile.ZipFile(file, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, array in arrays.items():
+            with archive.open(name + ".npy", mode="w", force_zip64=True) as member:
+                np.lib.format.write_array(member, array, allow_pickle=False)
+
+
+def _new_file_mode() -> int:
+    """The permissions open() would give a new file (mkstemp's are owner-only)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask

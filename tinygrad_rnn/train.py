@@ -1,0 +1,157 @@
+"""Training loops shared by the demos: plain steps, and truncated BPTT over long streams.
+
+Both take the model as a function, so any layer stack fits:
+
+* ``train_steps(loss_fn, optimizer, steps)``: ``loss_fn(step)`` builds a fresh
+  graph each step (a new batch of short sequences), e.g. the long-lag tasks.
+* ``truncated_bptt(forward, optimizer, inputs, targets, num_steps)``: one long
+  stream per batch row, walked in windows of ``num_steps`` time steps; the
+  state is carried from window to window but detached at each edge (seed 000).
+  ``forward(x_window, state) -> (logits (T, B, C), state)``.
+
+Each optimisation step can clip the gradient norm; the loops record the loss and
+the gradient norm (before clipping) of every step, and call ``on_step`` so a
+caller can draw a progress bar.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import tinygrad_rnn.nn.functional as F
+from tinygrad_rnn.nn.utils import bptt_windows, clip_grad_norm_, detach_state
+from tinygrad_rnn.optim import Optimizer
+from tinygrad_rnn.tensor import Tensor, no_grad
+
+__all__ = ["TrainLog", "optimizer_step", "train_steps", "truncated_bptt", "evaluate_stream", "keep_gate_init"]
+
+StreamForward = Callable[[np.ndarray, Any], tuple[Tensor, Any]]
+
+
+@dataclass
+class TrainLog:
+    """Per-step loss and gradient norm (before any clipping)."""
+
+    losses: list[float] = field(default_factory=list)
+    grad_norms: list[float] = field(default_factory=list)
+
+    def mean_loss(self, last_fraction: float = 1.0) -> float:
+        """Mean loss over the last ``last_fraction`` of the steps (all by default)."""
+        if not self.losses:
+            raise ValueError("TrainLog.mean_loss: no steps were recorded")
+        count = max(1, int(round(len(self.losses) * last_fraction)))
+        return float(np.mean(self.losses[-count:]))
+
+
+def optimizer_step(loss: Tensor, optimizer: Optimizer, max_norm: float | None = None) -> float:
+    """zero_grad, backward, (clip), step; returns the gradient norm measured before clipping.
+
+    A non-finite loss or gradient skips the update (the parameters stay finite,
+    and the caller sees the non-finite numbers in the log).
+    """
+    optimizer.zero_grad()
+    loss.backward()
+    norm = clip_grad_norm_(optimizer.params, math.inf if max_norm is None else max_norm)
+    if math.isfinite(norm) and math.isfinite(loss.item()):
+        optimizer.step()
+    return norm
+
+
+def train_steps(
+    loss_fn: Callable[[int], Tensor],
+    optimizer: Optimizer,
+    steps: int,
+    *,
+    max_norm: float | None = None,
+    on_step: Callable[[int, float], None] | None = None,
+) -> TrainLog:
+    """``steps`` optimisation steps on ``loss_fn(step)``; returns the log."""
+    log = TrainLog()
+    for step in range(steps):
+        loss = loss_fn(step)
+        log.grad_norms.append(optimizer_step(loss, optimizer, max_norm))
+        log.losses.append(loss.item())
+        if on_step is not None:
+            on_step(step, log.losses[-1])
+    return log
+
+
+def _window_loss(forward: StreamForward, x: np.ndarray, y: np.ndarray, state: Any) -> tuple[Tensor, Any]:
+    logits, state = forward(x, state)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1)), state
+
+
+def truncated_bptt(
+    forward: StreamForward,
+    optimizer: Optimizer,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    num_steps: int,
+    *,
+    state: Any = None,
+    max_norm: float | None = None,
+    on_step: Callable[[int, float], None] | None = None,
+) -> tuple[TrainLog, Any]:
+    """One pass over time-major streams ``inputs`` (T, B, ...) and ``targets`` (T, B).
+
+    Each window of ``num_steps`` steps is one optimisation step on the mean
+    cross-entropy of its predictions; a leftover shorter window is dropped.
+    Returns the log and the final (detached) state, to continue the streams.
+    """
+    log = TrainLog()
+    windows = bptt_windows(inputs, targets, num_steps, time_axis=0, drop_last=True)
+    for step, (x, y) in enumerate(windows):
+        loss, state = _window_loss(forward, x, y, detach_state(state))
+        log.grad_norms.append(optimizer_step(loss, optimizer, max_norm))
+        log.losses.append(loss.item())
+        if on_step is not None:
+            on_step(step, log.losses[-1])
+    return log, detach_state(state)
+
+
+def evaluate_stream(
+    forward: StreamForward,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    num_steps: int,
+    *,
+    state: Any = None,
+) -> float:
+    """Mean cross-entropy (nats per prediction) over the streams, state carried, no graph."""
+    total, count = 0.0, 0
+    with no_grad():
+        for x, y in bptt_windows(inputs, targets, num_steps, time_axis=0):
+            loss, state = _window_loss(forward, x, y, state)
+            total += loss.item() * y.size
+            count += y.size
+    return total / count
+
+
+def keep_gate_init(module: Any, max_lag: int, rng: np.random.Generator) -> None:
+    """Bias a GRU's or LSTM's gates towards keeping their state ("chrono" initialisation,
+    Tallec & Ollivier 2018), for a cell or a one-layer sequence layer.
+
+    With u ~ U(1, max_lag - 1) per unit, a gate bias of log(u) makes the kept
+    fraction sigmoid(log u) = u / (1 + u) at the start, a memory of about u steps:
+    LSTM forget gate f (input gate i gets -log u); GRU update gate z (PyTorch's
+    h' = (1 - z) n + z h, so z near 1 keeps). Both gates are block 1 of the
+    stacked biases (LSTM i, f, g, o; GRU r, z, n).
+    """
+    suffix = "_l0" if hasattr(module, "bias_hh_l0") else ""
+    bias_ih, bias_hh = getattr(module, f"bias_ih{suffix}"), getattr(module, f"bias_hh{suffix}")
+    H = module.hidden_size
+    gates = bias_hh.shape[0] // H
+    if gates not in (3, 4):
+        raise ValueError(
+            f"keep_gate_init: expected a GRU (3 gates) or LSTM (4 gates), got {gates} gate blocks"
+        )
+    keep = np.log(rng.uniform(1.0, max(2.0, max_lag - 1.0), H))
+    block = slice(H, 2 * H)
+    bias_ih.data[block], bias_hh.data[block] = 0.0, keep
+    if gates == 4:
+        bias_ih.data[:H], bias_hh.data[:H] = 0.0, -keep
