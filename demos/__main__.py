@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import tempfile
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from rich.console import Console
+from rich.table import Table
 
 from demos import bptt, dependencies, forward, graph, language_model, memory, vanishing
 
@@ -61,14 +63,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def finite_or_null(data: object) -> object:
+    """``data`` with every non-finite float (a diverged run's loss) replaced by None, since
+    standard JSON has no inf or nan."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: finite_or_null(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [finite_or_null(value) for value in data]
+    return data
+
+
 def write_json(path: str, data: object) -> None:
-    """Write ``data`` as JSON atomically: a temporary file in the same folder, then a rename."""
+    """Write ``data`` as JSON atomically: a temporary file in the same folder, then a rename.
+    Non-finite numbers are written as null."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2)
+            json.dump(finite_or_null(data), f, indent=2, allow_nan=False)
             f.write("\n")
         os.replace(tmp, path)
     except BaseException:
@@ -78,9 +93,12 @@ def write_json(path: str, data: object) -> None:
 
 def list_demos(console: Console) -> None:
     console.print("[bold]Demos[/bold] (python -m demos NAME [--quick] [--seed N] [--json PATH]):")
-    width = max(len(module.NAME) for module in DEMOS)
+    listing = Table.grid(padding=(0, 2))  # a summary that wraps stays in its column
+    listing.add_column(style="cyan", no_wrap=True)
+    listing.add_column()
     for module in DEMOS:
-        console.print(f"  [cyan]{module.NAME:<{width}}[/cyan]  {module.SUMMARY}")
+        listing.add_row(f"  {module.NAME}", module.SUMMARY)
+    console.print(listing)
 
 
 def run_demo(module: ModuleType, args: argparse.Namespace, console: Console) -> dict:

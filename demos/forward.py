@@ -72,11 +72,12 @@ def prints_the_same(rounds: list[tuple[np.ndarray, ...]]) -> bool:
 
 
 def _fmt(array: np.ndarray) -> str:
-    return np.array2string(np.asarray(array), precision=8, separator=" ")
+    """The numbers with numpy's 8 printed decimals, as a flat list (the article shows 1x2 matrices)."""
+    return "[" + " ".join(f"{v:.8f}" for v in np.ravel(array)) + "]"
 
 
 def _rounds_table(title: str, rounds: list[tuple[np.ndarray, ...]], compare: bool) -> object:
-    columns = ["round", "before activation", "state", "output"]
+    columns = ["round", "before activation", "state a_t", "output y_t"]
     rows = []
     for i, (pre, state, out) in enumerate(rounds):
         rows.append([str(i + 1), _fmt(pre), _fmt(state), _fmt(out)])
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     fresh_error = max_print_error(fresh)
     console.print(
         f"Largest difference from the printed numbers: {fresh_error:.3g}; round 1 starts from "
-        f"x_1 W_ax + b_a = {_fmt(fresh[0][0])}, not the printed {PRINTED[0][0]}."
+        f"x_1 W_ax + b_a = {_fmt(fresh[0][0])}, not the printed {_fmt(PRINTED[0][0])}."
     )
 
     # 1. Which initial state would give the printed round-1 pre-activation?
@@ -128,12 +129,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     console.print(
         table(
             "The loop started from the state left by k earlier runs of the same cell",
-            [
-                "earlier runs k",
-                "round-1 before activation",
-                "max |computed - printed|",
-                "matches to 8 decimals",
-            ],
+            ["earlier runs k", "round-1 before activation", "max |error|", "prints the same"],
             rows,
         )
     )
@@ -151,8 +147,9 @@ def run(args: argparse.Namespace, console: Console) -> dict:
             f"All {printed_count} printed numbers are reproduced to 8 decimals (max error {best_error:.1e}) "
             f"by running the loop {best_k + 1} times in a row without resetting `state`: the printed output "
             f"is from execution {best_k + 1} of the notebook cell, which started from the state "
-            f"{_fmt(start_state)} that the previous execution left behind, not from [0, 0]. (Its 2-D "
-            "printout [[...]] fits too: x_t W_ax is 1x2, so after one run `state` is a 1x2 matrix.)"
+            f"{_fmt(start_state)} that the previous execution left behind, not from [0, 0]. (The [[...]] "
+            "brackets do not tell the runs apart: x_t W_ax is 1x2, so every round of every run is a 1x2 "
+            "matrix.)"
         )
     else:
         explanation = (

@@ -169,10 +169,16 @@ def run(args: argparse.Namespace, console: Console) -> dict:
             f"After this little training the GRU ({val_bpc:.2f} bits per character) does not yet beat "
             f"character frequencies ({baseline_bpc:.2f}); run longer (without --quick)."
         )
+    loop = looping_unit(samples[0]) if TEMPERATURES[0] == 0 else None
+    argmax_text = (
+        f"and here ends in a loop, {loop!r} over and over (the state has fallen into a cycle)"
+        if loop
+        else "and gives the same text every time"
+    )
     console.print(
         panel(
-            verdict + " Temperature 0 always takes the most likely character (and soon repeats itself); "
-            "temperature 1 samples the model's own distribution; in between trades variety for plausibility.",
+            verdict + f" Temperature 0 always takes the most likely character {argmax_text}; temperature 1 "
+            "samples the model's own distribution; in between trades variety for plausibility.",
             "Reading the numbers",
         )
     )
@@ -193,6 +199,18 @@ def draw_samples(model: CharModel, vocab: Vocabulary, prime: str, rng: np.random
             ids = sample_sequence(step, prime_ids, vocab.eos_id, SAMPLE_LENGTH, temperature, rng)
             samples.append(prime + vocab.decode(ids).rstrip("\n"))
     return samples
+
+
+def looping_unit(text: str, span: int = 40, max_period: int = 30) -> str | None:
+    """If the last ``span`` characters repeat with a period p <= max_period, the repeated unit
+    (p characters, taken where the loop starts); otherwise None."""
+    for period in range(1, max_period + 1):
+        if len(text) >= span + period and text[-span:] == text[-span - period : -period]:
+            start = len(text) - span - period
+            while start > 0 and text[start - 1] == text[start - 1 + period]:
+                start -= 1
+            return text[start : start + period]
+    return None
 
 
 def _temperature_name(t: float) -> str:

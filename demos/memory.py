@@ -156,7 +156,8 @@ def run(args: argparse.Namespace, console: Console) -> dict:
             (
                 f"Below 90% of the baseline (they carried the symbol across the lag): "
                 f"{', '.join(beat) or 'none'}. "
-                f"At the baseline (no usable memory yet): {', '.join(stuck) or 'none'}. "
+                f"At 90% of the baseline or above (little or no usable memory yet): "
+                f"{', '.join(f'{k} ({results[k] / baseline:.0%})' for k in stuck) or 'none'}. "
             )
             + "The plain RNN's gradient must pass the lag through one squashing Jacobian per step; a "
             "leaky unit replaces that with a linear factor alpha per step, a skip connection shortens the "

@@ -36,9 +36,10 @@ SUMMARY = "seed 003: ||dL_T/dh_t|| against T - t for RNN, GRU, LSTM; exploding g
 SYMBOLS, HIDDEN, BATCH = 4, 32, 32
 LEARNING_RATE = 0.01
 # size -> (sequence lag, training steps for part 1, training steps for part 2)
-SIZES = {"full": (50, 400, 300), "quick": (30, 100, 100), "smoke": (5, 2, 3)}
+SIZES = {"full": (50, 400, 1000), "quick": (30, 100, 300), "smoke": (5, 2, 3)}
 SCALED = 1.5  # part 2: recurrent matrix = SCALED x a random orthogonal matrix
-EXPLODING_LR, EXPLODING_LENGTH = 0.1, 30
+# Part 2 uses short sequences (T = 10) so that the clipped run has time to learn, not just survive.
+EXPLODING_LR, EXPLODING_LENGTH = 0.1, 10
 # name -> (cell, bias the gates to keep?)
 MODELS = {
     "RNN": ("RNN", False),
@@ -96,6 +97,7 @@ def profile_table(title: str, profiles: dict[str, np.ndarray], extra: dict[str, 
     low = min(float(v.min()) for v in logs.values())
     high = max(float(v.max()) for v in logs.values())
     lag = len(next(iter(profiles.values()))) - 1
+    starts = [float(p[0]) for p in profiles.values()]
     columns = ["model", f"at T-t = {lag}", "per step", f"log10 norm, T-t = 0..{lag}"]
     rows = []
     for name, p in profiles.items():
@@ -110,8 +112,8 @@ def profile_table(title: str, profiles: dict[str, np.ndarray], extra: dict[str, 
         title,
         columns + (["task loss"] if extra else []),
         rows,
-        caption=f"||dL_T/dh_t||, mean over a batch of {BATCH}; at T-t = 0 it is about 1e-2 for all. Chart: "
-        f"a shared log scale from 1e{low:.0f} (▁) to 1e{high:.0f} (█).",
+        caption=f"||dL_T/dh_t||, mean over a batch of {BATCH}; at T-t = 0 it is {min(starts):.1e} to "
+        f"{max(starts):.1e}. Chart: a shared log scale from 1e{low:.0f} (▁) to 1e{high:.0f} (█).",
     )
 
 
@@ -167,6 +169,10 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         "at_init": {k: v.tolist() for k, v in at_init.items()},
         "trained": {k: v.tolist() for k, v in trained.items()},
         "trained_loss": losses,
+        "factor_per_step": {
+            "at_init": {k: factor_per_step(v) for k, v in at_init.items()},
+            "trained": {k: factor_per_step(v) for k, v in trained.items()},
+        },
         "clipping": clipping,
     }
 
@@ -174,45 +180,76 @@ def run(args: argparse.Namespace, console: Console) -> dict:
 def _reading(
     at_init: dict[str, np.ndarray], trained: dict[str, np.ndarray], losses: dict[str, float], lag: int
 ) -> str:
-    def f(profiles: dict[str, np.ndarray], name: str) -> str:
-        return f"x{factor_per_step(profiles[name]):.2f}"
-
+    """The panel's text, every claim chosen by the measured numbers."""
+    init_factor = {name: factor_per_step(p) for name, p in at_init.items()}
+    factor = {name: factor_per_step(p) for name, p in trained.items()}
     scaled = next(k for k in at_init if k.startswith("RNN, W_hh"))
+
+    def compounded(name: str) -> str:
+        return f"{at_init[name][-1] / at_init[name][0]:.0e}"
+
     text = (
-        f"At initialisation every step back multiplies the gradient by about {f(at_init, 'RNN')} (RNN), "
-        f"{f(at_init, 'GRU')} (GRU) and {f(at_init, 'LSTM')} (LSTM): over {lag} steps that compounds to "
-        f"{at_init['RNN'][-1] / at_init['RNN'][0]:.0e}, {at_init['GRU'][-1] / at_init['GRU'][0]:.0e} and "
-        f"{at_init['LSTM'][-1] / at_init['LSTM'][0]:.0e}. Gates alone do not help: half open, a gate passes "
-        f"about half the gradient per step. Biased to keep, they pass more ({f(at_init, 'GRU+keep')} "
-        f"and {f(at_init, 'LSTM+keep')}). With W_hh scaled up ({scaled}) the factor is "
-        f"{f(at_init, scaled)}: the product grows instead (part 2).\n"
+        f"At initialisation every step back multiplies the gradient by about x{init_factor['RNN']:.2f} "
+        f"(RNN), x{init_factor['GRU']:.2f} (GRU) and x{init_factor['LSTM']:.2f} (LSTM): over {lag} steps "
+        f"that compounds to {compounded('RNN')}, {compounded('GRU')} and {compounded('LSTM')}. "
     )
+    if max(init_factor["GRU"], init_factor["LSTM"]) < 0.8:
+        text += (
+            "Gates alone do not help: with biases near 0 a sigmoid gate is about half open and passes "
+            "about half the gradient per step. "
+        )
+    keep_kinds = [n for n in ("GRU+keep", "LSTM+keep") if init_factor[n] > init_factor[n.split("+")[0]]]
+    if keep_kinds:
+        text += (
+            "Biased to keep, they pass more ("
+            + ", ".join(f"{n} x{init_factor[n]:.2f}" for n in keep_kinds)
+            + "). "
+        )
+    growth = "the product grows instead (part 2)" if init_factor[scaled] > 1 else "it still shrinks"
+    text += f"With W_hh scaled up ({scaled}) the factor is x{init_factor[scaled]:.2f}: {growth}.\n"
+
     baseline = recall_baseline(SYMBOLS)
-    learned = [name for name in trained if losses[name] < 0.5 * baseline]
-    groups = {
-        "open": [n for n in learned if factor_per_step(trained[n]) >= 0.9],
-        "latched": [n for n in learned if factor_per_step(trained[n]) < 0.9],
-        "stuck": [n for n in trained if n not in learned],
-    }
+    rnn_factor = factor["RNN"]
+    slower = [n for n in trained if n != "RNN" and factor[n] > rnn_factor]
+    faster = [n for n in trained if n != "RNN" and factor[n] <= rnn_factor]
 
     def listing(names: list[str]) -> str:
-        return ", ".join(f"{n} ({f(trained, n)})" for n in names)
+        return ", ".join(f"{n} (x{factor[n]:.2f}, loss {losses[n]:.3f})" for n in names)
 
+    text += f"\nAfter training the RNN's gradient shrinks by x{rnn_factor:.2f} per step back. "
+    if slower:
+        text += "Slower decay than the RNN: " + ", ".join(f"{n} x{factor[n]:.2f}" for n in slower) + ". "
+    if faster:
+        text += "As fast or faster: " + ", ".join(f"{n} x{factor[n]:.2f}" for n in faster) + ". "
+    reaches = {n: factor[n] >= 0.9 for n in trained}
+    learned = {n: losses[n] < 0.5 * baseline for n in trained}
+    groups = {
+        "open": [n for n in trained if learned[n] and reaches[n]],
+        "latched": [n for n in trained if learned[n] and not reaches[n]],
+        "coming": [n for n in trained if not learned[n] and reaches[n]],
+        "stuck": [n for n in trained if not learned[n] and not reaches[n]],
+    }
     if groups["open"]:
         text += (
-            f"\nLearned, and the gradient reaches back across the lag: {listing(groups['open'])}. The gate "
-            "holds the additive path open, so the error at step T still arrives at the marked step."
+            f"\nLearned (task loss below half of the no-memory {baseline:.3f}), and the gradient reaches "
+            f"back across the lag: {listing(groups['open'])}. The gate holds the additive path open, so the "
+            "error at step T still arrives at the marked step."
         )
     if groups["latched"]:
         text += (
-            f"\nLearned, yet the gradient still vanishes: {listing(groups['latched'])}. A memory that is "
-            "stable against small changes of the state is, by definition, one with dh_T/dh_t small "
-            "(Bengio, Simard & Frasconi 1994: robust storage in a tanh RNN implies vanishing gradients); "
-            "the storing had to be learned while some gradient still got through."
+            f"\nLearned, yet the gradient vanishes: {listing(groups['latched'])}. A memory that is stable "
+            "against small changes of the state is one with dh_T/dh_t small (Bengio, Simard & Frasconi "
+            "1994: robust storage in a tanh RNN implies vanishing gradients); the storing had to be "
+            "learned while some gradient still got through."
+        )
+    if groups["coming"]:
+        text += (
+            f"\nNot yet learned, though the gradient reaches back: {listing(groups['coming'])}. The "
+            "signal gets through; this budget ran out first."
         )
     if groups["stuck"]:
         text += (
-            f"\nNot learned in this budget: {listing(groups['stuck'])}. Their gradient still vanishes, and "
+            f"\nNot learned in this budget: {listing(groups['stuck'])}. Their gradient vanishes, and "
             "the signal that would teach them to remember is that vanished gradient itself."
         )
     return text
@@ -279,10 +316,21 @@ def exploding_run(args: argparse.Namespace, console: Console, steps: int) -> dic
         )
     else:
         story = f"Unclipped, this run ends at {_loss_text(plain)}."
+    if clipped < 0.9 * baseline:
+        outcome = (
+            f"the same run then ends at {clipped:.3f}, below the {baseline:.3f} of always answering 1: it "
+            "is learning to add the marked numbers."
+        )
+    elif np.isfinite(clipped):
+        outcome = (
+            f"the same run stays finite ({clipped:.3f}) but has not yet beaten the {baseline:.3f} of always "
+            "answering 1."
+        )
+    else:
+        outcome = f"yet the clipped run also ends at {_loss_text(clipped)}."
     return_text = (
         story + " clip_grad_norm_ rescales the whole gradient to norm 1 whenever it is larger, keeping its "
-        f"direction: the same run then ends at {clipped:.3f} (no-memory baseline {baseline:.3f}). Clipping "
-        "cures explosion, not vanishing: a small gradient is left as it is."
+        f"direction: {outcome} Clipping cures explosion, not vanishing: a small gradient is left as it is."
     )
     console.print(panel(return_text, "Exploding: what clipping does"))
     return {

@@ -82,6 +82,10 @@ def test_vanishing_json(tmp_path):
         for values in profiles.values():
             assert len(values) == data["lag"] + 1 and all(_is_number(v) and v > 0 for v in values)
     assert set(data["clipping"]) == {"plain", "clipped"}
+    for when in ("at_init", "trained"):
+        for name, values in data[when].items():
+            expected = (values[-1] / values[0]) ** (1 / data["lag"])
+            assert data["factor_per_step"][when][name] == pytest.approx(expected, rel=1e-12)
 
 
 def test_language_model_json_schema(tmp_path):
@@ -125,3 +129,67 @@ def test_sparkline_levels_and_gaps():
     assert sparkline([1.0, float("nan"), 3.0]) == "▁×█"  # a non-finite value is shown, not hidden
     assert sparkline([5.0, 5.0], low=0.0, high=10.0) == "▅▅"  # round(0.5 * 7) = 4 -> the fifth level
     assert len(sparkline(list(range(100)), width=10)) == 10
+
+
+def test_vanishing_factor_per_step_is_the_geometric_mean():
+    from demos.vanishing import factor_per_step
+
+    assert factor_per_step([1.0, 0.5, 0.25, 0.125]) == pytest.approx(0.5, abs=1e-15)
+    assert factor_per_step([2.0, 1.0, 8.0]) == pytest.approx(2.0, abs=1e-15)  # (8 / 2) ** (1 / 2)
+
+
+def test_vanishing_reading_follows_the_numbers():
+    import numpy as np
+
+    from demos.vanishing import _reading
+
+    def profile(factor, lag=10):
+        return 0.01 * factor ** np.arange(lag + 1)
+
+    at_init = {
+        name: profile(f)
+        for name, f in [
+            ("RNN", 0.5),
+            ("GRU", 0.6),
+            ("LSTM", 0.6),
+            ("GRU+keep", 0.95),
+            ("LSTM+keep", 0.85),
+            ("RNN, W_hh = 1.5 Q", 1.1),
+        ]
+    }
+    trained = {
+        "RNN": profile(0.5),
+        "GRU": profile(0.7),
+        "LSTM": profile(0.4),
+        "GRU+keep": profile(1.0),
+        "LSTM+keep": profile(0.95),
+    }
+    losses = {"RNN": 0.01, "GRU": 1.38, "LSTM": 1.39, "GRU+keep": 0.001, "LSTM+keep": 1.2}
+    text = _reading(at_init, trained, losses, lag=10)
+    assert "Slower decay than the RNN: GRU x0.70, GRU+keep x1.00, LSTM+keep x0.95." in text
+    assert "As fast or faster: LSTM x0.40." in text
+    paragraphs = {line.split(":")[0]: line for line in text.split("\n") if line}
+    assert "GRU+keep" in paragraphs[next(k for k in paragraphs if k.startswith("Learned (task loss"))]
+    assert "RNN (x0.50" in paragraphs["Learned, yet the gradient vanishes"]
+    assert "LSTM+keep" in paragraphs["Not yet learned, though the gradient reaches back"]
+    stuck = paragraphs["Not learned in this budget"]
+    assert "GRU (x0.70" in stuck and "LSTM (x0.40" in stuck and "keep" not in stuck
+    assert "the product grows instead" in text
+
+
+def test_language_model_finds_the_loop_an_argmax_sample_falls_into():
+    from demos.language_model import looping_unit
+
+    assert looping_unit("xyz" + "abc" * 20 + "ab") == "abc"  # the unit where the loop starts, not "cab"
+    assert looping_unit("It is a" + " string" * 12) == " string"
+    text = "Return the source command should be a stream, the name members for the setarded as a string"
+    assert looping_unit(text) is None  # no repeat in the last 40 characters
+    assert looping_unit("ab" * 10) is None  # too short to tell
+
+
+def test_json_writes_non_finite_numbers_as_null(tmp_path):
+    from demos.__main__ import write_json
+
+    path = tmp_path / "c.json"
+    write_json(str(path), {"loss": float("inf"), "runs": [1.5, float("nan")], "name": "x", "n": 3})
+    assert json.loads(path.read_text()) == {"loss": None, "runs": [1.5, None], "name": "x", "n": 3}

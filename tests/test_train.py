@@ -92,3 +92,43 @@ def test_train_steps_and_mean_loss():
     assert log.mean_loss(0.5) == pytest.approx((0.25 + 0.0625) / 2)
     with pytest.raises(ValueError, match="no steps"):
         TrainLog().mean_loss()
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+@pytest.mark.parametrize("make", [lambda rng: nn.LSTMCell(3, 6, rng=rng), lambda rng: nn.LSTM(3, 6, rng=rng)])
+def test_keep_gate_init_lstm_forget_gate_remembers_up_to_max_lag(make):
+    from tinygrad_rnn.train import keep_gate_init
+
+    module = make(np.random.default_rng(0))
+    suffix = "_l0" if hasattr(module, "bias_hh_l0") else ""
+    bias_ih, bias_hh = getattr(module, f"bias_ih{suffix}"), getattr(module, f"bias_hh{suffix}")
+    before_g_o = bias_hh.data[12:].copy()
+    keep_gate_init(module, max_lag=20, rng=np.random.default_rng(1))
+    H = 6
+    forget = _sigmoid(bias_ih.data[H : 2 * H] + bias_hh.data[H : 2 * H])  # with x = 0 and h = 0
+    write = _sigmoid(bias_ih.data[:H] + bias_hh.data[:H])
+    # a kept fraction f gives a memory of 1 / (1 - f) steps: between 2 and max_lag
+    memory = 1.0 / (1.0 - forget)
+    assert np.all(memory >= 2.0 - 1e-12) and np.all(memory <= 20.0 + 1e-12)
+    assert np.ptp(memory) > 0  # one time scale per unit, not all the same
+    np.testing.assert_allclose(write, 1.0 - forget, atol=1e-15)  # input gate starts as 1 - f
+    np.testing.assert_array_equal(bias_hh.data[12:], before_g_o)  # g and o untouched
+
+
+def test_keep_gate_init_gru_update_gate_keeps_and_rnn_is_an_error():
+    from tinygrad_rnn.train import keep_gate_init
+
+    cell = nn.GRUCell(3, 5, rng=np.random.default_rng(0))
+    reset_before = cell.bias_hh.data[:5].copy()
+    keep_gate_init(cell, max_lag=10, rng=np.random.default_rng(2))
+    z = _sigmoid(cell.bias_ih.data[5:10] + cell.bias_hh.data[5:10])
+    assert np.all(z >= 0.5 - 1e-12) and np.all(z <= 9 / 10 + 1e-12)  # u / (1 + u), u in [1, 9]
+    np.testing.assert_array_equal(cell.bias_hh.data[:5], reset_before)
+    # h' = (1 - z) n + z h: from h = 1 with zero input, z keeps at least half of h (|n| <= 1)
+    h = cell(np.zeros((1, 3)), Tensor(np.ones((1, 5)))).numpy()[0]
+    assert np.all(h >= 2 * z - 1 - 1e-12)
+    with pytest.raises(ValueError, match="keep_gate_init"):
+        keep_gate_init(nn.RNNCell(3, 4, rng=np.random.default_rng(0)), 10, np.random.default_rng(0))

@@ -45,7 +45,8 @@ class TrainLog:
         if not self.losses:
             raise ValueError("TrainLog.mean_loss: no steps were recorded")
         count = max(1, int(round(len(self.losses) * last_fraction)))
-        return float(np.mean(self.losses[-count:]))
+        with np.errstate(over="ignore"):  # a diverged run's huge losses average to inf, as they should
+            return float(np.mean(self.losses[-count:]))
 
 
 def optimizer_step(loss: Tensor, optimizer: Optimizer, max_norm: float | None = None) -> float:
