@@ -165,7 +165,11 @@ class MatMul(Function):
                 f"dimension ({y.shape[-2 if y.ndim > 1 else 0]})"
             )
         try:
-            z = np.matmul(x, y)
+            if x.ndim > 2 and y.ndim == 2:
+                # (..., n) @ (n, m) as one (rows, n) @ (n, m) matmul: numpy would loop over the batch axes.
+                z = (x.reshape(-1, x.shape[-1]) @ y).reshape(*x.shape[:-1], y.shape[1])
+            else:
+                z = np.matmul(x, y)
         except ValueError:
             raise ValueError(
                 f"matmul: batch dimensions of shapes {x.shape} and {y.shape} do not broadcast"
@@ -176,11 +180,13 @@ class MatMul(Function):
     def backward(self, g):
         x, y = self.x, self.y
         if x.ndim >= 2 and y.ndim == 2:
-            # The common layer case (..., n) @ (n, m): fold the batch axes into rows
-            # so dL/dy is one 2-D matmul instead of a batched one and a sum.
-            rows = x.reshape(-1, x.shape[-1])
-            gx = g @ y.T if self.needs_grad[0] else None
-            gy = rows.T @ g.reshape(-1, g.shape[-1]) if self.needs_grad[1] else None
+            # The common layer case (..., n) @ (n, m): fold the batch axes into rows, so
+            # each gradient is one 2-D matmul. dL/dy = rows(x).T @ rows(g) is left to the
+            # engine as an OuterProductSum: a weight used at every time step then gets
+            # one matmul over all steps' rows instead of one per step.
+            g_rows = g.reshape(-1, g.shape[-1])
+            gx = (g_rows @ y.T).reshape(x.shape) if self.needs_grad[0] else None
+            gy = OuterProductSum([x.reshape(-1, x.shape[-1])], [g_rows]) if self.needs_grad[1] else None
             return gx, gy
         x2 = x[None, :] if x.ndim == 1 else x
         y2 = y[:, None] if y.ndim == 1 else y
@@ -194,6 +200,104 @@ class MatMul(Function):
             gy = np.swapaxes(x2, -1, -2) @ g2
             gy = unbroadcast(gy.squeeze(-1) if y.ndim == 1 else gy, y.shape)
         return gx, gy
+
+
+class Affine(Function):
+    """z = x @ W^T + b (a linear layer);  dL/dx = g @ W,  dL/dW = g^T x,  dL/db = g summed to b's shape.
+
+    x is (..., n), W (m, n) and b broadcasts to z (..., m); with two parents there
+    is no b. For dL/dW the batch axes of g and x are folded into rows, and the
+    product is deferred as an OuterProductSum, so a W used at every time step
+    costs one matmul. One op instead of a transpose, a matmul and an add keeps one
+    array less per call and gives dL/dW in W's own (m, n) layout. b may be a whole
+    array, e.g. one time step's input drive gx_t, which gives gx_t + h W_hh^T.
+    """
+
+    def forward(self, x, weight, bias=None):
+        self.x, self.weight = x, weight
+        if x.ndim == 2:
+            z = x @ weight.T
+        else:  # fold the batch axes into rows: one 2-D matmul (numpy would loop over them)
+            z = (x.reshape(-1, x.shape[-1]) @ weight.T).reshape(*x.shape[:-1], weight.shape[0])
+        if bias is not None:
+            self.bias_shape = bias.shape
+            if bias.dtype == z.dtype:
+                z += bias  # z is a fresh array: add in place (F.linear checked that b fits z's shape)
+            else:
+                z = z + bias  # e.g. a float64 b with float32 x and W: the sum is float64, as x @ W.T + b
+        return z
+
+    def backward(self, g):
+        x = self.x
+        g_rows = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
+        x_rows = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+        gx = gw = None
+        if self.needs_grad[0]:
+            gx = g_rows @ self.weight
+            gx = gx if x.ndim == 2 else gx.reshape(x.shape)
+        if self.needs_grad[1]:
+            gw = OuterProductSum([g_rows], [x_rows])
+        if len(self.needs_grad) == 2:
+            return gx, gw
+        return gx, gw, unbroadcast(g, self.bias_shape) if self.needs_grad[2] else None
+
+
+class TanhAffine(Affine):
+    """y = tanh(x @ W^T + b);  dL/dx = a @ W,  dL/dW = a^T x,  dL/db = a summed to b's shape.
+
+    Here a = dL/d(x @ W^T + b) = g * (1 - y**2), from the saved output y. Affine and
+    tanh as one op: the Elman step h' = tanh(gx_t + h W_hh^T) (seed 001) is one node
+    per time step, and its backward is the seed's BPTT step: a from the incoming
+    gradient, then a W_hh for the step before and a^T h for the weight.
+    """
+
+    def forward(self, x, weight, bias=None):
+        z = super().forward(x, weight, bias)
+        self.y = np.tanh(z, out=z)  # z is ours: no second array
+        return self.y
+
+    def backward(self, g):
+        a = 1 - self.y * self.y
+        a *= g
+        return super().backward(a)
+
+
+class AffineGates(Affine):
+    """y = f_k(x @ W^T + b) on column block k;  dL/dx = a @ W,  dL/dW = a^T x,  dL/db = a summed to b's shape.
+
+    The columns of x @ W^T + b split into equal blocks, one per entry of
+    ``activations`` ("sigmoid" or "tanh"), and a = g * f_k' block by block from the
+    saved output y: y (1 - y) for a sigmoid block, 1 - y^2 for a tanh block. The
+    LSTM's four gates i, f, g, o are ("sigmoid", "sigmoid", "tanh", "sigmoid"): one
+    (B, 4H) matmul, each gate's own nonlinearity, one array, one node per step.
+    """
+
+    def __init__(self, activations: tuple[str, ...]):
+        self.activations = activations
+
+    def forward(self, x, weight, bias=None):
+        z = super().forward(x, weight, bias)
+        for block, kind in zip(np.split(z, len(self.activations), axis=-1), self.activations):
+            if kind == "tanh":
+                np.tanh(block, out=block)
+            else:
+                sigmoid(block, out=block)
+        self.y = z
+        return z
+
+    def backward(self, g):
+        y = self.y
+        a = np.empty_like(y)  # f_k' block by block, then times g
+        count = len(self.activations)
+        for y_k, a_k, kind in zip(np.split(y, count, axis=-1), np.split(a, count, axis=-1), self.activations):
+            if kind == "tanh":
+                np.multiply(y_k, y_k, out=a_k)
+                np.subtract(1, a_k, out=a_k)
+            else:
+                np.subtract(1, y_k, out=a_k)
+                a_k *= y_k
+        a *= g
+        return super().backward(a)
 
 
 # ---- elementwise functions ------------------------------------------------------------------
@@ -227,23 +331,38 @@ class Tanh(Function):
         return self.y
 
     def backward(self, g):
-        return g * (1 - self.y * self.y)
+        slope = 1 - self.y * self.y
+        slope *= g  # in place: the temporary is ours
+        return slope
+
+
+def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """1 / (1 + exp(-x)) without overflow, from e = exp(-|x|), which lies in (0, 1]:
+
+        sigmoid(x) = 1 / (1 + e)  for x >= 0,     sigmoid(x) = e / (1 + e)  for x < 0.
+
+    exp(-x) itself would overflow for x < -709 (float64; -88 in float32). ``out`` may be x.
+    """
+    negative = x < 0
+    e = np.exp(-np.abs(x))
+    return np.divide(np.where(negative, e, 1), 1 + e, out=out)
 
 
 class Sigmoid(Function):
     """y = 1 / (1 + exp(-x));  dL/dx = g * y * (1 - y).
 
-    Computed from e = exp(-|x|) <= 1, which never overflows:
-    y = 1 / (1 + e) for x >= 0 and y = e / (1 + e) for x < 0.
+    The forward pass is the overflow-free ``sigmoid`` above.
     """
 
     def forward(self, x):
-        e = np.exp(-np.abs(x))
-        self.y = np.where(x >= 0, 1, e) / (1 + e)
+        self.y = sigmoid(x)
         return self.y
 
     def backward(self, g):
-        return g * self.y * (1 - self.y)
+        slope = 1 - self.y
+        slope *= self.y  # in place: the temporary is ours
+        slope *= g
+        return slope
 
 
 class ReLU(Function):
@@ -387,7 +506,32 @@ class Transpose(Function):
         return g.transpose(np.argsort(self.axes))
 
 
-class IndexedGrad:
+class DeferredGrad:
+    """A gradient an op hands back in a cheaper form than the dense array it stands for.
+
+    The engine adds it into a buffer (``add_into``) or forms it (``dense``) only
+    when needed; ``np.asarray`` of one gives the dense array too.
+    """
+
+    __slots__ = ()
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    def astype(self, dtype) -> DeferredGrad:
+        raise NotImplementedError
+
+    def add_into(self, buffer: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def dense(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        array = self.dense()
+        return array if dtype is None else array.astype(dtype, copy=False)
+
+
+class IndexedGrad(DeferredGrad):
     """A gradient that is zero except at ``x[index]``, where it is ``values``.
 
     Index.backward returns this instead of a dense array so that the engine can
@@ -419,8 +563,57 @@ class IndexedGrad:
         return buffer
 
 
+class OuterProductSum(DeferredGrad):
+    """dL/dy of z = x @ y for a matrix y, summed over uses of y, kept as its factors.
+
+    One use gives dL/dy = X^T G, X the rows of x (N, n) and G those of g = dL/dz (N, m).
+    A weight used at every time step gets T such terms, and stacking the rows of
+    all of them gives the sum in one matmul:
+        sum_k X_k^T G_k = [X_1; ...; X_T]^T [G_1; ...; G_T].
+    MatMul.backward returns one term; the engine collects the terms for a weight
+    (``plus``) and calls ``dense`` once its gradient is complete: one (n, T*N) @ (T*N, m)
+    matmul instead of T matmuls and T additions of an (n, m) matrix.
+    """
+
+    __slots__ = ("lefts", "rights")
+
+    def __init__(self, lefts: list[np.ndarray], rights: list[np.ndarray]):
+        self.lefts, self.rights = lefts, rights  # the X_k and the G_k
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.lefts[0].shape[1], self.rights[0].shape[1]
+
+    @property
+    def dtype(self) -> np.dtype:
+        left, right = self.lefts[0].dtype, self.rights[0].dtype
+        return left if left == right else np.result_type(left, right)
+
+    def astype(self, dtype) -> OuterProductSum:
+        return OuterProductSum([x.astype(dtype) for x in self.lefts], [g.astype(dtype) for g in self.rights])
+
+    def plus(self, other: OuterProductSum) -> OuterProductSum:
+        """A new sum holding the terms of both."""
+        return OuterProductSum(self.lefts + other.lefts, self.rights + other.rights)
+
+    def extend(self, other: OuterProductSum) -> None:
+        """Add other's terms to this sum, in place."""
+        self.lefts.extend(other.lefts)
+        self.rights.extend(other.rights)
+
+    def add_into(self, buffer: np.ndarray) -> None:
+        buffer += self.dense()
+
+    def dense(self) -> np.ndarray:
+        if len(self.lefts) == 1:
+            return self.lefts[0].T @ self.rights[0]
+        return np.concatenate(self.lefts).T @ np.concatenate(self.rights)
+
+
 def _picks_each_entry_once(index) -> bool:
     """Slices, ints, None, Ellipsis and boolean masks never pick an entry twice."""
+    if type(index) is int or type(index) is slice:  # x[t] in a time loop: answer at once
+        return True
     items = index if isinstance(index, tuple) else (index,)
     return all(
         isinstance(i, (int, np.integer, slice, type(None), type(Ellipsis)))
@@ -473,4 +666,4 @@ class Stack(Function):
         return np.stack(xs, axis=self.axis)
 
     def backward(self, g):
-        return tuple(np.moveaxis(g, self.axis, 0))
+        return tuple(g if self.axis == 0 else np.moveaxis(g, self.axis, 0))

@@ -111,6 +111,7 @@ class Function:
     """
 
     parents: tuple[Tensor, ...]
+    released = False  # set by release(): backward through this op is no longer possible
     # Recorded only in anomaly mode (walking the stack for every op would be slow).
     call_site: str = "<unknown: the forward pass ran outside detect_anomaly()>"
 
@@ -129,27 +130,37 @@ class Function:
     def apply(cls, *parents: Tensor, **options: Any) -> Tensor:
         ctx = cls(**options) if options else cls()
         if _GradMode.anomaly:
-            # numpy's warning would only say "divide by zero"; our check below names the op.
-            with np.errstate(all="ignore"):
-                out = Tensor._wrap(ctx.forward(*[p.data for p in parents]))
-        else:
-            out = Tensor._wrap(ctx.forward(*[p.data for p in parents]))
+            return ctx._apply_checked(parents)
+        out = Tensor._wrap(ctx.forward(*[p.data for p in parents]))
+        if _GradMode.enabled:
+            needs_grad = tuple([p.requires_grad for p in parents])
+            if True in needs_grad:
+                ctx.parents, ctx.needs_grad = parents, needs_grad
+                out.requires_grad, out._ctx = True, ctx
+        return out
+
+    def _apply_checked(self, parents: tuple[Tensor, ...]) -> Tensor:
+        """apply() in anomaly mode: note the caller's file:line and stop at a non-finite output."""
+        # numpy's warning would only say "divide by zero"; our check below names the op.
+        with np.errstate(all="ignore"):
+            out = Tensor._wrap(self.forward(*[p.data for p in parents]))
         if _GradMode.enabled and any(p.requires_grad for p in parents):
-            ctx.parents = parents
-            ctx.needs_grad = tuple(p.requires_grad for p in parents)
+            self.parents = parents
+            self.needs_grad = tuple(p.requires_grad for p in parents)
             out.requires_grad = True
-            out._ctx = ctx
-        if _GradMode.anomaly:
-            ctx.call_site = _user_call_site()
-            _check_finite(out.data, "forward output", ctx)
+            out._ctx = self
+        self.call_site = _user_call_site()
+        _check_finite(out.data, "forward output", self)
         return out
 
     def release(self) -> None:
         """Drop the arrays saved for backward; the graph's shape (parents) is kept."""
-        keep = {"parents", "needs_grad", "call_site", "released"}
-        for key in [k for k in vars(self) if k not in keep]:
-            delattr(self, key)
-        self.released = True
+        saved = self.__dict__  # everything forward stored, plus the graph links we keep
+        parents, needs_grad, call_site = saved["parents"], saved["needs_grad"], saved.get("call_site")
+        saved.clear()
+        self.parents, self.needs_grad, self.released = parents, needs_grad, True
+        if call_site is not None:
+            self.call_site = call_site
 
 
 _FLOAT_KINDS = "f"
@@ -203,11 +214,9 @@ class Tensor:
     def _wrap(cls, array: np.ndarray) -> Tensor:
         """Fast constructor for op outputs: the array is already a float ndarray."""
         t = cls.__new__(cls)
-        t.data = np.asarray(array)
-        t.grad = None
-        t.requires_grad = False
-        t._ctx = None
-        t._retain_grad = False
+        # A ufunc on 0-d arrays returns a numpy scalar; anything else is already an ndarray.
+        t.data = array if type(array) is np.ndarray else np.asarray(array)
+        t.grad, t.requires_grad, t._ctx, t._retain_grad = None, False, None, False
         return t
 
     # ---- array-like attributes -------------------------------------------------
@@ -396,7 +405,7 @@ class Tensor:
         return self.transpose()
 
     def __getitem__(self, index: Any) -> Tensor:
-        return _ops.Index.apply(self, index=_index(index))
+        return _ops.Index.apply(self, index=index if type(index) is int else _index(index))
 
     # ---- reverse mode ---------------------------------------------------------------
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
@@ -455,77 +464,106 @@ def _topological_order(root: Tensor) -> list[Tensor]:
 
 def _backpropagate(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
     order = _topological_order(root)
-    # grads[id(t)] is dL/dt, summed over every use of t; `owned` marks arrays we
+    # grads[id(t)] is dL/dt, summed over every use of t; `owned` marks the sums we
     # created ourselves and may therefore add into in place.
-    grads: dict[int, np.ndarray] = {id(root): grad}
+    grads: dict[int, Any] = {id(root): grad}
     owned: set[int] = set()
-    hook = _GradMode.backward_hook
+    hook, anomaly = _GradMode.backward_hook, _GradMode.anomaly
+    deferred, indexed, ndarray = _ops.DeferredGrad, _ops.IndexedGrad, np.ndarray
     for tensor in order:
         grad = grads.pop(id(tensor), None)
         if grad is None:
             continue
+        if isinstance(grad, deferred):  # every use of tensor is in: form the array now
+            grad = grad.dense()
         ctx = tensor._ctx
         if ctx is None or tensor._retain_grad:
             _accumulate_into_grad(tensor, grad)
         if ctx is None:
             continue
-        if getattr(ctx, "released", False):
+        if ctx.released:
             raise RuntimeError(
                 f"backward: the graph through {ctx.name} was already freed by an earlier "
                 "backward(); pass retain_graph=True to the first call to backpropagate twice"
             )
-        if _GradMode.anomaly:
+        if anomaly:
             with np.errstate(all="ignore"):
                 parent_grads = ctx.backward(grad)
+            _check_parent_grads(ctx, parent_grads)
         else:
             parent_grads = ctx.backward(grad)
-        if not isinstance(parent_grads, tuple):
+        if type(parent_grads) is not tuple:
             parent_grads = (parent_grads,)
-        if _GradMode.anomaly:
-            for i, g in enumerate(parent_grads):
-                if g is not None and ctx.needs_grad[i]:
-                    _check_finite(dense_grad(g), f"gradient for input {i}", ctx)
         if hook is not None:
             hook(tensor, grad, parent_grads)
         for parent, g in zip(ctx.parents, parent_grads):
             if g is None or not parent.requires_grad:
                 continue
-            if g.dtype != parent.data.dtype:
-                g = g.astype(parent.data.dtype)
+            dtype = parent.data.dtype
+            if g.dtype is not dtype and g.dtype != dtype:
+                g = g.astype(dtype)
             key = id(parent)
-            if isinstance(g, _ops.IndexedGrad):
-                # Add the slice into a buffer we own, allocating it only once.
-                buffer = grads.get(key)
-                if buffer is None:
-                    buffer = np.zeros(g.shape, dtype=g.dtype)
-                elif key not in owned:
-                    buffer = buffer.copy()
-                g.add_into(buffer)
-                grads[key] = buffer
-                owned.add(key)
-            elif key not in grads:
-                grads[key] = g
-            elif key in owned:
-                grads[key] += g
+            total = grads.get(key)
+            if total is None and type(g) is not indexed:
+                grads[key] = g  # the first gradient: kept as it is, until a second one arrives
+            elif type(total) is ndarray and key in owned and type(g) in (ndarray, indexed):
+                if type(g) is ndarray:  # the common cases, spelled out: add into our own array
+                    total += g
+                else:
+                    g.add_into(total)
             else:
-                grads[key] = grads[key] + g
+                grads[key] = _add_grad(total, g, key in owned)
                 owned.add(key)
         if not retain_graph:
             ctx.release()
 
 
+def _add_grad(total: Any, g: Any, total_is_ours: bool) -> Any:
+    """total + g, adding into total in place where it is ours; total None means 0.
+
+    Sums of matmul weight gradients stay factored (see ops.OuterProductSum);
+    a sparse IndexedGrad is added into one dense buffer, allocated once.
+    """
+    if isinstance(g, _ops.OuterProductSum) and isinstance(total, _ops.OuterProductSum):
+        if total_is_ours:
+            total.extend(g)
+            return total
+        return total.plus(g)
+    if isinstance(total, _ops.DeferredGrad):
+        total = total.dense()  # a new array: ours
+    elif total is None:
+        total = np.zeros(g.shape, dtype=g.dtype)
+    elif not total_is_ours:
+        if not isinstance(g, _ops.DeferredGrad):
+            return total + g
+        total = np.array(total, copy=True)
+    if isinstance(g, _ops.DeferredGrad):
+        g.add_into(total)
+    else:
+        total += g
+    return total
+
+
+def _check_parent_grads(ctx: Function, parent_grads: Any) -> None:
+    """Anomaly mode: stop at the first op that passes a non-finite gradient to an input."""
+    for i, g in enumerate(parent_grads if isinstance(parent_grads, tuple) else (parent_grads,)):
+        if g is not None and ctx.needs_grad[i]:
+            _check_finite(dense_grad(g), f"gradient for input {i}", ctx)
+
+
 def dense_grad(grad: Any) -> np.ndarray:
-    """An op's gradient as a plain array (Index gives a sparse IndexedGrad)."""
-    return grad.dense() if isinstance(grad, _ops.IndexedGrad) else np.asarray(grad)
+    """An op's gradient as a plain array (Index gives a sparse IndexedGrad, MatMul an OuterProductSum)."""
+    return grad.dense() if isinstance(grad, _ops.DeferredGrad) else np.asarray(grad)
 
 
 def _accumulate_into_grad(tensor: Tensor, grad: Any) -> None:
-    if isinstance(grad, _ops.IndexedGrad):
+    if isinstance(grad, _ops.DeferredGrad):
         if tensor.grad is None:
             tensor.grad = np.zeros(tensor.shape, dtype=tensor.data.dtype)
         grad.add_into(tensor.grad)
     elif tensor.grad is None:
-        tensor.grad = np.array(grad, dtype=tensor.data.dtype, copy=True)
+        # order="C": a gradient that arrives transposed (from x.T) is stored in the usual layout.
+        tensor.grad = np.array(grad, dtype=tensor.data.dtype, order="C", copy=True)
     else:
         tensor.grad += grad
 

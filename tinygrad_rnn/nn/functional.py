@@ -1,4 +1,4 @@
-"""Losses, composed from the engine's ops (so their gradients need no code of their own).
+"""Losses, composed from the engine's ops (so their gradients need no code of their own), and linear.
 
 Shapes follow PyTorch. The class axis is axis 1:
 
@@ -18,12 +18,59 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_rnn.nn.layers import _integer_indices
+from tinygrad_rnn import ops
 from tinygrad_rnn.tensor import Tensor
 
-__all__ = ["cross_entropy", "nll_loss", "mse_loss"]
+__all__ = ["linear", "cross_entropy", "nll_loss", "mse_loss"]
 
 _REDUCTIONS = ("mean", "sum", "none")
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x W^T + b for x (..., in), weight W (out, in) and b broadcasting to (..., out).
+
+    The same numbers as ``x @ weight.T + bias``, computed by one op (ops.Affine)
+    whose gradient for W is summed over all uses of W with one matmul. b is
+    usually (out,), but may be any array that broadcasts to the result, e.g. an
+    input drive gx_t (B, out) to which h W_hh^T is added.
+    """
+    return ops.Affine.apply(*_affine_operands(x, weight, bias, "linear"))
+
+
+def _tanh_linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """tanh(x W^T + b) as one op (ops.TanhAffine): the Elman RNN step, one node per time step."""
+    return ops.TanhAffine.apply(*_affine_operands(x, weight, bias, "linear"))
+
+
+def _gates_linear(x: Tensor, weight: Tensor, bias: Tensor | None, activations: tuple[str, ...]) -> Tensor:
+    """Each column block k of x W^T + b through activations[k] ("sigmoid" or "tanh"), as one op."""
+    return ops.AffineGates.apply(*_affine_operands(x, weight, bias, "linear"), activations=activations)
+
+
+def _affine_operands(x: Any, weight: Any, bias: Any, op: str) -> tuple[Tensor, ...]:
+    """(x, weight) or (x, weight, bias) as Tensors, checked to fit x W^T + b."""
+    x = _input_tensor(x, op)
+    weight = weight if isinstance(weight, Tensor) else Tensor(weight, dtype=x.dtype)
+    x_shape, w_shape = x.data.shape, weight.data.shape
+    if not x_shape or len(w_shape) != 2 or x_shape[-1] != w_shape[1]:
+        raise ValueError(
+            f"{op}: input of shape {x_shape} and weight of shape {w_shape} do not fit: the weight "
+            f"must be (out_features, in_features) with in_features = the input's last dimension"
+        )
+    if bias is None:
+        return x, weight
+    bias = bias if isinstance(bias, Tensor) else Tensor(bias, dtype=x.dtype)
+    out_shape = x_shape[:-1] + w_shape[:1]
+    if bias.shape != out_shape and bias.shape != out_shape[-1:]:  # the two usual cases need no check
+        try:
+            fits = np.broadcast_shapes(bias.shape, out_shape) == out_shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(
+                f"{op}: bias of shape {bias.shape} does not broadcast to the output shape {out_shape}"
+            )
+    return x, weight, bias
 
 
 def cross_entropy(
@@ -95,29 +142,30 @@ def _negative_log_likelihood(
             f"C={num_classes}) needs a target of shape {expected}, got {targets.shape}"
         )
     counted = targets != ignore_index
-    out_of_range = counted & ((targets < 0) | (targets >= num_classes))
-    if out_of_range.any():
-        raise IndexError(
-            f"{op}: target {int(targets[out_of_range].flat[0])} is not a class index in "
-            f"[0, {num_classes}) (and not ignore_index={ignore_index})"
-        )
-    rows = per_class_last.reshape(-1, num_classes)
+    if targets.size and (targets.min() < 0 or targets.max() >= num_classes):  # find the culprit
+        out_of_range = counted & ((targets < 0) | (targets >= num_classes))
+        if out_of_range.any():
+            raise IndexError(
+                f"{op}: target {int(targets[out_of_range].flat[0])} is not a class index in "
+                f"[0, {num_classes}) (and not ignore_index={ignore_index})"
+            )
+    rows = per_class_last if per_class_last.ndim == 2 else per_class_last.reshape(-1, num_classes)
     counted = counted.reshape(-1)
-    columns = np.where(counted, targets.reshape(-1), 0)  # ignored samples pick class 0, then count 0
-    picked = rows[np.arange(rows.shape[0]), columns]
-    if not counted.all():
+    every_sample_counts = bool(counted.all())
+    columns = targets.reshape(-1) if every_sample_counts else np.where(counted, targets.reshape(-1), 0)
+    picked = rows[np.arange(rows.shape[0]), columns]  # ignored samples picked class 0: zero them
+    if not every_sample_counts:
         picked = picked * counted
-    losses = -picked
     if reduction == "none":
-        return losses.reshape(targets.shape)
+        return (-picked).reshape(targets.shape)
     if reduction == "sum":
-        return losses.sum()
+        return -picked.sum()
     count = int(counted.sum())
     if count == 0:
         # The mean of no samples is 0/0. PyTorch gives nan and zero gradients; so do we,
         # without the division (and numpy's warning).
-        return losses.sum() * 0.0 + np.nan
-    return losses.sum() / count
+        return picked.sum() * 0.0 + np.nan
+    return picked.sum() * (-1.0 / count)  # the mean of -picked, in two ops
 
 
 def _reduce(losses: Tensor, reduction: str) -> Tensor:
@@ -140,3 +188,16 @@ def _input_tensor(x: Any, op: str) -> Tensor:
         return Tensor(x)
     except TypeError as err:
         raise TypeError(f"{op}: input must be a Tensor or numeric array ({err})") from None
+
+
+def _integer_indices(indices: Any, op: str) -> np.ndarray:
+    """Integer indices from a numpy array, list, int or Tensor (whose data is float) as np.intp.
+
+    Whole-valued floats are accepted because a Tensor stores integers as float64.
+    """
+    raw = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    if raw.dtype.kind in "iu":
+        return raw.astype(np.intp, copy=False)
+    if raw.dtype.kind == "f" and np.all(np.isfinite(raw)) and np.all(raw == np.round(raw)):
+        return raw.astype(np.intp)
+    raise TypeError(f"{op}: expected integer indices, got {type(indices).__name__} of dtype {raw.dtype}")

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_rnn.nn.functional import _integer_indices, linear
 from tinygrad_rnn.nn.module import Module, Parameter
 from tinygrad_rnn.tensor import Tensor
 
@@ -68,8 +69,7 @@ class Linear(Module):
                 f"Linear: input of shape {x.shape} does not end in in_features={self.in_features} "
                 f"(expected (..., {self.in_features}))"
             )
-        y = x @ self.weight.T
-        return y if self.bias is None else y + self.bias
+        return linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         bias = self.bias is not None
@@ -133,16 +133,3 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
-
-
-def _integer_indices(indices: Any, op: str) -> np.ndarray:
-    """Integer indices from a numpy array, list, int or Tensor (whose data is float) as np.intp.
-
-    Whole-valued floats are accepted because a Tensor stores integers as float64.
-    """
-    raw = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
-    if raw.dtype.kind in "iu":
-        return raw.astype(np.intp, copy=False)
-    if raw.dtype.kind == "f" and np.all(np.isfinite(raw)) and np.all(raw == np.round(raw)):
-        return raw.astype(np.intp)
-    raise TypeError(f"{op}: expected integer indices, got {type(indices).__name__} of dtype {raw.dtype}")

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_rnn.nn.functional import _gates_linear, _tanh_linear, linear
 from tinygrad_rnn.nn.module import Module, Parameter
 from tinygrad_rnn.tensor import Tensor, concat, stack
 
@@ -49,22 +50,28 @@ __all__ = [
 
 Seed = np.random.Generator | int | None
 _NONLINEARITIES = ("tanh", "relu")
+_LSTM_ACTIVATIONS = ("sigmoid", "sigmoid", "tanh", "sigmoid")  # gates i, f, g, o
 
 
 # ---- one time step: the equations, shared by cells and sequence layers ---------------------
+# x W^T + b is computed by F.linear, one op: it keeps no separate array for x W^T, and the
+# gradient of a weight used at every time step is summed over all steps with one matmul.
 def input_drive(x: Tensor, weight_ih: Tensor, bias_ih: Tensor | None) -> Tensor:
     """gx = x W_ih^T + b_ih for x of shape (..., I): the part of every gate that needs no h.
 
     For a whole sequence x (T, B, I) this is one matmul giving (T, B, G*H).
     """
-    gx = x @ weight_ih.T
-    return gx if bias_ih is None else gx + bias_ih
+    return linear(x, weight_ih, bias_ih)
 
 
 def _recurrent_drive(h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
     """gh = h W_hh^T + b_hh: all gates' dependence on the previous hidden state, one matmul."""
-    gh = h @ weight_hh.T
-    return gh if bias_hh is None else gh + bias_hh
+    return linear(h, weight_hh, bias_hh)
+
+
+def _plus_recurrent_drive(gx: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
+    """gx + h W_hh^T + b_hh, with gx (and b_hh) as the bias of one linear op."""
+    return linear(h, weight_hh, gx if bias_hh is None else gx + bias_hh)
 
 
 def _gate(drive: Tensor, k: int, hidden_size: int) -> Tensor:
@@ -76,11 +83,10 @@ def rnn_step(
     gx: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None, nonlinearity: str = "tanh"
 ) -> Tensor:
     """h' = f(gx + W_hh h + b_hh), f = tanh or relu, gx = W_ih x + b_ih."""
-    pre_activation = gx + _recurrent_drive(h, weight_hh, bias_hh)
-    if nonlinearity == "tanh":
-        return pre_activation.tanh()
+    if nonlinearity == "tanh":  # tanh(gx + h W_hh^T + b_hh) as one op: one graph node per step
+        return _tanh_linear(h, weight_hh, gx if bias_hh is None else gx + bias_hh)
     if nonlinearity == "relu":
-        return pre_activation.relu()
+        return _plus_recurrent_drive(gx, h, weight_hh, bias_hh).relu()
     raise ValueError(f"rnn_step: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
 
 
@@ -93,22 +99,22 @@ def gru_step(
         z  = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
         n  = tanh(W_in x + b_in + r * (W_hn h + b_hn))      reset_after=True  (PyTorch)
         n  = tanh(W_in x + b_in + W_hn (r * h) + b_hn)      reset_after=False (Cho et al. 2014)
-        h' = (1 - z) * n + z * h
+        h' = (1 - z) * n + z * h  =  n + z * (h - n)
+    r and z sit side by side in the first 2H columns, so one sigmoid computes both.
     """
     H = h.shape[-1]
     if reset_after:
         gh = _recurrent_drive(h, weight_hh, bias_hh)
-        r = (_gate(gx, 0, H) + _gate(gh, 0, H)).sigmoid()
-        z = (_gate(gx, 1, H) + _gate(gh, 1, H)).sigmoid()
+        rz = (gx[:, : 2 * H] + gh[:, : 2 * H]).sigmoid()
+        r, z = _gate(rz, 0, H), _gate(rz, 1, H)
         n = (_gate(gx, 2, H) + r * _gate(gh, 2, H)).tanh()
     else:
         # r must scale h before W_hn sees it, so the n block gets its own matmul.
-        gh_rz = _recurrent_drive(h, weight_hh[: 2 * H], None if bias_hh is None else bias_hh[: 2 * H])
-        r = (_gate(gx, 0, H) + _gate(gh_rz, 0, H)).sigmoid()
-        z = (_gate(gx, 1, H) + _gate(gh_rz, 1, H)).sigmoid()
-        gh_n = _recurrent_drive(r * h, weight_hh[2 * H :], None if bias_hh is None else bias_hh[2 * H :])
-        n = (_gate(gx, 2, H) + gh_n).tanh()
-    return (1 - z) * n + z * h
+        bias_rz, bias_n = (None, None) if bias_hh is None else (bias_hh[: 2 * H], bias_hh[2 * H :])
+        rz = _plus_recurrent_drive(gx[:, : 2 * H], h, weight_hh[: 2 * H], bias_rz).sigmoid()
+        r, z = _gate(rz, 0, H), _gate(rz, 1, H)
+        n = _plus_recurrent_drive(_gate(gx, 2, H), r * h, weight_hh[2 * H :], bias_n).tanh()
+    return n + z * (h - n)  # three ops instead of the four of (1 - z) * n + z * h
 
 
 def lstm_step(
@@ -125,11 +131,10 @@ def lstm_step(
     Returns (h', c').
     """
     H = h.shape[-1]
-    gates = gx + _recurrent_drive(h, weight_hh, bias_hh)
-    i = _gate(gates, 0, H).sigmoid()
-    f = _gate(gates, 1, H).sigmoid()
-    g = _gate(gates, 2, H).tanh()
-    o = _gate(gates, 3, H).sigmoid()
+    # The four gates' pre-activations in one (B, 4H) matmul, each block through its own
+    # nonlinearity, as one op: one array and one graph node per step.
+    gates = _gates_linear(h, weight_hh, gx if bias_hh is None else gx + bias_hh, _LSTM_ACTIVATIONS)
+    i, f, g, o = (_gate(gates, k, H) for k in range(4))
     c_next = f * c + i * g
     return o * c_next.tanh(), c_next
 
@@ -154,7 +159,7 @@ def skip_rnn_step(
     The delayed state enters like an extra input, so this is rnn_step with the
     skip term added to the input drive.
     """
-    return rnn_step(gx + h_delayed @ weight_skip.T, h_previous, weight_hh, bias_hh, "tanh")
+    return rnn_step(linear(h_delayed, weight_skip, gx), h_previous, weight_hh, bias_hh, "tanh")
 
 
 # ---- construction helpers -------------------------------------------------------------------
@@ -459,6 +464,7 @@ class _StackedRecurrent(Module):
     """
 
     gate_count = 1
+    bias_hh_in_step = False  # GRU: b_hn sits inside r * (W_hn h + b_hn), so it stays in the step
 
     def __init__(
         self,
@@ -556,6 +562,10 @@ class _StackedRecurrent(Module):
     def _run(self, x: Tensor, state: Any, weights: tuple, reverse: bool) -> tuple[Tensor, Any]:
         """One direction of one layer over x (T, B, I): outputs (T, B, H) and the last state."""
         weight_ih, weight_hh, bias_ih, bias_hh = weights
+        if bias_hh is not None and not self.bias_hh_in_step:
+            # b_ih and b_hh enter every gate's sum side by side: add them to the input drive
+            # once for the whole sequence rather than adding b_hh at every step.
+            bias_ih, bias_hh = bias_ih + bias_hh, None
         gx = input_drive(x, weight_ih, bias_ih)  # (T, B, G*H): every time step in one matmul
         T = x.shape[0]
         outputs: list[Tensor | None] = [None] * T
@@ -634,6 +644,7 @@ class GRU(_StackedRecurrent):
     """
 
     gate_count = 3
+    bias_hh_in_step = True
 
     def __init__(
         self,
