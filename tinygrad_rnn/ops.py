@@ -28,10 +28,16 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 class _Binary(Function):
-    """Elementwise op on two broadcastable arrays; turns numpy's error into ours."""
+    """Elementwise op on two broadcastable arrays; turns numpy's error into ours.
+
+    ``compute`` is the numpy ufunc itself where the op needs nothing else (np.add):
+    it is called directly, with no Python method in between.
+    """
 
     def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        self.x_shape, self.y_shape = x.shape, y.shape
+        # Kept for backward (the shapes, and x and y for Mul); the parent tensors hold
+        # these arrays anyway, so keeping them here costs no memory.
+        self.x, self.y = x, y
         try:
             return self.compute(x, y)
         except ValueError:
@@ -48,48 +54,53 @@ class _Binary(Function):
 class Add(_Binary):
     """z = x + y;  dL/dx = g,  dL/dy = g."""
 
-    def compute(self, x, y):
-        return x + y
+    compute = np.add
 
     def backward(self, g):
-        return unbroadcast(g, self.x_shape), unbroadcast(g, self.y_shape)
+        x_shape, y_shape = self.x.shape, self.y.shape
+        if x_shape == y_shape:  # nothing was broadcast (the usual case): g is both gradients
+            return g, g
+        return unbroadcast(g, x_shape), unbroadcast(g, y_shape)
 
 
 class Sub(_Binary):
     """z = x - y;  dL/dx = g,  dL/dy = -g."""
 
-    def compute(self, x, y):
-        return x - y
+    compute = np.subtract
 
     def backward(self, g):
-        return unbroadcast(g, self.x_shape), unbroadcast(-g, self.y_shape)
+        return unbroadcast(g, self.x.shape), unbroadcast(-g, self.y.shape)
 
 
 class Mul(_Binary):
     """z = x * y;  dL/dx = g * y,  dL/dy = g * x."""
 
-    def compute(self, x, y):
-        self.x, self.y = x, y
-        return x * y
+    compute = np.multiply
 
     def backward(self, g):
-        gx = unbroadcast(g * self.y, self.x_shape) if self.needs_grad[0] else None
-        gy = unbroadcast(g * self.x, self.y_shape) if self.needs_grad[1] else None
-        return gx, gy
+        x, y = self.x, self.y
+        x_needs, y_needs = self.needs_grad
+        gx = g * y if x_needs else None
+        gy = g * x if y_needs else None
+        if x.shape == y.shape:  # nothing was broadcast (the usual case)
+            return gx, gy
+        return (
+            unbroadcast(gx, x.shape) if x_needs else None,
+            unbroadcast(gy, y.shape) if y_needs else None,
+        )
 
 
 class Div(_Binary):
     """z = x / y;  dL/dx = g / y,  dL/dy = -g * x / y**2 = -g * z / y."""
 
     def compute(self, x, y):
-        self.y = y
         self.z = x / y
         return self.z
 
     def backward(self, g):
         gx = g / self.y
-        gy = unbroadcast(-gx * self.z, self.y_shape) if self.needs_grad[1] else None
-        return unbroadcast(gx, self.x_shape), gy
+        gy = unbroadcast(-gx * self.z, self.y.shape) if self.needs_grad[1] else None
+        return unbroadcast(gx, self.x.shape), gy
 
 
 class Pow(_Binary):
@@ -100,7 +111,6 @@ class Pow(_Binary):
     """
 
     def compute(self, x, y):
-        self.x, self.y = x, y
         self.z = x**y
         return self.z
 
@@ -108,11 +118,11 @@ class Pow(_Binary):
         x, y = self.x, self.y
         gx = gy = None
         if self.needs_grad[0]:
-            gx = unbroadcast(g * y * x ** (y - 1), self.x_shape)
+            gx = unbroadcast(g * y * x ** (y - 1), x.shape)
         if self.needs_grad[1]:
             positive = x > 0
             log_x = np.log(np.where(positive, x, 1))
-            gy = unbroadcast(g * np.where(positive, self.z * log_x, 0), self.y_shape)
+            gy = unbroadcast(g * np.where(positive, self.z * log_x, 0), y.shape)
         return gx, gy
 
 
@@ -251,6 +261,8 @@ class TanhAffine(Affine):
     gradient, then a W_hh for the step before and a^T h for the weight.
     """
 
+    name = "tanh_affine"  # read in the graph views and in error messages
+
     def forward(self, x, weight, bias=None):
         z = super().forward(x, weight, bias)
         self.y = np.tanh(z, out=z)  # z is ours: no second array
@@ -271,6 +283,8 @@ class AffineGates(Affine):
     LSTM's four gates i, f, g, o are ("sigmoid", "sigmoid", "tanh", "sigmoid"): one
     (B, 4H) matmul, each gate's own nonlinearity, one array, one node per step.
     """
+
+    name = "affine_gates"  # read in the graph views and in error messages
 
     def __init__(self, activations: tuple[str, ...]):
         self.activations = activations

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -102,6 +103,9 @@ def _check_finite(array: np.ndarray, what: str, ctx: Function) -> None:
         )
 
 
+_get_data, _get_requires_grad = attrgetter("data"), attrgetter("requires_grad")
+
+
 class Function:
     """Base class of every op: ``forward`` on arrays, ``backward`` from grad to input grads.
 
@@ -110,7 +114,11 @@ class Function:
     ``self`` whatever their backward needs (inputs or, better, the output).
     """
 
+    # The graph links live in slots (fast to set in apply, and kept by release(), which
+    # clears the instance dict: everything forward saved).
+    __slots__ = ("parents", "needs_grad", "__dict__", "__weakref__")
     parents: tuple[Tensor, ...]
+    needs_grad: tuple[bool, ...]
     released = False  # set by release(): backward through this op is no longer possible
     # Recorded only in anomaly mode (walking the stack for every op would be slow).
     call_site: str = "<unknown: the forward pass ran outside detect_anomaly()>"
@@ -128,15 +136,22 @@ class Function:
 
     @classmethod
     def apply(cls, *parents: Tensor, **options: Any) -> Tensor:
+        # The hot path of every forward pass, so: map() with C attribute getters instead of
+        # comprehensions, and the output Tensor's fields set here rather than through _wrap.
         ctx = cls(**options) if options else cls()
         if _GradMode.anomaly:
             return ctx._apply_checked(parents)
-        out = Tensor._wrap(ctx.forward(*[p.data for p in parents]))
+        array = ctx.forward(*map(_get_data, parents))
+        out = _new_tensor(Tensor)
+        out.data = array if type(array) is np.ndarray else np.asarray(array)  # as in Tensor._wrap
+        out.grad, out._retain_grad = None, False
         if _GradMode.enabled:
-            needs_grad = tuple([p.requires_grad for p in parents])
+            needs_grad = tuple(map(_get_requires_grad, parents))
             if True in needs_grad:
                 ctx.parents, ctx.needs_grad = parents, needs_grad
                 out.requires_grad, out._ctx = True, ctx
+                return out
+        out.requires_grad, out._ctx = False, None
         return out
 
     def _apply_checked(self, parents: tuple[Tensor, ...]) -> Tensor:
@@ -155,10 +170,10 @@ class Function:
 
     def release(self) -> None:
         """Drop the arrays saved for backward; the graph's shape (parents) is kept."""
-        saved = self.__dict__  # everything forward stored, plus the graph links we keep
-        parents, needs_grad, call_site = saved["parents"], saved["needs_grad"], saved.get("call_site")
+        saved = self.__dict__  # everything forward stored (parents and needs_grad are slots)
+        call_site = saved.get("call_site")  # anomaly mode's note of the caller, kept for its messages
         saved.clear()
-        self.parents, self.needs_grad, self.released = parents, needs_grad, True
+        self.released = True
         if call_site is not None:
             self.call_site = call_site
 
@@ -303,25 +318,25 @@ class Tensor:
         return Tensor._wrap(_as_array(other, self.data.dtype, op))
 
     def __add__(self, other: Any) -> Tensor:
-        return _ops.Add.apply(self, self._operand(other, "add"))
+        return _ops.Add.apply(self, other if isinstance(other, Tensor) else self._operand(other, "add"))
 
     def __radd__(self, other: Any) -> Tensor:
         return _ops.Add.apply(self._operand(other, "add"), self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return _ops.Sub.apply(self, self._operand(other, "sub"))
+        return _ops.Sub.apply(self, other if isinstance(other, Tensor) else self._operand(other, "sub"))
 
     def __rsub__(self, other: Any) -> Tensor:
         return _ops.Sub.apply(self._operand(other, "sub"), self)
 
     def __mul__(self, other: Any) -> Tensor:
-        return _ops.Mul.apply(self, self._operand(other, "mul"))
+        return _ops.Mul.apply(self, other if isinstance(other, Tensor) else self._operand(other, "mul"))
 
     def __rmul__(self, other: Any) -> Tensor:
         return _ops.Mul.apply(self._operand(other, "mul"), self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return _ops.Div.apply(self, self._operand(other, "div"))
+        return _ops.Div.apply(self, other if isinstance(other, Tensor) else self._operand(other, "div"))
 
     def __rtruediv__(self, other: Any) -> Tensor:
         return _ops.Div.apply(self._operand(other, "div"), self)
@@ -340,7 +355,7 @@ class Tensor:
         return _ops.Neg.apply(self)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return _ops.MatMul.apply(self, self._operand(other, "matmul"))
+        return _ops.MatMul.apply(self, other if isinstance(other, Tensor) else self._operand(other, "matmul"))
 
     def __rmatmul__(self, other: Any) -> Tensor:
         return _ops.MatMul.apply(self._operand(other, "matmul"), self)
@@ -445,19 +460,23 @@ def _topological_order(root: Tensor) -> list[Tensor]:
     order: list[Tensor] = []
     visited: set[int] = set()
     stack: list[tuple[Tensor, bool]] = [(root, False)]
+    # Bound methods as locals: this loop runs twice per graph node.
+    place, push, pop, mark = order.append, stack.append, stack.pop, visited.add
     while stack:
-        tensor, inputs_done = stack.pop()
+        tensor, inputs_done = pop()
         if inputs_done:
-            order.append(tensor)
+            place(tensor)
             continue
-        if id(tensor) in visited:
+        key = id(tensor)
+        if key in visited:
             continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        if tensor._ctx is not None:
-            for parent in tensor._ctx.parents:
+        mark(key)
+        push((tensor, True))
+        ctx = tensor._ctx
+        if ctx is not None:
+            for parent in ctx.parents:
                 if parent.requires_grad and id(parent) not in visited:
-                    stack.append((parent, False))
+                    push((parent, False))
     order.reverse()
     return order
 
@@ -469,9 +488,10 @@ def _backpropagate(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
     grads: dict[int, Any] = {id(root): grad}
     owned: set[int] = set()
     hook, anomaly = _GradMode.backward_hook, _GradMode.anomaly
-    deferred, indexed, ndarray = _ops.DeferredGrad, _ops.IndexedGrad, np.ndarray
+    # Names used for every node bound as locals (a local is faster than a global or a method lookup).
+    deferred, take = _ops.DeferredGrad, grads.pop
     for tensor in order:
-        grad = grads.pop(id(tensor), None)
+        grad = take(id(tensor), None)
         if grad is None:
             continue
         if isinstance(grad, deferred):  # every use of tensor is in: form the array now
@@ -503,44 +523,39 @@ def _backpropagate(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             if g.dtype is not dtype and g.dtype != dtype:
                 g = g.astype(dtype)
             key = id(parent)
-            total = grads.get(key)
-            if total is None and type(g) is not indexed:
-                grads[key] = g  # the first gradient: kept as it is, until a second one arrives
-            elif type(total) is ndarray and key in owned and type(g) in (ndarray, indexed):
-                if type(g) is ndarray:  # the common cases, spelled out: add into our own array
-                    total += g
-                else:
-                    g.add_into(total)
-            else:
-                grads[key] = _add_grad(total, g, key in owned)
+            if key not in grads:
+                grads[key] = g  # the first use of parent to report: kept as it is
+            else:  # parent has several uses: dL/dparent is the sum of what they send
+                grads[key] = _add_grad(grads[key], g, key in owned)
                 owned.add(key)
         if not retain_graph:
             ctx.release()
 
 
 def _add_grad(total: Any, g: Any, total_is_ours: bool) -> Any:
-    """total + g, adding into total in place where it is ours; total None means 0.
+    """total + g, the running sum of a tensor's gradient over its uses (the result is ours).
 
-    Sums of matmul weight gradients stay factored (see ops.OuterProductSum);
-    a sparse IndexedGrad is added into one dense buffer, allocated once.
+    total is added into in place only when the engine allocated it: an op may hand
+    back its incoming gradient itself, or a read-only broadcast view of it, and
+    writing into that would corrupt another tensor's gradient. A sparse IndexedGrad
+    is added into one dense buffer; the terms of a weight's OuterProductSum are
+    collected, to be multiplied out once the sum is complete.
     """
-    if isinstance(g, _ops.OuterProductSum) and isinstance(total, _ops.OuterProductSum):
+    if isinstance(total, _ops.OuterProductSum) and isinstance(g, _ops.OuterProductSum):
         if total_is_ours:
             total.extend(g)
             return total
         return total.plus(g)
     if isinstance(total, _ops.DeferredGrad):
         total = total.dense()  # a new array: ours
-    elif total is None:
-        total = np.zeros(g.shape, dtype=g.dtype)
     elif not total_is_ours:
         if not isinstance(g, _ops.DeferredGrad):
-            return total + g
-        total = np.array(total, copy=True)
+            return total + g  # a new array: ours from now on
+        total = total.copy()
     if isinstance(g, _ops.DeferredGrad):
         g.add_into(total)
     else:
-        total += g
+        total += g  # in place: the chain rule's sum over uses
     return total
 
 
@@ -665,5 +680,7 @@ def _as_tensor_list(tensors: Iterable[Any], op: str) -> list[Tensor]:
     dtype = next((t.dtype for t in items if isinstance(t, Tensor)), None)
     return [t if isinstance(t, Tensor) else Tensor._wrap(_as_array(t, dtype, op)) for t in items]
 
+
+_new_tensor = object.__new__  # Tensor._wrap and Function.apply fill in the fields themselves
 
 from tinygrad_rnn import ops as _ops  # noqa: E402  (ops.py needs Tensor, defined above)
