@@ -476,6 +476,20 @@ def test_anomaly_mode_catches_a_non_finite_gradient():
     assert f"{__file__}:{line}" in str(info.value)
 
 
+def test_a_backward_stopped_by_an_error_leaves_no_partial_sum_behind():
+    """x's running sum from the branch that ran first must not leak into the next backward()."""
+    x = Tensor(np.array([4.0, 0.0]), requires_grad=True)
+    with detect_anomaly():
+        # Newest first: (x * 3).sum() runs backward first and sends x its gradient 3; then
+        # x**0.5 sends inf and the error stops the pass before x's .grad is written.
+        y = (x**0.5).sum() + (x * 3).sum()
+        with pytest.raises(AnomalyError):
+            y.backward()
+    assert x.grad is None
+    (x * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0])  # a leftover 3 would give 5
+
+
 def test_no_anomaly_error_outside_anomaly_mode():
     x = Tensor(np.array([4.0, 0.0]), requires_grad=True)
     with warnings.catch_warnings():

@@ -79,14 +79,14 @@ class Mul(_Binary):
 
     def backward(self, g):
         x, y = self.x, self.y
-        x_needs, y_needs = self.needs_grad
-        gx = g * y if x_needs else None
-        gy = g * x if y_needs else None
+        x_tensor, y_tensor = self.parents  # (not self.needs_grad: this op is small, and that tuple is not)
+        gx = g * y if x_tensor.requires_grad else None
+        gy = g * x if y_tensor.requires_grad else None
         if x.shape == y.shape:  # nothing was broadcast (the usual case)
             return gx, gy
         return (
-            unbroadcast(gx, x.shape) if x_needs else None,
-            unbroadcast(gy, y.shape) if y_needs else None,
+            None if gx is None else unbroadcast(gx, x.shape),
+            None if gy is None else unbroadcast(gy, y.shape),
         )
 
 
@@ -116,10 +116,11 @@ class Pow(_Binary):
 
     def backward(self, g):
         x, y = self.x, self.y
+        x_needs, y_needs = self.needs_grad
         gx = gy = None
-        if self.needs_grad[0]:
+        if x_needs:
             gx = unbroadcast(g * y * x ** (y - 1), x.shape)
-        if self.needs_grad[1]:
+        if y_needs:
             positive = x > 0
             log_x = np.log(np.where(positive, x, 1))
             gy = unbroadcast(g * np.where(positive, self.z * log_x, 0), y.shape)
@@ -189,24 +190,25 @@ class MatMul(Function):
 
     def backward(self, g):
         x, y = self.x, self.y
+        x_needs, y_needs = self.needs_grad
         if x.ndim >= 2 and y.ndim == 2:
             # The common layer case (..., n) @ (n, m): fold the batch axes into rows, so
             # each gradient is one 2-D matmul. dL/dy = rows(x).T @ rows(g) is left to the
             # engine as an OuterProductSum: a weight used at every time step then gets
             # one matmul over all steps' rows instead of one per step.
             g_rows = g.reshape(-1, g.shape[-1])
-            gx = (g_rows @ y.T).reshape(x.shape) if self.needs_grad[0] else None
-            gy = OuterProductSum([x.reshape(-1, x.shape[-1])], [g_rows]) if self.needs_grad[1] else None
+            gx = (g_rows @ y.T).reshape(x.shape) if x_needs else None
+            gy = OuterProductSum([x.reshape(-1, x.shape[-1])], [g_rows]) if y_needs else None
             return gx, gy
         x2 = x[None, :] if x.ndim == 1 else x
         y2 = y[:, None] if y.ndim == 1 else y
         g2 = g[..., None] if y.ndim == 1 else g  # put back the axes the 1-D operands lost
         g2 = g2[..., None, :] if x.ndim == 1 else g2
         gx = gy = None
-        if self.needs_grad[0]:
+        if x_needs:
             gx = g2 @ np.swapaxes(y2, -1, -2)
             gx = unbroadcast(gx.squeeze(-2) if x.ndim == 1 else gx, x.shape)
-        if self.needs_grad[1]:
+        if y_needs:
             gy = np.swapaxes(x2, -1, -2) @ g2
             gy = unbroadcast(gy.squeeze(-1) if y.ndim == 1 else gy, y.shape)
         return gx, gy
@@ -241,15 +243,16 @@ class Affine(Function):
         x = self.x
         g_rows = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
         x_rows = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+        needs_grad = self.needs_grad
         gx = gw = None
-        if self.needs_grad[0]:
+        if needs_grad[0]:
             gx = g_rows @ self.weight
             gx = gx if x.ndim == 2 else gx.reshape(x.shape)
-        if self.needs_grad[1]:
+        if needs_grad[1]:
             gw = OuterProductSum([g_rows], [x_rows])
-        if len(self.needs_grad) == 2:
+        if len(needs_grad) == 2:
             return gx, gw
-        return gx, gw, unbroadcast(g, self.bias_shape) if self.needs_grad[2] else None
+        return gx, gw, unbroadcast(g, self.bias_shape) if needs_grad[2] else None
 
 
 class TanhAffine(Affine):

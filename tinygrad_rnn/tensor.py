@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from heapq import heappop, heappush
+from itertools import count
 from operator import attrgetter
 from typing import Any
 
@@ -104,6 +106,7 @@ def _check_finite(array: np.ndarray, what: str, ctx: Function) -> None:
 
 
 _get_data, _get_requires_grad = attrgetter("data"), attrgetter("requires_grad")
+_serial_numbers = count()  # numbers the ops that join a graph, in the order they run
 
 
 class Function:
@@ -116,16 +119,24 @@ class Function:
 
     # The graph links live in slots (fast to set in apply, and kept by release(), which
     # clears the instance dict: everything forward saved).
-    __slots__ = ("parents", "needs_grad", "__dict__", "__weakref__")
+    __slots__ = ("parents", "serial", "_call_site", "__dict__", "__weakref__")
     parents: tuple[Tensor, ...]
-    needs_grad: tuple[bool, ...]
+    serial: int  # this op's number in the order ops ran: backward() runs them from the last
     released = False  # set by release(): backward through this op is no longer possible
-    # Recorded only in anomaly mode (walking the stack for every op would be slow).
-    call_site: str = "<unknown: the forward pass ran outside detect_anomaly()>"
 
     @property
     def name(self) -> str:
         return type(self).__name__.lower()
+
+    @property
+    def needs_grad(self) -> tuple[bool, ...]:
+        """For each input, whether backward must compute its gradient."""
+        return tuple(map(_get_requires_grad, self.parents))
+
+    @property
+    def call_site(self) -> str:
+        """file:line of the user code that ran the op; recorded only in anomaly mode (it is slow)."""
+        return getattr(self, "_call_site", "<unknown: the forward pass ran outside detect_anomaly()>")
 
     def forward(self, *arrays: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -144,13 +155,13 @@ class Function:
         array = ctx.forward(*map(_get_data, parents))
         out = _new_tensor(Tensor)
         out.data = array if type(array) is np.ndarray else np.asarray(array)  # as in Tensor._wrap
-        out.grad, out._retain_grad = None, False
+        out.grad, out._retain_grad, out._grad_sum = None, False, None
         if _GradMode.enabled:
-            needs_grad = tuple(map(_get_requires_grad, parents))
-            if True in needs_grad:
-                ctx.parents, ctx.needs_grad = parents, needs_grad
-                out.requires_grad, out._ctx = True, ctx
-                return out
+            for parent in parents:
+                if parent.requires_grad:  # link the output to this op only if some input needs a gradient
+                    ctx.parents, ctx.serial = parents, next(_serial_numbers)
+                    out.requires_grad, out._ctx = True, ctx
+                    return out
         out.requires_grad, out._ctx = False, None
         return out
 
@@ -160,22 +171,17 @@ class Function:
         with np.errstate(all="ignore"):
             out = Tensor._wrap(self.forward(*[p.data for p in parents]))
         if _GradMode.enabled and any(p.requires_grad for p in parents):
-            self.parents = parents
-            self.needs_grad = tuple(p.requires_grad for p in parents)
+            self.parents, self.serial = parents, next(_serial_numbers)
             out.requires_grad = True
             out._ctx = self
-        self.call_site = _user_call_site()
+        self._call_site = _user_call_site()
         _check_finite(out.data, "forward output", self)
         return out
 
     def release(self) -> None:
         """Drop the arrays saved for backward; the graph's shape (parents) is kept."""
-        saved = self.__dict__  # everything forward stored (parents and needs_grad are slots)
-        call_site = saved.get("call_site")  # anomaly mode's note of the caller, kept for its messages
-        saved.clear()
+        self.__dict__.clear()  # everything forward stored (the graph links are slots)
         self.released = True
-        if call_site is not None:
-            self.call_site = call_site
 
 
 _FLOAT_KINDS = "f"
@@ -214,7 +220,9 @@ def _describe(data: Any) -> str:
 class Tensor:
     """An n-dimensional array that records the ops applied to it, for backward()."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retain_grad", "__weakref__")
+    # _grad_sum and _grad_sum_is_ours: backward()'s running sum of dL/dself (None outside backward).
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retain_grad",
+                 "_grad_sum", "_grad_sum_is_ours", "__weakref__")  # fmt: skip
     # numpy defers to Tensor's reflected operators (ndarray + Tensor -> Tensor.__radd__).
     __array_ufunc__ = None
 
@@ -224,6 +232,7 @@ class Tensor:
         self.requires_grad: bool = bool(requires_grad)
         self._ctx: Function | None = None
         self._retain_grad = False
+        self._grad_sum: Any = None
 
     @classmethod
     def _wrap(cls, array: np.ndarray) -> Tensor:
@@ -231,7 +240,7 @@ class Tensor:
         t = cls.__new__(cls)
         # A ufunc on 0-d arrays returns a numpy scalar; anything else is already an ndarray.
         t.data = array if type(array) is np.ndarray else np.asarray(array)
-        t.grad, t.requires_grad, t._ctx, t._retain_grad = None, False, None, False
+        t.grad, t.requires_grad, t._ctx, t._retain_grad, t._grad_sum = None, False, None, False, None
         return t
 
     # ---- array-like attributes -------------------------------------------------
@@ -451,56 +460,51 @@ class Tensor:
         _backpropagate(self, grad, retain_graph)
 
 
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Tensors that need a gradient, each after every tensor computed from it (inputs last).
-
-    A depth-first search with an explicit stack: an entry (t, True) means all
-    of t's inputs have been placed, so t can be placed too.
-    """
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    # Bound methods as locals: this loop runs twice per graph node.
-    place, push, pop, mark = order.append, stack.append, stack.pop, visited.add
-    while stack:
-        tensor, inputs_done = pop()
-        if inputs_done:
-            place(tensor)
-            continue
-        key = id(tensor)
-        if key in visited:
-            continue
-        mark(key)
-        push((tensor, True))
-        ctx = tensor._ctx
-        if ctx is not None:
-            for parent in ctx.parents:
-                if parent.requires_grad and id(parent) not in visited:
-                    push((parent, False))
-    order.reverse()
-    return order
-
-
 def _backpropagate(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
-    order = _topological_order(root)
-    # grads[id(t)] is dL/dt, summed over every use of t; `owned` marks the sums we
-    # created ourselves and may therefore add into in place.
-    grads: dict[int, Any] = {id(root): grad}
-    owned: set[int] = set()
+    """Run every op of root's graph backward, newest first; sum each tensor's gradient over its uses.
+
+    The order: a tensor is always created after its inputs, so the ops' serial
+    numbers (see Function.apply) are a topological order of the graph. Taking
+    tensors newest first, from a heap keyed by -serial, means that when a tensor
+    comes up every op that used it has already sent its share: its gradient is
+    complete. The leaves have no inputs and come last.
+
+    The sums: t._grad_sum holds dL/dt so far. It is the first gradient that
+    arrived, kept as it is (an op may hand back its incoming gradient itself, or
+    a read-only broadcast view of it), until a second one arrives; from then on it
+    is an array the engine allocated, marked by t._grad_sum_is_ours, and later
+    terms are added into it in place.
+    """
+    root._grad_sum, root._grad_sum_is_ours = grad, False
+    waiting: list[tuple[int, Tensor]] = []  # a heap of (-serial, tensor) with a gradient on the way
+    leaves: list[Tensor] = []
+    if root._ctx is None:
+        leaves.append(root)
+    else:
+        waiting.append((-root._ctx.serial, root))
+    try:
+        _run_backward(waiting, leaves, retain_graph)
+    except BaseException:
+        for _, tensor in waiting:  # leave no half-summed gradient behind for the next backward()
+            tensor._grad_sum = None
+        for tensor in leaves:
+            tensor._grad_sum = None
+        raise
+
+
+def _run_backward(waiting: list[tuple[int, Tensor]], leaves: list[Tensor], retain_graph: bool) -> None:
+    """The loop of _backpropagate: one op per turn, then the leaves' .grad."""
     hook, anomaly = _GradMode.backward_hook, _GradMode.anomaly
     # Names used for every node bound as locals (a local is faster than a global or a method lookup).
-    deferred, take = _ops.DeferredGrad, grads.pop
-    for tensor in order:
-        grad = take(id(tensor), None)
-        if grad is None:
-            continue
+    ndarray, deferred, pop, push, found_leaf = np.ndarray, _ops.DeferredGrad, heappop, heappush, leaves.append
+    while waiting:
+        tensor = pop(waiting)[1]
+        grad, tensor._grad_sum = tensor._grad_sum, None
         if isinstance(grad, deferred):  # every use of tensor is in: form the array now
             grad = grad.dense()
-        ctx = tensor._ctx
-        if ctx is None or tensor._retain_grad:
+        if tensor._retain_grad:
             _accumulate_into_grad(tensor, grad)
-        if ctx is None:
-            continue
+        ctx = tensor._ctx
         if ctx.released:
             raise RuntimeError(
                 f"backward: the graph through {ctx.name} was already freed by an earlier "
@@ -522,14 +526,23 @@ def _backpropagate(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
             dtype = parent.data.dtype
             if g.dtype is not dtype and g.dtype != dtype:
                 g = g.astype(dtype)
-            key = id(parent)
-            if key not in grads:
-                grads[key] = g  # the first use of parent to report: kept as it is
+            total = parent._grad_sum
+            if total is None:  # the first use of parent to report: kept as it is, parent joins the queue
+                parent._grad_sum, parent._grad_sum_is_ours = g, False
+                if parent._ctx is None:
+                    found_leaf(parent)
+                else:
+                    push(waiting, (-parent._ctx.serial, parent))
+            elif parent._grad_sum_is_ours and type(total) is ndarray and type(g) is ndarray:
+                total += g  # _add_grad's usual case, written out here because it runs for every extra use
             else:  # parent has several uses: dL/dparent is the sum of what they send
-                grads[key] = _add_grad(grads[key], g, key in owned)
-                owned.add(key)
+                parent._grad_sum = _add_grad(total, g, parent._grad_sum_is_ours)
+                parent._grad_sum_is_ours = True
         if not retain_graph:
             ctx.release()
+    for leaf in leaves:
+        grad, leaf._grad_sum = leaf._grad_sum, None
+        _accumulate_into_grad(leaf, grad)
 
 
 def _add_grad(total: Any, g: Any, total_is_ours: bool) -> Any:
