@@ -534,9 +534,6 @@ class DeferredGrad:
     shape: tuple[int, ...]
     dtype: np.dtype
 
-    def astype(self, dtype) -> DeferredGrad:
-        raise NotImplementedError
-
     def add_into(self, buffer: np.ndarray) -> None:
         raise NotImplementedError
 
@@ -564,9 +561,6 @@ class IndexedGrad(DeferredGrad):
     @property
     def dtype(self) -> np.dtype:
         return self.values.dtype
-
-    def astype(self, dtype) -> IndexedGrad:
-        return IndexedGrad(self.index, self.values.astype(dtype), self.shape)
 
     def add_into(self, buffer: np.ndarray) -> None:
         if _picks_each_entry_once(self.index):
@@ -605,9 +599,6 @@ class OuterProductSum(DeferredGrad):
     def dtype(self) -> np.dtype:
         left, right = self.lefts[0].dtype, self.rights[0].dtype
         return left if left == right else np.result_type(left, right)
-
-    def astype(self, dtype) -> OuterProductSum:
-        return OuterProductSum([x.astype(dtype) for x in self.lefts], [g.astype(dtype) for g in self.rights])
 
     def plus(self, other: OuterProductSum) -> OuterProductSum:
         """A new sum holding the terms of both."""

@@ -106,6 +106,7 @@ def _check_finite(array: np.ndarray, what: str, ctx: Function) -> None:
 
 
 _get_data, _get_requires_grad = attrgetter("data"), attrgetter("requires_grad")
+_ndarray = np.ndarray
 _serial_numbers = count()  # numbers the ops that join a graph, in the order they run
 
 
@@ -152,9 +153,14 @@ class Function:
         ctx = cls(**options) if options else cls()
         if _GradMode.anomaly:
             return ctx._apply_checked(parents)
-        array = ctx.forward(*map(_get_data, parents))
+        if len(parents) == 2:  # spelled out by arity: *map(...) would cost more than a small op itself
+            array = ctx.forward(parents[0].data, parents[1].data)
+        elif len(parents) == 1:
+            array = ctx.forward(parents[0].data)
+        else:
+            array = ctx.forward(*map(_get_data, parents))
         out = _new_tensor(Tensor)
-        out.data = array if type(array) is np.ndarray else np.asarray(array)  # as in Tensor._wrap
+        out.data = array if type(array) is _ndarray else np.asarray(array)  # as in Tensor._wrap
         out.grad, out._retain_grad, out._grad_sum = None, False, None
         if _GradMode.enabled:
             for parent in parents:
@@ -498,10 +504,13 @@ def _run_backward(waiting: list[tuple[int, Tensor]], leaves: list[Tensor], retai
     # Names used for every node bound as locals (a local is faster than a global or a method lookup).
     ndarray, deferred, pop, push, found_leaf = np.ndarray, _ops.DeferredGrad, heappop, heappush, leaves.append
     while waiting:
-        tensor = pop(waiting)[1]
+        _, tensor = pop(waiting)
         grad, tensor._grad_sum = tensor._grad_sum, None
         if isinstance(grad, deferred):  # every use of tensor is in: form the array now
             grad = grad.dense()
+        dtype = tensor.data.dtype
+        if grad.dtype is not dtype and grad.dtype != dtype:  # from an op that mixed float32 and float64
+            grad = grad.astype(dtype)
         if tensor._retain_grad:
             _accumulate_into_grad(tensor, grad)
         ctx = tensor._ctx
@@ -523,9 +532,6 @@ def _run_backward(waiting: list[tuple[int, Tensor]], leaves: list[Tensor], retai
         for parent, g in zip(ctx.parents, parent_grads):
             if g is None or not parent.requires_grad:
                 continue
-            dtype = parent.data.dtype
-            if g.dtype is not dtype and g.dtype != dtype:
-                g = g.astype(dtype)
             total = parent._grad_sum
             if total is None:  # the first use of parent to report: kept as it is, parent joins the queue
                 parent._grad_sum, parent._grad_sum_is_ours = g, False
@@ -538,8 +544,9 @@ def _run_backward(waiting: list[tuple[int, Tensor]], leaves: list[Tensor], retai
             else:  # parent has several uses: dL/dparent is the sum of what they send
                 parent._grad_sum = _add_grad(total, g, parent._grad_sum_is_ours)
                 parent._grad_sum_is_ours = True
-        if not retain_graph:
-            ctx.release()
+        if not retain_graph:  # ctx.release(), written out: it runs once per op
+            ctx.__dict__.clear()
+            ctx.released = True
     for leaf in leaves:
         grad, leaf._grad_sum = leaf._grad_sum, None
         _accumulate_into_grad(leaf, grad)
@@ -585,13 +592,14 @@ def dense_grad(grad: Any) -> np.ndarray:
 
 
 def _accumulate_into_grad(tensor: Tensor, grad: Any) -> None:
-    if isinstance(grad, _ops.DeferredGrad):
-        if tensor.grad is None:
-            tensor.grad = np.zeros(tensor.shape, dtype=tensor.data.dtype)
+    if tensor.grad is None:
+        # .grad is stored C-ordered in the tensor's dtype (a gradient may arrive transposed, from x.T).
+        if isinstance(grad, _ops.DeferredGrad):
+            tensor.grad = np.asarray(grad.dense(), dtype=tensor.data.dtype, order="C")  # dense() is new: ours
+        else:  # a copy: the array may be another tensor's gradient too
+            tensor.grad = np.array(grad, dtype=tensor.data.dtype, order="C", copy=True)
+    elif isinstance(grad, _ops.DeferredGrad):
         grad.add_into(tensor.grad)
-    elif tensor.grad is None:
-        # order="C": a gradient that arrives transposed (from x.T) is stored in the usual layout.
-        tensor.grad = np.array(grad, dtype=tensor.data.dtype, order="C", copy=True)
     else:
         tensor.grad += grad
 
