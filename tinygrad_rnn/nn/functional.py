@@ -37,14 +37,18 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return ops.Affine.apply(*_affine_operands(x, weight, bias, "linear"))
 
 
+# The two recurrent-step forms below take Tensors whose shapes the cells and layers checked
+# when they took their input and state, so they skip linear's checks: they run at every time
+# step, where those checks would cost about as much as the step's own matmul.
 def _tanh_linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """tanh(x W^T + b) as one op (ops.TanhAffine): the Elman RNN step, one node per time step."""
-    return ops.TanhAffine.apply(*_affine_operands(x, weight, bias, "linear"))
+    return ops.TanhAffine.apply(x, weight) if bias is None else ops.TanhAffine.apply(x, weight, bias)
 
 
 def _gates_linear(x: Tensor, weight: Tensor, bias: Tensor | None, activations: tuple[str, ...]) -> Tensor:
     """Each column block k of x W^T + b through activations[k] ("sigmoid" or "tanh"), as one op."""
-    return ops.AffineGates.apply(*_affine_operands(x, weight, bias, "linear"), activations=activations)
+    operands = (x, weight) if bias is None else (x, weight, bias)
+    return ops.AffineGates.apply(*operands, activations=activations)
 
 
 def _affine_operands(x: Any, weight: Any, bias: Any, op: str) -> tuple[Tensor, ...]:
