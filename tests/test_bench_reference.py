@@ -13,6 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -170,3 +176,23 @@ def test_only_selects_and_rejects_unknown_names(capsys):
     with pytest.raises(SystemExit):
         harness.parse_args(["--only", "transformer"])
     assert "unknown benchmark 'transformer'" in capsys.readouterr().err
+
+
+def test_compare_trees_runs_two_source_trees_side_by_side(tmp_path):
+    """Run in a subprocess: it swaps the tinygrad_rnn modules, which this test process keeps using."""
+    root = Path(__file__).resolve().parents[1]
+    copy = tmp_path / "copy"
+    no_cache = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(root / "tinygrad_rnn", copy / "tinygrad_rnn", ignore=no_cache)
+    command = [sys.executable, "-m", "benchmarks.compare_trees", str(root), str(copy), "--rounds", "2"]
+    result = subprocess.run(command, cwd=root, capture_output=True, text=True, check=True)
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"{os.cpu_count()} CPU cores, 2 alternating rounds")
+    assert lines[1].startswith(f"  {root}: forward ") and lines[2].startswith(f"  {copy}: forward ")
+    assert re.fullmatch(r"second / first \(minima\): \d+\.\d\d", lines[3])
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    command = [sys.executable, "-m", "benchmarks.compare_trees", str(root), str(empty), "--rounds", "1"]
+    result = subprocess.run(command, cwd=root, capture_output=True, text=True)
+    assert result.returncode != 0 and f"{empty} has no tinygrad_rnn package" in result.stderr
