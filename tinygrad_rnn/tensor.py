@@ -118,12 +118,12 @@ class Function:
     ``self`` whatever their backward needs (inputs or, better, the output).
     """
 
-    # The graph links live in slots (fast to set in apply, and kept by release(), which
-    # clears the instance dict: everything forward saved).
+    # The graph links live in slots: fast to set in apply, and kept when backward() frees
+    # what forward saved by clearing the instance dict.
     __slots__ = ("parents", "serial", "_call_site", "__dict__", "__weakref__")
     parents: tuple[Tensor, ...]
     serial: int  # this op's number in the order ops ran: backward() runs them from the last
-    released = False  # set by release(): backward through this op is no longer possible
+    released = False  # set by backward() once it freed what forward saved: no second pass through here
 
     @property
     def name(self) -> str:
@@ -183,11 +183,6 @@ class Function:
         self._call_site = _user_call_site()
         _check_finite(out.data, "forward output", self)
         return out
-
-    def release(self) -> None:
-        """Drop the arrays saved for backward; the graph's shape (parents) is kept."""
-        self.__dict__.clear()  # everything forward stored (the graph links are slots)
-        self.released = True
 
 
 _FLOAT_KINDS = "f"
@@ -544,7 +539,7 @@ def _run_backward(waiting: list[tuple[int, Tensor]], leaves: list[Tensor], retai
             else:  # parent has several uses: dL/dparent is the sum of what they send
                 parent._grad_sum = _add_grad(total, g, parent._grad_sum_is_ours)
                 parent._grad_sum_is_ours = True
-        if not retain_graph:  # ctx.release(), written out: it runs once per op
+        if not retain_graph:  # free what forward saved (the graph's shape, in slots, stays)
             ctx.__dict__.clear()
             ctx.released = True
     for leaf in leaves:
