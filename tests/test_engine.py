@@ -365,7 +365,6 @@ def test_retain_grad_keeps_a_non_leaf_gradient():
         (np.ones(2, dtype=np.float32), {}, np.float32),
         (np.float32(1.5), {}, np.float32),
         ([1, 2], {"dtype": np.float32}, np.float32),
-        (np.arange(3, dtype=np.int8), {"dtype": np.int32}, np.float64),
     ],
 )
 def test_constructor_dtypes(data, kwargs, expected):

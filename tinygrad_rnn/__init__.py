@@ -1,20 +1,44 @@
 """tinygrad_rnn: a small reverse-mode autograd engine on numpy, and the RNNs built from it."""
 
-from tinygrad_rnn.gradcheck import GradcheckError, gradcheck
+from tinygrad_rnn import nn, optim, viz  # noqa: E402,I001  (after the engine: they build on it)
+from tinygrad_rnn.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from tinygrad_rnn.io import CheckpointError, load, save
-from tinygrad_rnn.tensor import AnomalyError, Tensor, concat, detect_anomaly, no_grad, stack
+from tinygrad_rnn.tensor import (
+    AnomalyError,
+    Function,
+    Tensor,
+    concat,
+    detect_anomaly,
+    grad,
+    maximum,
+    minimum,
+    no_grad,
+    split,
+    stack,
+    where,
+)
 
 __all__ = [
     "Tensor",
+    "Function",
     "concat",
     "stack",
+    "split",
+    "where",
+    "minimum",
+    "maximum",
     "no_grad",
+    "grad",
     "gradcheck",
+    "gradgradcheck",
     "GradcheckError",
     "detect_anomaly",
     "AnomalyError",
     "save",
     "load",
     "CheckpointError",
+    "nn",
+    "optim",
+    "viz",
 ]
 __version__ = "0.1.0"

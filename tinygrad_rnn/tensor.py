@@ -2,27 +2,41 @@
 
 A Tensor wraps a numpy array. Every op (see ops.py) that takes a Tensor which
 requires a gradient returns a new Tensor that remembers the op: ``t._ctx`` is
-the op instance, and ``t._ctx.parents`` are its inputs. ``backward()`` walks
-that graph from the output to the leaves in reverse topological order, asking
-each op to turn the gradient of its output into gradients of its inputs.
+the op, and ``t._ctx.parents`` are its inputs. ``backward()`` walks that graph
+from the output to the leaves, asking each op to turn the gradient of its
+output into gradients of its inputs (the chain rule), and adds up what each
+tensor receives from its uses. No recursion is used, so a 200,000-op chain
+backpropagates as easily as a 3-op one.
 
-No recursion is used anywhere, so a 200,000-op chain backpropagates as easily
-as a 3-op one.
+With ``create_graph=True`` the backward pass runs on Tensors instead of arrays,
+so it is recorded too, and a gradient can be differentiated again.
 """
 
 from __future__ import annotations
 
-import os
-import sys
+import weakref
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
 from heapq import heappop, heappush
 from itertools import count
-from operator import attrgetter
 from typing import Any
 
 import numpy as np
 
+from tinygrad_rnn import checks
+from tinygrad_rnn.bookkeeping import (
+    AnomalyError,
+    GradSums,
+    accumulate_grad,
+    check_finite,
+    check_input_grads,
+    check_unchanged,
+    user_call_site,
+    watch,
+)
+
 __all__ = ["Tensor", "Function", "no_grad", "is_grad_enabled", "detect_anomaly", "AnomalyError"]
+__all__ += ["concat", "stack", "where", "minimum", "maximum", "split", "grad"]
 
 
 class _GradMode:
@@ -31,99 +45,72 @@ class _GradMode:
     enabled = True
     anomaly = False
     # Called for every op visited by backward(); see viz.trace_backward().
-    backward_hook: Callable[[Tensor, np.ndarray, tuple], None] | None = None
+    backward_hook: Callable[[Tensor, Any, tuple], None] | None = None
 
 
 def is_grad_enabled() -> bool:
     return _GradMode.enabled
 
 
-class no_grad:
-    """``with no_grad():`` runs ops without recording the graph (also a decorator)."""
+class _Switch:
+    """A context manager (and decorator) that sets one _GradMode field and restores it."""
+
+    field, value = "enabled", False
 
     def __init__(self) -> None:
         self._previous: list[bool] = []  # a stack, so one instance may be entered again inside itself
 
     def __enter__(self) -> None:
-        self._previous.append(_GradMode.enabled)
-        _GradMode.enabled = False
+        self._previous.append(getattr(_GradMode, self.field))
+        setattr(_GradMode, self.field, self.value)
 
     def __exit__(self, *exc: object) -> None:
-        _GradMode.enabled = self._previous.pop()
+        setattr(_GradMode, self.field, self._previous.pop())
 
     def __call__(self, fn: Callable) -> Callable:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with no_grad():
+            with type(self)():
                 return fn(*args, **kwargs)
 
-        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
-        wrapper.__doc__ = fn.__doc__
+        wrapper.__name__, wrapper.__doc__ = getattr(fn, "__name__", "wrapper"), fn.__doc__
         return wrapper
 
 
-class AnomalyError(FloatingPointError):
-    """Raised in anomaly mode at the first op whose value or gradient is not finite."""
+class no_grad(_Switch):
+    """``with no_grad():`` runs ops without recording the graph (also a decorator)."""
 
 
-class detect_anomaly:
+class detect_anomaly(_Switch):
     """``with detect_anomaly():`` stops at the first op whose output or gradient is NaN/inf.
 
     The error names the op and the file:line of the user code that called it, so
     a NaN loss can be traced to the ``log`` of a zero that caused it.
     """
 
-    def __init__(self) -> None:
-        self._previous: list[bool] = []  # a stack, as in no_grad
-
-    def __enter__(self) -> None:
-        self._previous.append(_GradMode.anomaly)
-        _GradMode.anomaly = True
-
-    def __exit__(self, *exc: object) -> None:
-        _GradMode.anomaly = self._previous.pop()
+    field, value = "anomaly", True
 
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-
-def _user_call_site() -> str:
-    """file:line of the innermost caller outside this package (for anomaly messages)."""
-    frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame = frame.f_back
-    if frame is None:
-        return "<unknown>"
-    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
-
-
-def _check_finite(array: np.ndarray, what: str, ctx: Function) -> None:
-    if not np.all(np.isfinite(array)):
-        bad = "nan" if np.isnan(array).any() else "inf"
-        raise AnomalyError(
-            f"{ctx.name}: {what} contains {bad} (shape {array.shape}); "
-            f"the op was called at {ctx.call_site}"
-        )
-
-
-_get_data, _get_requires_grad = attrgetter("data"), attrgetter("requires_grad")
-_ndarray = np.ndarray
 _serial_numbers = count()  # numbers the ops that join a graph, in the order they run
 
 
 class Function:
     """Base class of every op: ``forward`` on arrays, ``backward`` from grad to input grads.
 
-    ``apply`` runs ``forward`` and, when a gradient is needed, links the output
-    Tensor to this op so ``backward`` can be called later. Subclasses keep in
-    ``self`` whatever their backward needs (inputs or, better, the output).
+    Write an op by giving it both (see ops.py); call it with ``MyOp.apply(x, option=...)``
+    (keyword options go to ``__init__``). ``backward(g)`` gets g = dL/d(output) and
+    returns dL/d(input) for each input (a tuple, or one value for one input). It
+    reads the values it needs from ``self.inputs`` and ``self.output``, and uses only
+    operators and methods that numpy arrays and Tensors share, so the same formula
+    serves a plain backward (arrays) and a recorded one (Tensors, create_graph=True).
     """
 
-    # The graph links live in slots: fast to set in apply, and kept when backward() frees
-    # what forward saved by clearing the instance dict.
-    __slots__ = ("parents", "serial", "_call_site", "__dict__", "__weakref__")
+    # The graph links: set by apply() when the output needs a gradient.
+    __slots__ = ("parents", "serial", "versions", "_output", "_call_site", "__dict__", "__weakref__")
     parents: tuple[Tensor, ...]
     serial: int  # this op's number in the order ops ran: backward() runs them from the last
-    released = False  # set by backward() once it freed what forward saved: no second pass through here
+    elementwise = False  # True for ops whose inputs broadcast (their shape errors say so)
+    view = False  # True for ops whose output may share its input's memory (and so its version counter)
+    released = False  # set once backward() has freed what forward saved
 
     @property
     def name(self) -> str:
@@ -132,7 +119,23 @@ class Function:
     @property
     def needs_grad(self) -> tuple[bool, ...]:
         """For each input, whether backward must compute its gradient."""
-        return tuple(map(_get_requires_grad, self.parents))
+        return tuple(p.requires_grad for p in self.parents)
+
+    @property
+    def inputs(self) -> tuple:
+        """The inputs' values: arrays, or Tensors while the backward pass is recorded."""
+        for position, (parent, version) in enumerate(zip(self.parents, self.versions)):
+            if parent._version[0] != version:
+                check_unchanged(self, f"input {position}", parent, version)
+        return self.parents if _GradMode.enabled else tuple([p._data for p in self.parents])
+
+    @property
+    def output(self) -> Any:
+        """The output's value: an array, or the output Tensor while the backward pass is recorded."""
+        out = self._output()  # a weak reference: the output owns its op, not the other way round
+        if out._version[0] != 0:
+            check_unchanged(self, "the output", out, 0)
+        return out if _GradMode.enabled else out._data
 
     @property
     def call_site(self) -> str:
@@ -142,144 +145,155 @@ class Function:
     def forward(self, *arrays: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def backward(self, grad: np.ndarray) -> Any:
-        """Return the gradient for each parent (a tuple, or one array for a single parent)."""
+    def backward(self, grad: Any) -> Any:
         raise NotImplementedError
 
     @classmethod
     def apply(cls, *parents: Tensor, **options: Any) -> Tensor:
-        # The hot path of every forward pass, so: map() with C attribute getters instead of
-        # comprehensions, and the output Tensor's fields set here rather than through _wrap.
-        ctx = cls(**options) if options else cls()
+        """Run forward on the inputs' arrays; link the output to this op if a gradient is needed."""
+        op = cls(**options)
         if _GradMode.anomaly:
-            return ctx._apply_checked(parents)
-        if len(parents) == 2:  # spelled out by arity: *map(...) would cost more than a small op itself
-            array = ctx.forward(parents[0].data, parents[1].data)
-        elif len(parents) == 1:
-            array = ctx.forward(parents[0].data)
-        else:
-            array = ctx.forward(*map(_get_data, parents))
-        out = _new_tensor(Tensor)
-        out.data = array if type(array) is _ndarray else np.asarray(array)  # as in Tensor._wrap
-        out.grad, out._retain_grad, out._grad_sum = None, False, None
-        if _GradMode.enabled:
-            for parent in parents:
-                if parent.requires_grad:  # link the output to this op only if some input needs a gradient
-                    ctx.parents, ctx.serial = parents, next(_serial_numbers)
-                    out.requires_grad, out._ctx = True, ctx
-                    return out
-        out.requires_grad, out._ctx = False, None
-        return out
-
-    def _apply_checked(self, parents: tuple[Tensor, ...]) -> Tensor:
-        """apply() in anomaly mode: note the caller's file:line and stop at a non-finite output."""
-        # numpy's warning would only say "divide by zero"; our check below names the op.
-        with np.errstate(all="ignore"):
-            out = Tensor._wrap(self.forward(*[p.data for p in parents]))
+            op._call_site = user_call_site()
+        try:
+            with np.errstate(all="ignore") if _GradMode.anomaly else _NO_CONTEXT:
+                out = Tensor._wrap(op.forward(*[p._data for p in parents]))
+        except ValueError:
+            if not cls.elementwise:
+                raise
+            shapes = " and ".join(str(p.shape) for p in parents)
+            raise ValueError(
+                f"{op.name}: cannot broadcast shapes {shapes} (numpy's rules: aligned from the right, "
+                "each pair of sizes equal or one of them 1)"
+            ) from None
+        if cls.view:  # a write through the view is a write to the input
+            out._version = parents[0]._version
         if _GradMode.enabled and any(p.requires_grad for p in parents):
-            self.parents, self.serial = parents, next(_serial_numbers)
-            out.requires_grad = True
-            out._ctx = self
-        self._call_site = _user_call_site()
-        _check_finite(out.data, "forward output", self)
+            op.parents, op.serial = parents, next(_serial_numbers)
+            op.versions = tuple([p._version[0] for p in parents])  # see bookkeeping: writes to saved arrays
+            op._output = weakref.ref(out)
+            out.requires_grad, out._ctx = True, op
+        if _GradMode.anomaly:
+            check_finite(out._data, "forward output", op)
         return out
 
-
-_FLOAT_KINDS = "f"
-_NUMERIC_KINDS = "biuf"
-
-
-def _as_array(data: Any, dtype: Any = None, op: str = "Tensor") -> np.ndarray:
-    """Turn user data into a float ndarray: floats keep their dtype, ints/bools become float64.
-
-    The kind is checked before any cast to ``dtype``: numpy would turn None into
-    nan and the string "1.5" into 1.5, and neither is a number.
-    """
-    if isinstance(data, Tensor):
-        data = data.data
-    try:
-        array = np.asarray(data)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{op}: cannot make a numeric array from {type(data).__name__}: {err}") from None
-    if array.dtype.kind not in _NUMERIC_KINDS:
-        raise TypeError(
-            f"{op}: expected numbers (bool, int or float), got {_describe(data)} (numpy dtype {array.dtype})"
-        )
-    if dtype is not None and array.dtype != dtype:
-        array = array.astype(dtype)
-    if array.dtype.kind != _FLOAT_KINDS:
-        array = array.astype(np.float64)
-    return array
+    def release(self) -> None:
+        """Free what forward saved; the graph's links stay (viz can still draw it)."""
+        self.__dict__.clear()
+        self.released = True
 
 
-def _describe(data: Any) -> str:
-    """A short description of bad input for an error message."""
-    text = repr(data)
-    return f"{type(data).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
+class _NoContext:
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+_NO_CONTEXT = _NoContext()
 
 
 class Tensor:
     """An n-dimensional array that records the ops applied to it, for backward()."""
 
-    # _grad_sum and _grad_sum_is_ours: backward()'s running sum of dL/dself (None outside backward).
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retain_grad",
-                 "_grad_sum", "_grad_sum_is_ours", "__weakref__")  # fmt: skip
+    __slots__ = ("_data", "_view", "_version", "grad", "requires_grad", "_ctx", "_retain_grad", "__weakref__")
     # numpy defers to Tensor's reflected operators (ndarray + Tensor -> Tensor.__radd__).
     __array_ufunc__ = None
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
-        self.data: np.ndarray = _as_array(data, dtype)
-        self.grad: np.ndarray | None = None
+        self._data: np.ndarray = checks.as_float_array(data, dtype)
+        self._view, self._version = None, [0]
+        self.grad: Any = None
         self.requires_grad: bool = bool(requires_grad)
         self._ctx: Function | None = None
         self._retain_grad = False
-        self._grad_sum: Any = None
 
     @classmethod
     def _wrap(cls, array: np.ndarray) -> Tensor:
-        """Fast constructor for op outputs: the array is already a float ndarray."""
+        """The constructor for op outputs: the array is already a float ndarray."""
         t = cls.__new__(cls)
         # A ufunc on 0-d arrays returns a numpy scalar; anything else is already an ndarray.
-        t.data = array if type(array) is np.ndarray else np.asarray(array)
-        t.grad, t.requires_grad, t._ctx, t._retain_grad, t._grad_sum = None, False, None, False, None
+        t._data = array if type(array) is np.ndarray else np.asarray(array)
+        t._view, t._version, t.grad, t.requires_grad, t._ctx, t._retain_grad = (
+            None,
+            [0],
+            None,
+            False,
+            None,
+            False,
+        )
         return t
 
-    # ---- array-like attributes -------------------------------------------------
+    # ---- the values ----------------------------------------------------------------------
+    @property
+    def data(self) -> np.ndarray:
+        """The values: this tensor's own memory, in a view that counts writes (see bookkeeping)."""
+        if self._view is None:
+            self._view = watch(self._data, self._version)
+        return self._view
+
+    @data.setter
+    def data(self, values: Any) -> None:
+        if values is self._view:  # `t.data -= u` writes in place, then assigns the same view back
+            return
+        self._data = checks.as_float_array(values, op="Tensor.data")
+        self._view = None
+        self._version[0] += 1
+
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     @property
     def is_leaf(self) -> bool:
         return self._ctx is None
 
     def __len__(self) -> int:
-        return len(self.data)
+        return len(self._data)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self._data if dtype is None else self._data.astype(dtype)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        method = f"use tensor.{func.__name__}(...)" if hasattr(Tensor, func.__name__) else "use Tensor ops"
+        raise TypeError(
+            f"np.{func.__name__} was given a Tensor: numpy functions do not record the graph, so no "
+            f"gradient would flow. To differentiate, {method}; for plain values, pass tensor.data"
+        )
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            f"the truth value of a Tensor (shape {self.shape}) is ambiguous: compare its number "
+            "(`if loss.item() > 1:`) or test its values (`if (t.data > 0).all():`)"
+        )
 
     def item(self) -> float:
-        return self.data.item()
+        return self._data.item()
 
     def numpy(self) -> np.ndarray:
         return self.data
 
     def detach(self) -> Tensor:
-        """The same values (shared memory), cut off from the graph."""
-        return Tensor._wrap(self.data)
+        """The same values (shared memory, shared version counter), cut off from the graph."""
+        t = Tensor._wrap(self._data)
+        t._version = self._version
+        return t
+
+    def astype(self, dtype: Any) -> Tensor:
+        """The values as another float dtype (np.float32 or np.float64); the gradient is cast back."""
+        return _ops.AsType.apply(self, dtype=checks.float_dtype(dtype, "astype"))
 
     def retain_grad(self) -> Tensor:
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward()."""
@@ -290,72 +304,69 @@ class Tensor:
         self.grad = None
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="Tensor(")
+        body = np.array2string(self._data, separator=", ", prefix="Tensor(")
         grad = ", requires_grad=True" if self.requires_grad else ""
         return f"Tensor({body}, dtype={self.dtype}{grad})"
 
     __hash__ = object.__hash__
 
-    # ---- comparisons give plain boolean arrays (no gradient) ------------------------
+    # ---- comparisons give plain boolean arrays (no gradient) ------------------------------
     def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
-        return self.data == _data(other)
+        return self._data == _values(other)
 
     def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
-        return self.data != _data(other)
+        return self._data != _values(other)
 
     def __lt__(self, other: Any) -> np.ndarray:
-        return self.data < _data(other)
+        return self._data < _values(other)
 
     def __le__(self, other: Any) -> np.ndarray:
-        return self.data <= _data(other)
+        return self._data <= _values(other)
 
     def __gt__(self, other: Any) -> np.ndarray:
-        return self.data > _data(other)
+        return self._data > _values(other)
 
     def __ge__(self, other: Any) -> np.ndarray:
-        return self.data >= _data(other)
+        return self._data >= _values(other)
 
-    # ---- arithmetic --------------------------------------------------------------
+    # ---- arithmetic --------------------------------------------------------------------------
     def _operand(self, other: Any, op: str) -> Tensor:
         """A constant mixed with this Tensor becomes a Tensor of this Tensor's float dtype.
 
         Python scalars and plain arrays are 'weak': float32 + 0.5 or float32 +
         float64-array stays float32, so constants never silently upcast a model.
-        ``op`` names the operator in the error for a non-numeric operand.
         """
         if isinstance(other, Tensor):
             return other
-        return Tensor._wrap(_as_array(other, self.data.dtype, op))
+        return Tensor._wrap(checks.as_float_array(other, self._data.dtype, op))
 
     def __add__(self, other: Any) -> Tensor:
-        return _ops.Add.apply(self, other if isinstance(other, Tensor) else self._operand(other, "add"))
+        return _ops.Add.apply(self, self._operand(other, "add"))
 
     def __radd__(self, other: Any) -> Tensor:
         return _ops.Add.apply(self._operand(other, "add"), self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return _ops.Sub.apply(self, other if isinstance(other, Tensor) else self._operand(other, "sub"))
+        return _ops.Sub.apply(self, self._operand(other, "sub"))
 
     def __rsub__(self, other: Any) -> Tensor:
         return _ops.Sub.apply(self._operand(other, "sub"), self)
 
     def __mul__(self, other: Any) -> Tensor:
-        return _ops.Mul.apply(self, other if isinstance(other, Tensor) else self._operand(other, "mul"))
+        return _ops.Mul.apply(self, self._operand(other, "mul"))
 
     def __rmul__(self, other: Any) -> Tensor:
         return _ops.Mul.apply(self._operand(other, "mul"), self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return _ops.Div.apply(self, other if isinstance(other, Tensor) else self._operand(other, "div"))
+        return _ops.Div.apply(self, self._operand(other, "div"))
 
     def __rtruediv__(self, other: Any) -> Tensor:
         return _ops.Div.apply(self._operand(other, "div"), self)
 
     def __pow__(self, exponent: Any) -> Tensor:
-        if isinstance(exponent, Tensor):
-            return _ops.Pow.apply(self, exponent)
-        if np.ndim(exponent) == 0 and not isinstance(exponent, np.ndarray):
-            return _ops.PowConst.apply(self, exponent=_scalar(exponent, "pow"))
+        if not isinstance(exponent, (Tensor, np.ndarray)) and np.ndim(exponent) == 0:
+            return _ops.PowConst.apply(self, exponent=checks.scalar(exponent, "pow"))
         return _ops.Pow.apply(self, self._operand(exponent, "pow"))
 
     def __rpow__(self, base: Any) -> Tensor:
@@ -365,12 +376,12 @@ class Tensor:
         return _ops.Neg.apply(self)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return _ops.MatMul.apply(self, other if isinstance(other, Tensor) else self._operand(other, "matmul"))
+        return _ops.MatMul.apply(self, self._operand(other, "matmul"))
 
     def __rmatmul__(self, other: Any) -> Tensor:
         return _ops.MatMul.apply(self._operand(other, "matmul"), self)
 
-    # ---- elementwise functions ------------------------------------------------------
+    # ---- elementwise functions ------------------------------------------------------------
     def exp(self) -> Tensor:
         return _ops.Exp.apply(self)
 
@@ -387,316 +398,304 @@ class Tensor:
         return _ops.ReLU.apply(self)
 
     def softmax(self, axis: int = -1) -> Tensor:
-        return _ops.Softmax.apply(self, axis=_axis(axis, self.ndim, "softmax"))
+        axis = checks.axis(axis, self.ndim, "softmax")
+        checks.nonempty_reduction(self.shape, (axis,), "softmax")
+        return _ops.Softmax.apply(self, axis=axis)
 
     def log_softmax(self, axis: int = -1) -> Tensor:
-        return _ops.LogSoftmax.apply(self, axis=_axis(axis, self.ndim, "log_softmax"))
+        axis = checks.axis(axis, self.ndim, "log_softmax")
+        checks.nonempty_reduction(self.shape, (axis,), "log_softmax")
+        return _ops.LogSoftmax.apply(self, axis=axis)
 
-    # ---- reductions ----------------------------------------------------------------
+    def abs(self) -> Tensor:
+        """|x| = x * sign(x) with sign(x) a constant, so d|x|/dx = sign(x) (0 at x = 0, as PyTorch)."""
+        return self * np.sign(self._data)
+
+    __abs__ = abs
+
+    def sqrt(self) -> Tensor:
+        """x ** 0.5; at x = 0 the derivative is inf, as in PyTorch."""
+        return self**0.5
+
+    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
+        """numpy.clip: values below min become min, above max become max; the gradient is 1 where
+        min <= x <= max and 0 where the value was replaced (PyTorch's clamp)."""
+        if min is None and max is None:
+            raise ValueError("clip: give min, max or both")
+        low = -np.inf if min is None else checks.scalar(min, "clip")
+        high = np.inf if max is None else checks.scalar(max, "clip")
+        kept = (self._data >= low) & (self._data <= high)
+        return where(kept, self, np.clip(self._data, low, high))
+
+    # ---- reductions ----------------------------------------------------------------------
     def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        return _ops.Sum.apply(self, axis=_axes(axis, self.ndim, "sum"), keepdims=keepdims)
+        return _ops.Sum.apply(self, axis=checks.axes(axis, self.ndim, "sum"), keepdims=keepdims)
 
     def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        return _ops.Mean.apply(self, axis=_axes(axis, self.ndim, "mean"), keepdims=keepdims)
+        """The sum divided by the number of entries summed."""
+        axes = checks.axes(axis, self.ndim, "mean")
+        n = self.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
+        return self.sum(axes, keepdims) / max(n, 1)  # an empty mean is 0/1 = 0 (numpy would give nan)
 
     def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        axes = _axes(axis, self.ndim, "max")
-        if self.size == 0:
-            raise ValueError(f"max: cannot reduce an empty tensor of shape {self.shape}")
+        axes = checks.axes(axis, self.ndim, "max")
+        checks.nonempty_reduction(self.shape, axes, "max")
         return _ops.Max.apply(self, axis=axes, keepdims=keepdims)
 
-    # ---- shape ----------------------------------------------------------------------
+    def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """min(x) = -max(-x)."""
+        axes = checks.axes(axis, self.ndim, "min")
+        checks.nonempty_reduction(self.shape, axes, "min")
+        return -_ops.Max.apply(-self, axis=axes, keepdims=keepdims)
+
+    def argmax(self, axis: int | None = None) -> np.ndarray:
+        """Where the max is (a plain integer array: an index has no gradient)."""
+        axis = None if axis is None else checks.axis(axis, self.ndim, "argmax")
+        checks.nonempty_reduction(self.shape, None if axis is None else (axis,), "argmax")
+        return self._data.argmax(axis=axis)
+
+    # ---- shape ---------------------------------------------------------------------------
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in shape):
-            raise TypeError(f"reshape: sizes must be integers, got {shape}")  # int(2.5) would truncate
-        return _ops.Reshape.apply(self, shape=tuple(int(s) for s in shape))
+        return _ops.Reshape.apply(self, shape=checks.shape_argument(shape, "reshape"))
 
     def transpose(self, *axes: int | Sequence[int]) -> Tensor:
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        if not axes:
-            axes = tuple(reversed(range(self.ndim)))
-        if sorted(_axis(a, self.ndim, "transpose") for a in axes) != list(range(self.ndim)):
-            raise ValueError(
-                f"transpose: axes {tuple(axes)} are not a permutation of the {self.ndim} axes "
-                f"of a tensor of shape {self.shape}"
-            )
-        return _ops.Transpose.apply(self, axes=tuple(_axis(a, self.ndim, "transpose") for a in axes))
+        """numpy's transpose: a permutation of all axes (reversed if none is given).
+
+        To exchange two axes, as PyTorch's transpose(dim0, dim1) does, use swapaxes.
+        """
+        return _ops.Transpose.apply(self, axes=checks.permutation(axes, self.ndim, self.shape))
 
     @property
     def T(self) -> Tensor:
         return self.transpose()
 
-    def __getitem__(self, index: Any) -> Tensor:
-        return _ops.Index.apply(self, index=index if type(index) is int else _index(index))
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        order = list(range(self.ndim))
+        a, b = checks.axis(axis1, self.ndim, "swapaxes"), checks.axis(axis2, self.ndim, "swapaxes")
+        order[a], order[b] = b, a
+        return self.transpose(order)
 
-    # ---- reverse mode ---------------------------------------------------------------
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+    def squeeze(self, axis: int | Sequence[int] | None = None) -> Tensor:
+        """Drop axes of size 1 (all of them, or the given ones, which must have size 1)."""
+        axes = checks.axes(axis, self.ndim, "squeeze")
+        if axes is None:
+            axes = tuple(a for a, n in enumerate(self.shape) if n == 1)
+        elif any(self.shape[a] != 1 for a in axes):
+            raise ValueError(f"squeeze: axis {axis} of a tensor of shape {self.shape} does not have size 1")
+        return self.reshape([n for a, n in enumerate(self.shape) if a not in axes])
+
+    def expand_dims(self, axis: int) -> Tensor:
+        """Insert an axis of size 1 at position ``axis`` of the result."""
+        axis = checks.axis(axis, self.ndim + 1, "expand_dims")
+        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return _ops.Index.apply(self, index=index if type(index) is int else checks.index(index))
+
+    # ---- reverse mode --------------------------------------------------------------------
+    def backward(self, grad: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) * grad into every leaf's ``.grad``.
 
         ``grad`` defaults to 1 for a one-element tensor and is required otherwise.
-        The arrays the ops saved for backward are freed afterwards unless
-        ``retain_graph=True`` (then backward may run through this graph again).
+        What the ops saved for backward is freed afterwards unless ``retain_graph``
+        (then backward may run through this graph again). With ``create_graph`` the
+        backward pass is recorded and each ``.grad`` is a Tensor that can be
+        differentiated again (retain_graph then defaults to True, as in PyTorch).
         """
-        if not self.requires_grad:
+        seed = _seed_gradient(self, grad, create_graph, "backward")
+        _backpropagate([(self, seed)], retain_graph or create_graph, create_graph)
+
+
+def _values(x: Any) -> Any:
+    return x._data if isinstance(x, Tensor) else x
+
+
+def _seed_gradient(output: Tensor, grad: Any, create_graph: bool, caller: str) -> Any:
+    """dL/d(output) to start from: 1 for a one-element output, else the grad the user gave."""
+    if not output.requires_grad:
+        raise RuntimeError(
+            f"{caller}: this tensor does not require grad (no input had requires_grad=True, "
+            "or it was made under no_grad())"
+        )
+    if grad is None:
+        if output.size != 1:
             raise RuntimeError(
-                "backward: this tensor does not require grad (no input had requires_grad=True, "
-                "or it was made under no_grad())"
+                f"{caller}: called on a non-scalar tensor of shape {output.shape} without a "
+                "gradient; pass grad= an array of that shape (or reduce to a scalar first)"
             )
-        if grad is None:
-            if self.size != 1:
+        grad = np.ones_like(output._data)
+    elif not isinstance(grad, Tensor):
+        grad = checks.as_float_array(grad, output.dtype, caller)
+    if grad.shape != output.shape:
+        raise ValueError(f"{caller}: grad has shape {grad.shape} but the tensor has shape {output.shape}")
+    if create_graph:
+        return grad if isinstance(grad, Tensor) else Tensor._wrap(grad)
+    return grad._data if isinstance(grad, Tensor) else grad
+
+
+def _backpropagate(
+    seeds: list[tuple[Tensor, Any]], retain_graph: bool, create_graph: bool, wanted: set | None = None
+) -> dict[Tensor, Any]:
+    """Reverse mode: run the ops of the graph behind ``seeds`` newest first.
+
+    Every tensor is created after its inputs, so the ops' serial numbers are a
+    topological order: taking tensors newest first, a tensor comes up only after
+    every op that used it has sent its share, so its gradient is complete.
+    Leaves have no op and come last; they get ``.grad``, or, when ``wanted`` is
+    given (by grad()), the wanted tensors' gradients are returned instead.
+    """
+    sums, waiting, leaves, found = GradSums(), [], [], {}
+
+    def receive(tensor: Tensor, grad: Any) -> None:
+        if sums.add(tensor, grad):  # the first gradient to reach tensor: it joins the queue
+            if tensor._ctx is None:
+                leaves.append(tensor)
+            else:
+                heappush(waiting, (-tensor._ctx.serial, tensor))
+
+    for tensor, grad in seeds:
+        receive(tensor, grad)
+    with _backward_mode(create_graph):
+        while waiting:
+            _, tensor = heappop(waiting)
+            grad = sums.pop(tensor)  # complete: every use of tensor has reported
+            if tensor._retain_grad:
+                accumulate_grad(tensor, grad)
+            if wanted is not None and tensor in wanted:
+                found[tensor] = grad
+            op = tensor._ctx
+            if op.released:
                 raise RuntimeError(
-                    f"backward: called on a non-scalar tensor of shape {self.shape} without a "
-                    "gradient; pass grad= an array of that shape (or reduce to a scalar first)"
+                    f"backward: the graph through {op.name} was already freed by an earlier backward(); "
+                    "pass retain_graph=True to the first call to backpropagate twice"
                 )
-            grad = np.ones_like(self.data)
-        else:
-            grad = _as_array(grad, self.dtype, "backward")
-            if grad.shape != self.shape:
-                raise ValueError(
-                    f"backward: grad has shape {grad.shape} but the tensor has shape {self.shape}"
-                )
-        _backpropagate(self, grad, retain_graph)
-
-
-def _backpropagate(root: Tensor, grad: np.ndarray, retain_graph: bool) -> None:
-    """Run every op of root's graph backward, newest first; sum each tensor's gradient over its uses.
-
-    The order: a tensor is always created after its inputs, so the ops' serial
-    numbers (see Function.apply) are a topological order of the graph. Taking
-    tensors newest first, from a heap keyed by -serial, means that when a tensor
-    comes up every op that used it has already sent its share: its gradient is
-    complete. The leaves have no inputs and come last.
-
-    The sums: t._grad_sum holds dL/dt so far. It is the first gradient that
-    arrived, kept as it is (an op may hand back its incoming gradient itself, or
-    a read-only broadcast view of it), until a second one arrives; from then on it
-    is an array the engine allocated, marked by t._grad_sum_is_ours, and later
-    terms are added into it in place.
-    """
-    root._grad_sum, root._grad_sum_is_ours = grad, False
-    waiting: list[tuple[int, Tensor]] = []  # a heap of (-serial, tensor) with a gradient on the way
-    leaves: list[Tensor] = []
-    if root._ctx is None:
-        leaves.append(root)
-    else:
-        waiting.append((-root._ctx.serial, root))
-    try:
-        _run_backward(waiting, leaves, retain_graph)
-    except BaseException:
-        for _, tensor in waiting:  # leave no half-summed gradient behind for the next backward()
-            tensor._grad_sum = None
-        for tensor in leaves:
-            tensor._grad_sum = None
-        raise
-
-
-def _run_backward(waiting: list[tuple[int, Tensor]], leaves: list[Tensor], retain_graph: bool) -> None:
-    """The loop of _backpropagate: one op per turn, then the leaves' .grad."""
-    hook, anomaly = _GradMode.backward_hook, _GradMode.anomaly
-    # Names used for every node bound as locals (a local is faster than a global or a method lookup).
-    ndarray, deferred, pop, push, found_leaf = np.ndarray, _ops.DeferredGrad, heappop, heappush, leaves.append
-    while waiting:
-        _, tensor = pop(waiting)
-        grad, tensor._grad_sum = tensor._grad_sum, None
-        if isinstance(grad, deferred):  # every use of tensor is in: form the array now
-            grad = grad.dense()
-        dtype = tensor.data.dtype
-        if grad.dtype is not dtype and grad.dtype != dtype:  # from an op that mixed float32 and float64
-            grad = grad.astype(dtype)
-        if tensor._retain_grad:
-            _accumulate_into_grad(tensor, grad)
-        ctx = tensor._ctx
-        if ctx.released:
-            raise RuntimeError(
-                f"backward: the graph through {ctx.name} was already freed by an earlier "
-                "backward(); pass retain_graph=True to the first call to backpropagate twice"
-            )
-        if anomaly:
-            with np.errstate(all="ignore"):
-                parent_grads = ctx.backward(grad)
-            _check_parent_grads(ctx, parent_grads)
-        else:
-            parent_grads = ctx.backward(grad)
-        if type(parent_grads) is not tuple:
-            parent_grads = (parent_grads,)
-        if hook is not None:
-            hook(tensor, grad, parent_grads)
-        for parent, g in zip(ctx.parents, parent_grads):
-            if g is None or not parent.requires_grad:
-                continue
-            total = parent._grad_sum
-            if total is None:  # the first use of parent to report: kept as it is, parent joins the queue
-                parent._grad_sum, parent._grad_sum_is_ours = g, False
-                if parent._ctx is None:
-                    found_leaf(parent)
-                else:
-                    push(waiting, (-parent._ctx.serial, parent))
-            elif parent._grad_sum_is_ours and type(total) is ndarray and type(g) is ndarray:
-                total += g  # _add_grad's usual case, written out here because it runs for every extra use
-            else:  # parent has several uses: dL/dparent is the sum of what they send
-                parent._grad_sum = _add_grad(total, g, parent._grad_sum_is_ours)
-                parent._grad_sum_is_ours = True
-        if not retain_graph:  # free what forward saved (the graph's shape, in slots, stays)
-            ctx.__dict__.clear()
-            ctx.released = True
+            input_grads = op.backward(grad)  # the chain rule for one op: dL/dinput from dL/doutput
+            if type(input_grads) is not tuple:
+                input_grads = (input_grads,)
+            if _GradMode.anomaly:
+                check_input_grads(op, input_grads)
+            if _GradMode.backward_hook is not None:
+                _GradMode.backward_hook(tensor, grad, input_grads)
+            for parent, g in zip(op.parents, input_grads):
+                if g is not None and parent.requires_grad:
+                    receive(parent, g)
+            if not retain_graph:
+                op.release()
     for leaf in leaves:
-        grad, leaf._grad_sum = leaf._grad_sum, None
-        _accumulate_into_grad(leaf, grad)
+        grad = sums.pop(leaf)
+        if wanted is None:
+            accumulate_grad(leaf, grad)
+        elif leaf in wanted:
+            found[leaf] = grad
+    return found
 
 
-def _add_grad(total: Any, g: Any, total_is_ours: bool) -> Any:
-    """total + g, the running sum of a tensor's gradient over its uses (the result is ours).
-
-    total is added into in place only when the engine allocated it: an op may hand
-    back its incoming gradient itself, or a read-only broadcast view of it, and
-    writing into that would corrupt another tensor's gradient. A sparse IndexedGrad
-    is added into one dense buffer; the terms of a weight's OuterProductSum are
-    collected, to be multiplied out once the sum is complete.
-    """
-    if isinstance(total, _ops.OuterProductSum) and isinstance(g, _ops.OuterProductSum):
-        if total_is_ours:
-            total.extend(g)
-            return total
-        return total.plus(g)
-    if isinstance(total, _ops.DeferredGrad):
-        total = total.dense()  # a new array: ours
-    elif not total_is_ours:
-        if not isinstance(g, _ops.DeferredGrad):
-            return total + g  # a new array: ours from now on
-        total = total.copy()
-    if isinstance(g, _ops.DeferredGrad):
-        g.add_into(total)
-    else:
-        total += g  # in place: the chain rule's sum over uses
-    return total
-
-
-def _check_parent_grads(ctx: Function, parent_grads: Any) -> None:
-    """Anomaly mode: stop at the first op that passes a non-finite gradient to an input."""
-    for i, g in enumerate(parent_grads if isinstance(parent_grads, tuple) else (parent_grads,)):
-        if g is not None and ctx.needs_grad[i]:
-            _check_finite(dense_grad(g), f"gradient for input {i}", ctx)
-
-
-def dense_grad(grad: Any) -> np.ndarray:
-    """An op's gradient as a plain array (Index gives a sparse IndexedGrad, MatMul an OuterProductSum)."""
-    return grad.dense() if isinstance(grad, _ops.DeferredGrad) else np.asarray(grad)
-
-
-def _accumulate_into_grad(tensor: Tensor, grad: Any) -> None:
-    if tensor.grad is None:
-        # .grad is stored C-ordered in the tensor's dtype (a gradient may arrive transposed, from x.T).
-        if isinstance(grad, _ops.DeferredGrad):
-            tensor.grad = np.asarray(grad.dense(), dtype=tensor.data.dtype, order="C")  # dense() is new: ours
-        else:  # a copy: the array may be another tensor's gradient too
-            tensor.grad = np.array(grad, dtype=tensor.data.dtype, order="C", copy=True)
-    elif isinstance(grad, _ops.DeferredGrad):
-        grad.add_into(tensor.grad)
-    else:
-        tensor.grad += grad
-
-
-# ---- argument helpers shared by the Tensor methods ----------------------------------------
-def _data(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
-
-
-def _scalar(value: Any, op: str) -> float:
-    if isinstance(value, (str, bytes)):  # float("2") would quietly accept text
-        raise TypeError(f"{op}: expected a number, got {value!r}")
+@contextmanager
+def _backward_mode(create_graph: bool) -> Any:
+    """Record the backward pass only for create_graph; in anomaly mode numpy's warnings are
+    silenced, because check_input_grads names the op instead."""
+    previous, _GradMode.enabled = _GradMode.enabled, create_graph
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{op}: expected a number, got {value!r}") from None
+        with np.errstate(all="ignore") if _GradMode.anomaly else _NO_CONTEXT:
+            yield
+    finally:
+        _GradMode.enabled = previous
 
 
-def _axis(axis: Any, ndim: int, op: str) -> int:
-    """Normalise one axis (negative counts from the end); out of range is an error."""
-    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
-        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimension(s)")
-    return int(axis) % ndim
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    *,
+    allow_unused: bool = False,
+) -> tuple[Any, ...]:
+    """d(outputs)/d(inputs) as a tuple, one per input, leaving every ``.grad`` alone.
 
-
-def _axes(axis: Any, ndim: int, op: str) -> tuple[int, ...] | None:
-    """None (all axes) or a sorted tuple of distinct normalised axes."""
-    if axis is None:
-        return None
-    items = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
-    axes = tuple(sorted(_axis(a, ndim, op) for a in items))
-    if len(set(axes)) != len(axes):
-        raise ValueError(f"{op}: repeated axis in {axis}")
-    return axes
-
-
-def _index(index: Any) -> Any:
-    """Indices may be Tensors of whole numbers; numpy wants arrays.
-
-    A Tensor stores booleans as 0.0/1.0, so a boolean mask must be a numpy array
-    or a list (comparisons such as ``x > 0`` already return numpy arrays).
+    As ``torch.autograd.grad``: ``grad_outputs`` weights each output (default 1
+    for one-element outputs); the results are arrays, or Tensors that can be
+    differentiated again with ``create_graph=True``; retain_graph defaults to
+    create_graph. An input that the outputs do not depend on is an error, or
+    None with ``allow_unused=True``.
     """
-    if isinstance(index, Tensor):
-        return _index_array(index.data)
-    if isinstance(index, tuple):
-        return tuple(_index(i) for i in index)
-    if isinstance(index, list):
-        return _index_array(np.asarray(index))
-    return index
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} is not a Tensor that requires grad, so it has no gradient")
+    seeds = [(out, _seed_gradient(out, g, create_graph, "grad")) for out, g in zip(outputs, grad_outputs)]
+    found = _backpropagate(
+        seeds, create_graph if retain_graph is None else retain_graph, create_graph, set(inputs)
+    )
+    for i, t in enumerate(inputs):
+        if t not in found and not allow_unused:
+            raise RuntimeError(
+                f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
+                "pass allow_unused=True to get None for it"
+            )
+    return tuple(found.get(t) for t in inputs)
 
 
-def _index_array(array: np.ndarray) -> np.ndarray:
-    if array.dtype.kind == "f":
-        if not np.all(array == np.round(array)):
-            raise IndexError("index: a float index tensor must hold whole numbers")
-        return array.astype(np.intp)
-    return array
-
-
+# ---- functions of several tensors -----------------------------------------------------------
 def concat(tensors: Iterable[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis (numpy.concatenate)."""
-    tensors = _as_tensor_list(tensors, "concat")
-    ndim = tensors[0].ndim
-    if ndim == 0:
+    tensors = checks.tensor_list(tensors, "concat")
+    if tensors[0].ndim == 0:
         raise ValueError("concat: cannot concatenate 0-d tensors; use stack()")
-    axis = _axis(axis, ndim, "concat")
-    first = tensors[0].shape
-    for i, t in enumerate(tensors):
-        if t.ndim != ndim or t.shape[:axis] + t.shape[axis + 1 :] != first[:axis] + first[axis + 1 :]:
-            raise ValueError(
-                f"concat: tensor {i} has shape {t.shape} but tensor 0 has shape {first}; all "
-                f"dimensions except axis {axis} must match"
-            )
+    axis = checks.axis(axis, tensors[0].ndim, "concat")
+    checks.same_shapes_except(tensors, axis, "concat")
     return _ops.Concat.apply(*tensors, axis=axis)
 
 
 def stack(tensors: Iterable[Tensor], axis: int = 0) -> Tensor:
     """Join same-shaped tensors along a new axis (numpy.stack)."""
-    tensors = _as_tensor_list(tensors, "stack")
-    axis = _axis(axis, tensors[0].ndim + 1, "stack")
-    first = tensors[0].shape
-    for i, t in enumerate(tensors):
-        if t.shape != first:
-            raise ValueError(
-                f"stack: tensor {i} has shape {t.shape} but tensor 0 has shape {first}; "
-                "all must have the same shape"
-            )
+    tensors = checks.tensor_list(tensors, "stack")
+    axis = checks.axis(axis, tensors[0].ndim + 1, "stack")
+    checks.same_shapes_except(tensors, None, "stack")
     return _ops.Stack.apply(*tensors, axis=axis)
 
 
-def _as_tensor_list(tensors: Iterable[Any], op: str) -> list[Tensor]:
-    if isinstance(tensors, Tensor):
-        raise TypeError(f"{op}: expected a list of tensors, got a single Tensor")
-    items = list(tensors)
-    if not items:
-        raise ValueError(f"{op}: needs at least one tensor, got an empty list")
-    dtype = next((t.dtype for t in items if isinstance(t, Tensor)), None)
-    return [t if isinstance(t, Tensor) else Tensor._wrap(_as_array(t, dtype, op)) for t in items]
+def split(x: Tensor, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
+    """numpy.split: n equal parts, or the parts between the given indices, each a slice of x."""
+    axis = checks.axis(axis, x.ndim, "split")
+    size = x.shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        if indices_or_sections < 1 or size % indices_or_sections:
+            raise ValueError(
+                f"split: axis {axis} of size {size} does not split into {indices_or_sections} equal parts"
+            )
+        step = size // indices_or_sections
+        bounds = list(range(0, size + 1, step))
+    else:
+        bounds = [0, *indices_or_sections, size]
+    before = (slice(None),) * axis
+    return [x[(*before, slice(a, max(a, b)))] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-_new_tensor = object.__new__  # Tensor._wrap and Function.apply fill in the fields themselves
+def where(condition: Any, x: Any, y: Any) -> Tensor:
+    """numpy.where: x where condition holds, else y;  dL/dx = g where it holds, dL/dy = g elsewhere."""
+    template = x if isinstance(x, Tensor) else y
+    if not isinstance(template, Tensor):
+        raise TypeError("where: x or y must be a Tensor (for plain arrays use np.where)")
+    mask = np.asarray(_values(condition)).astype(bool)
+    return _ops.Where.apply(template._operand(x, "where"), template._operand(y, "where"), condition=mask)
 
-from tinygrad_rnn import ops as _ops  # noqa: E402  (ops.py needs Tensor, defined above)
+
+def maximum(x: Any, y: Any) -> Tensor:
+    """Elementwise larger value; where x == y the gradient is split evenly (as PyTorch)."""
+    xv, yv = _values(x), _values(y)
+    return where(xv > yv, x, where(xv < yv, y, (x + y) * 0.5))
+
+
+def minimum(x: Any, y: Any) -> Tensor:
+    """Elementwise smaller value; where x == y the gradient is split evenly (as PyTorch)."""
+    xv, yv = _values(x), _values(y)
+    return where(xv < yv, x, where(xv > yv, y, (x + y) * 0.5))
+
+
+from tinygrad_rnn import ops as _ops  # noqa: E402  (ops.py needs Function and Tensor, defined above)

@@ -58,8 +58,9 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from tinygrad_rnn.bookkeeping import dense_grad
 from tinygrad_rnn.nn.module import Module, Parameter
-from tinygrad_rnn.tensor import Function, Tensor, _GradMode, dense_grad
+from tinygrad_rnn.tensor import Function, Tensor, _GradMode
 
 __all__ = [
     "graph_tree",

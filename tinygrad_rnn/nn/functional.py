@@ -1,4 +1,4 @@
-"""Losses, composed from the engine's ops (so their gradients need no code of their own), and linear.
+"""Losses and linear, composed from the engine's ops (so their gradients need no code of their own).
 
 Shapes follow PyTorch. The class axis is axis 1:
 
@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_rnn import ops
 from tinygrad_rnn.tensor import Tensor
 
 __all__ = ["linear", "cross_entropy", "nll_loss", "mse_loss"]
@@ -29,33 +28,19 @@ _REDUCTIONS = ("mean", "sum", "none")
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x W^T + b for x (..., in), weight W (out, in) and b broadcasting to (..., out).
 
-    The same numbers as ``x @ weight.T + bias``, computed by one op (ops.Affine)
-    whose gradient for W is summed over all uses of W with one matmul. b is
-    usually (out,), but may be any array that broadcasts to the result, e.g. an
-    input drive gx_t (B, out) to which h W_hh^T is added.
+    Composed from transpose, matmul and add (``fused.linear`` is the same as one op).
+    b is usually (out,), but may be any array that broadcasts to the result.
     """
-    return ops.Affine.apply(*_affine_operands(x, weight, bias, "linear"))
-
-
-# The two recurrent-step forms below take Tensors whose shapes the cells and layers checked
-# when they took their input and state, so they skip linear's checks: they run at every time
-# step, where those checks would cost about as much as the step's own matmul.
-def _tanh_linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """tanh(x W^T + b) as one op (ops.TanhAffine): the Elman RNN step, one node per time step."""
-    return ops.TanhAffine.apply(x, weight) if bias is None else ops.TanhAffine.apply(x, weight, bias)
-
-
-def _gates_linear(x: Tensor, weight: Tensor, bias: Tensor | None, activations: tuple[str, ...]) -> Tensor:
-    """Each column block k of x W^T + b through activations[k] ("sigmoid" or "tanh"), as one op."""
-    operands = (x, weight) if bias is None else (x, weight, bias)
-    return ops.AffineGates.apply(*operands, activations=activations)
+    x, weight, *bias = _affine_operands(x, weight, bias, "linear")
+    y = x @ weight.T
+    return y + bias[0] if bias else y
 
 
 def _affine_operands(x: Any, weight: Any, bias: Any, op: str) -> tuple[Tensor, ...]:
     """(x, weight) or (x, weight, bias) as Tensors, checked to fit x W^T + b."""
     x = _input_tensor(x, op)
     weight = weight if isinstance(weight, Tensor) else Tensor(weight, dtype=x.dtype)
-    x_shape, w_shape = x.data.shape, weight.data.shape
+    x_shape, w_shape = x.shape, weight.shape
     if not x_shape or len(w_shape) != 2 or x_shape[-1] != w_shape[1]:
         raise ValueError(
             f"{op}: input of shape {x_shape} and weight of shape {w_shape} do not fit: the weight "
@@ -77,9 +62,7 @@ def _affine_operands(x: Any, weight: Any, bias: Any, op: str) -> tuple[Tensor, .
     return x, weight, bias
 
 
-def cross_entropy(
-    logits: Tensor, target: Any, reduction: str = "mean", ignore_index: int = -100
-) -> Tensor:
+def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean", ignore_index: int = -100) -> Tensor:
     """loss_n = -log softmax(logits_n)[y_n] = logsumexp(logits_n) - logits_n[y_n].
 
     Computed as nll_loss(log_softmax(logits)); log_softmax subtracts the row max
@@ -199,7 +182,7 @@ def _integer_indices(indices: Any, op: str) -> np.ndarray:
 
     Whole-valued floats are accepted because a Tensor stores integers as float64.
     """
-    raw = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    raw = np.asarray(indices)  # a Tensor gives its own array
     if raw.dtype.kind in "iu":
         return raw.astype(np.intp, copy=False)
     if raw.dtype.kind == "f" and np.all(np.isfinite(raw)) and np.all(raw == np.round(raw)):

@@ -7,17 +7,10 @@ layers, both directions, PyTorch's shapes and parameter names, so a
 PyTorch state dict converted to numpy loads and gives the same numbers) and
 SkipRNN (seed 004's skip connections through time).
 
-The math of one time step lives in the module-level step functions below
-(``rnn_step``, ``gru_step``, ``lstm_step``, ``leaky_rnn_step``,
-``skip_rnn_step``). Cells and sequence layers both call them, so there is
-one copy of every gate equation. A step takes the *input drive*
-``gx = W_ih x + b_ih`` already computed, because a sequence layer computes it
-for all T time steps with one matmul before its time loop; only the
-recurrent part ``W_hh h + b_hh``, which needs the previous step, is left
-inside the loop.
-
-Shapes: x is (B, I), h and c are (B, H), gate blocks are stacked along the
-last axis in PyTorch's order (RNN: one block; GRU: r, z, n; LSTM: i, f, g, o).
+The math of one time step is in nn/steps.py (the seed equations, written with
+the primitive ops); cells and layers hold the parameters, check the shapes
+once, and call it. ``fused=True`` calls the same steps from
+tinygrad_rnn/fused.py instead, where each step is built from fused ops.
 """
 
 from __future__ import annotations
@@ -27,8 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_rnn.nn.functional import _gates_linear, _tanh_linear, linear
+from tinygrad_rnn import fused as fused_steps
+from tinygrad_rnn.checks import float_dtype
+from tinygrad_rnn.nn import steps as textbook_steps
 from tinygrad_rnn.nn.module import Module, Parameter
+from tinygrad_rnn.nn.steps import gru_step, input_drive, leaky_rnn_step, lstm_step, rnn_step, skip_rnn_step
 from tinygrad_rnn.tensor import Tensor, concat, stack
 
 __all__ = [
@@ -50,116 +46,6 @@ __all__ = [
 
 Seed = np.random.Generator | int | None
 _NONLINEARITIES = ("tanh", "relu")
-_LSTM_ACTIVATIONS = ("sigmoid", "sigmoid", "tanh", "sigmoid")  # gates i, f, g, o
-
-
-# ---- one time step: the equations, shared by cells and sequence layers ---------------------
-# x W^T + b is computed by F.linear, one op: it keeps no separate array for x W^T, and the
-# gradient of a weight used at every time step is summed over all steps with one matmul.
-def input_drive(x: Tensor, weight_ih: Tensor, bias_ih: Tensor | None) -> Tensor:
-    """gx = x W_ih^T + b_ih for x of shape (..., I): the part of every gate that needs no h.
-
-    For a whole sequence x (T, B, I) this is one matmul giving (T, B, G*H).
-    """
-    return linear(x, weight_ih, bias_ih)
-
-
-def _recurrent_drive(h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
-    """gh = h W_hh^T + b_hh: all gates' dependence on the previous hidden state, one matmul."""
-    return linear(h, weight_hh, bias_hh)
-
-
-def _plus_recurrent_drive(gx: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
-    """gx + h W_hh^T + b_hh, with gx (and b_hh) as the bias of one linear op."""
-    return linear(h, weight_hh, gx if bias_hh is None else gx + bias_hh)
-
-
-def _gate(drive: Tensor, k: int, hidden_size: int) -> Tensor:
-    """Block k (0-based) of a stacked gate drive of shape (B, G*H)."""
-    return drive[:, k * hidden_size : (k + 1) * hidden_size]
-
-
-def rnn_step(
-    gx: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None, nonlinearity: str = "tanh"
-) -> Tensor:
-    """h' = f(gx + W_hh h + b_hh), f = tanh or relu, gx = W_ih x + b_ih."""
-    if nonlinearity == "tanh":  # tanh(gx + h W_hh^T + b_hh) as one op: one graph node per step
-        return _tanh_linear(h, weight_hh, gx if bias_hh is None else gx + bias_hh)
-    if nonlinearity == "relu":
-        return _plus_recurrent_drive(gx, h, weight_hh, bias_hh).relu()
-    raise ValueError(f"rnn_step: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-
-
-def gru_step(
-    gx: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None, reset_after: bool = True
-) -> Tensor:
-    """One GRU step; gx = W_i[r|z|n] x + b_i[r|z|n] stacked as (B, 3H).
-
-        r  = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
-        z  = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
-        n  = tanh(W_in x + b_in + r * (W_hn h + b_hn))      reset_after=True  (PyTorch)
-        n  = tanh(W_in x + b_in + W_hn (r * h) + b_hn)      reset_after=False (Cho et al. 2014)
-        h' = (1 - z) * n + z * h  =  n + z * (h - n)
-    r and z sit side by side in the first 2H columns, so one sigmoid computes both.
-    """
-    H = h.shape[-1]
-    if reset_after:
-        gh = _recurrent_drive(h, weight_hh, bias_hh)
-        rz = (gx[:, : 2 * H] + gh[:, : 2 * H]).sigmoid()
-        r, z = _gate(rz, 0, H), _gate(rz, 1, H)
-        n = (_gate(gx, 2, H) + r * _gate(gh, 2, H)).tanh()
-    else:
-        # r must scale h before W_hn sees it, so the n block gets its own matmul.
-        bias_rz, bias_n = (None, None) if bias_hh is None else (bias_hh[: 2 * H], bias_hh[2 * H :])
-        rz = _plus_recurrent_drive(gx[:, : 2 * H], h, weight_hh[: 2 * H], bias_rz).sigmoid()
-        r, z = _gate(rz, 0, H), _gate(rz, 1, H)
-        n = _plus_recurrent_drive(_gate(gx, 2, H), r * h, weight_hh[2 * H :], bias_n).tanh()
-    return n + z * (h - n)  # three ops instead of the four of (1 - z) * n + z * h
-
-
-def lstm_step(
-    gx: Tensor, h: Tensor, c: Tensor, weight_hh: Tensor, bias_hh: Tensor | None
-) -> tuple[Tensor, Tensor]:
-    """One LSTM step; gx = W_i[i|f|g|o] x + b_i[i|f|g|o] stacked as (B, 4H).
-
-        i  = sigmoid(W_ii x + b_ii + W_hi h + b_hi)     input gate
-        f  = sigmoid(W_if x + b_if + W_hf h + b_hf)     forget gate
-        g  = tanh(W_ig x + b_ig + W_hg h + b_hg)        candidate cell value
-        o  = sigmoid(W_io x + b_io + W_ho h + b_ho)     output gate
-        c' = f * c + i * g
-        h' = o * tanh(c')
-    Returns (h', c').
-    """
-    H = h.shape[-1]
-    # The four gates' pre-activations in one (B, 4H) matmul, each block through its own
-    # nonlinearity, as one op: one array and one graph node per step.
-    gates = _gates_linear(h, weight_hh, gx if bias_hh is None else gx + bias_hh, _LSTM_ACTIVATIONS)
-    i, f, g, o = (_gate(gates, k, H) for k in range(4))
-    c_next = f * c + i * g
-    return o * c_next.tanh(), c_next
-
-
-def leaky_rnn_step(
-    gx: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None, alpha: float | Tensor
-) -> Tensor:
-    """h' = alpha * h + (1 - alpha) * tanh(gx + W_hh h + b_hh): a running average of tanh units."""
-    return alpha * h + (1 - alpha) * rnn_step(gx, h, weight_hh, bias_hh, "tanh")
-
-
-def skip_rnn_step(
-    gx: Tensor,
-    h_previous: Tensor,
-    h_delayed: Tensor,
-    weight_hh: Tensor,
-    weight_skip: Tensor,
-    bias_hh: Tensor | None,
-) -> Tensor:
-    """h_t = tanh(gx_t + W_hh h_{t-1} + W_skip h_{t-d} + b_hh).
-
-    The delayed state enters like an extra input, so this is rnn_step with the
-    skip term added to the input drive.
-    """
-    return rnn_step(linear(h_delayed, weight_skip, gx), h_previous, weight_hh, bias_hh, "tanh")
 
 
 # ---- construction helpers -------------------------------------------------------------------
@@ -175,10 +61,54 @@ def _check_nonlinearity(nonlinearity: str, owner: str) -> str:
     return nonlinearity
 
 
-def _uniform(rng: np.random.Generator, shape: tuple[int, ...], hidden_size: int) -> Parameter:
+def _flag(value: Any, name: str, owner: str) -> bool:
+    """A yes/no option: only True or False (a string such as 'relu' in its place is a mistake)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _generator(rng: Any, owner: str) -> np.random.Generator:
+    if (
+        rng is not None
+        and not isinstance(rng, (np.random.Generator, int, np.integer))
+        or isinstance(rng, bool)
+    ):
+        raise TypeError(f"{owner}: rng must be a numpy Generator, an int seed or None, got {rng!r}")
+    return np.random.default_rng(rng)
+
+
+def _uniform(
+    rng: np.random.Generator, shape: tuple[int, ...], hidden_size: int, dtype: np.dtype
+) -> Parameter:
     """PyTorch's recurrent initialisation: every entry from U(-1/sqrt(H), 1/sqrt(H))."""
     bound = 1.0 / math.sqrt(hidden_size)
-    return Parameter(rng.uniform(-bound, bound, size=shape))
+    return Parameter(rng.uniform(-bound, bound, size=shape), dtype=dtype)
+
+
+class _Options(Module):
+    """The keyword options every cell and layer takes: fused, dtype, rng."""
+
+    def _options(self, fused: bool, dtype: Any, rng: Seed) -> np.random.Generator:
+        owner = type(self).__name__
+        self.fused = _flag(fused, "fused", owner)
+        self.dtype = float_dtype(dtype, owner)
+        return _generator(rng, owner)
+
+    @property
+    def steps(self) -> Any:
+        """Where this module's step functions come from: nn/steps.py, or fused.py with fused=True."""
+        return fused_steps if self.fused else textbook_steps
+
+    def _parameter(self, rng: np.random.Generator, *shape: int) -> Parameter:
+        return _uniform(rng, shape, self.hidden_size, self.dtype)
+
+
+def _no_empty_batch(shape: tuple[int, ...], batch: int, owner: str) -> None:
+    if batch == 0:
+        raise ValueError(
+            f"{owner}: the input of shape {shape} is a batch of 0 examples; a batch needs at least one"
+        )
 
 
 def _as_tensor(value: Any, dtype: np.dtype, what: str, owner: str) -> Tensor:
@@ -197,23 +127,25 @@ def _zeros(shape: tuple[int, ...], dtype: np.dtype) -> Tensor:
     return Tensor(np.zeros(shape, dtype=dtype))
 
 
-class _Cell(Module):
+class _Cell(_Options):
     """Shared by the cells: parameters, shape checks, unbatched input."""
 
     gate_count = 1
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool, rng: Seed) -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool, fused: bool, dtype: Any, rng: Seed
+    ) -> None:
         owner = type(self).__name__
         self.input_size = _check_size(input_size, "input_size", owner)
         self.hidden_size = _check_size(hidden_size, "hidden_size", owner)
-        self.bias = bool(bias)
-        rng = np.random.default_rng(rng)
+        self.bias = _flag(bias, "bias", owner)
+        rng = self._options(fused, dtype, rng)
         G, H = self.gate_count, self.hidden_size
-        self.weight_ih = _uniform(rng, (G * H, self.input_size), H)
-        self.weight_hh = _uniform(rng, (G * H, H), H)
+        self.weight_ih = self._parameter(rng, G * H, self.input_size)
+        self.weight_hh = self._parameter(rng, G * H, H)
         if self.bias:
-            self.bias_ih = _uniform(rng, (G * H,), H)
-            self.bias_hh = _uniform(rng, (G * H,), H)
+            self.bias_ih = self._parameter(rng, G * H)
+            self.bias_hh = self._parameter(rng, G * H)
         else:
             self.bias_ih = self.bias_hh = None
 
@@ -225,6 +157,7 @@ class _Cell(Module):
                 f"{type(self).__name__}: expected input of shape (batch, {self.input_size}) or "
                 f"({self.input_size},), got {x.shape}"
             )
+        _no_empty_batch(x.shape, x.shape[0] if x.ndim == 2 else 1, type(self).__name__)
         return (x, True) if x.ndim == 2 else (x.reshape(1, self.input_size), False)
 
     def _state(self, state: Any, batch: int, batched: bool, what: str) -> Tensor:
@@ -244,7 +177,8 @@ class _Cell(Module):
         return h if batched else h.reshape(self.hidden_size)
 
     def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+        options = "" if self.bias else ", bias=False"
+        return f"{self.input_size}, {self.hidden_size}" + options + (", fused=True" if self.fused else "")
 
 
 # ---- cells ----------------------------------------------------------------------------------
@@ -270,16 +204,20 @@ class RNNCell(_Cell):
         bias: bool = True,
         nonlinearity: str = "tanh",
         *,
+        fused: bool = False,
+        dtype: Any = np.float64,
         rng: Seed = None,
     ) -> None:
         self.nonlinearity = _check_nonlinearity(nonlinearity, "RNNCell")
-        super().__init__(input_size, hidden_size, bias, rng)
+        super().__init__(input_size, hidden_size, bias, fused, dtype, rng)
 
     def forward(self, x: Any, h: Any = None) -> Tensor:
         x, batched = self._input(x)
         h = self._state(h, x.shape[0], batched, "h")
-        gx = input_drive(x, self.weight_ih, self.bias_ih)
-        return self._output(rnn_step(gx, h, self.weight_hh, self.bias_hh, self.nonlinearity), batched)
+        gx = self.steps.input_drive(x, self.weight_ih, self.bias_ih)
+        return self._output(
+            self.steps.rnn_step(gx, h, self.weight_hh, self.bias_hh, self.nonlinearity), batched
+        )
 
     def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.nonlinearity == "tanh" else ", nonlinearity='relu'")
@@ -314,16 +252,20 @@ class GRUCell(_Cell):
         bias: bool = True,
         reset_after: bool = True,
         *,
+        fused: bool = False,
+        dtype: Any = np.float64,
         rng: Seed = None,
     ) -> None:
-        self.reset_after = bool(reset_after)
-        super().__init__(input_size, hidden_size, bias, rng)
+        self.reset_after = _flag(reset_after, "reset_after", "GRUCell")
+        super().__init__(input_size, hidden_size, bias, fused, dtype, rng)
 
     def forward(self, x: Any, h: Any = None) -> Tensor:
         x, batched = self._input(x)
         h = self._state(h, x.shape[0], batched, "h")
-        gx = input_drive(x, self.weight_ih, self.bias_ih)
-        return self._output(gru_step(gx, h, self.weight_hh, self.bias_hh, self.reset_after), batched)
+        gx = self.steps.input_drive(x, self.weight_ih, self.bias_ih)
+        return self._output(
+            self.steps.gru_step(gx, h, self.weight_hh, self.bias_hh, self.reset_after), batched
+        )
 
     def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
@@ -347,8 +289,17 @@ class LSTMCell(_Cell):
 
     gate_count = 4
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *, rng: Seed = None) -> None:
-        super().__init__(input_size, hidden_size, bias, rng)
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        *,
+        fused: bool = False,
+        dtype: Any = np.float64,
+        rng: Seed = None,
+    ) -> None:
+        super().__init__(input_size, hidden_size, bias, fused, dtype, rng)
 
     def forward(self, x: Any, state: tuple[Any, Any] | None = None) -> tuple[Tensor, Tensor]:
         x, batched = self._input(x)
@@ -358,8 +309,8 @@ class LSTMCell(_Cell):
             raise TypeError(f"LSTMCell: state must be a pair (h, c) or None, got {type(state).__name__}")
         h = self._state(state[0], x.shape[0], batched, "h")
         c = self._state(state[1], x.shape[0], batched, "c")
-        gx = input_drive(x, self.weight_ih, self.bias_ih)
-        h_next, c_next = lstm_step(gx, h, c, self.weight_hh, self.bias_hh)
+        gx = self.steps.input_drive(x, self.weight_ih, self.bias_ih)
+        h_next, c_next = self.steps.lstm_step(gx, h, c, self.weight_hh, self.bias_hh)
         return self._output(h_next, batched), self._output(c_next, batched)
 
 
@@ -386,15 +337,19 @@ class LeakyRNNCell(_Cell):
         learn_alpha: bool = False,
         bias: bool = True,
         *,
+        fused: bool = False,
+        dtype: Any = np.float64,
         rng: Seed = None,
     ) -> None:
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not 0 < alpha < 1:
             raise ValueError(f"LeakyRNNCell: alpha must be a number strictly between 0 and 1, got {alpha!r}")
-        super().__init__(input_size, hidden_size, bias, rng)
-        self.learn_alpha = bool(learn_alpha)
+        self.learn_alpha = _flag(learn_alpha, "learn_alpha", "LeakyRNNCell")
+        super().__init__(input_size, hidden_size, bias, fused, dtype, rng)
         self._fixed_alpha = float(alpha)
         if self.learn_alpha:
-            self.alpha_logit = Parameter(np.full(self.hidden_size, math.log(alpha / (1 - alpha))))
+            self.alpha_logit = Parameter(
+                np.full(self.hidden_size, math.log(alpha / (1 - alpha))), dtype=self.dtype
+            )
 
     @property
     def alpha(self) -> float | Tensor:
@@ -404,8 +359,10 @@ class LeakyRNNCell(_Cell):
     def forward(self, x: Any, h: Any = None) -> Tensor:
         x, batched = self._input(x)
         h = self._state(h, x.shape[0], batched, "h")
-        gx = input_drive(x, self.weight_ih, self.bias_ih)
-        return self._output(leaky_rnn_step(gx, h, self.weight_hh, self.bias_hh, self.alpha), batched)
+        gx = self.steps.input_drive(x, self.weight_ih, self.bias_ih)
+        return self._output(
+            self.steps.leaky_rnn_step(gx, h, self.weight_hh, self.bias_hh, self.alpha), batched
+        )
 
     def extra_repr(self) -> str:
         alpha = "learned" if self.learn_alpha else f"{self._fixed_alpha:g}"
@@ -432,6 +389,7 @@ class _SequenceInput:
             raise ValueError(f"{self.owner}: the input sequence of shape {x.shape} has no time steps")
         if x.ndim == 2:
             return x.reshape(x.shape[0], 1, x.shape[1]), False
+        _no_empty_batch(x.shape, x.shape[1 - time_axis], self.owner)
         return (x.transpose(1, 0, 2) if self.batch_first else x), True
 
     def restore(self, output: Tensor, batched: bool) -> Tensor:
@@ -455,7 +413,7 @@ def _check_initial_state(
     return state if batched else state.reshape(count, 1, hidden)
 
 
-class _StackedRecurrent(Module):
+class _StackedRecurrent(_Options):
     """num_layers stacked recurrent layers, each run forwards and (if bidirectional) backwards.
 
     Layer l > 0 reads the concatenated outputs of both directions of layer l - 1;
@@ -475,6 +433,8 @@ class _StackedRecurrent(Module):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        fused: bool = False,
+        dtype: Any = np.float64,
         rng: Seed = None,
     ) -> None:
         owner = type(self).__name__
@@ -483,21 +443,21 @@ class _StackedRecurrent(Module):
         self.num_layers = _check_size(num_layers, "num_layers", owner)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
             raise ValueError(f"{owner}: dropout must be a probability in [0, 1], got {dropout!r}")
-        self.bias, self.batch_first = bool(bias), bool(batch_first)
-        self.dropout, self.bidirectional = float(dropout), bool(bidirectional)
+        self.bias, self.batch_first = _flag(bias, "bias", owner), _flag(batch_first, "batch_first", owner)
+        self.dropout, self.bidirectional = float(dropout), _flag(bidirectional, "bidirectional", owner)
         self.num_directions = 2 if self.bidirectional else 1
-        self._rng = np.random.default_rng(rng)
+        self._rng = self._options(fused, dtype, rng)
         self._layout = _SequenceInput(owner, self.input_size, self.batch_first)
         # PyTorch's parameter order: for each layer, the forward direction, then the reverse one.
         G, H = self.gate_count, self.hidden_size
         for layer in range(self.num_layers):
             layer_input = self.input_size if layer == 0 else H * self.num_directions
             for suffix in self._suffixes(layer):
-                setattr(self, f"weight_ih{suffix}", _uniform(self._rng, (G * H, layer_input), H))
-                setattr(self, f"weight_hh{suffix}", _uniform(self._rng, (G * H, H), H))
+                setattr(self, f"weight_ih{suffix}", self._parameter(self._rng, G * H, layer_input))
+                setattr(self, f"weight_hh{suffix}", self._parameter(self._rng, G * H, H))
                 if self.bias:
-                    setattr(self, f"bias_ih{suffix}", _uniform(self._rng, (G * H,), H))
-                    setattr(self, f"bias_hh{suffix}", _uniform(self._rng, (G * H,), H))
+                    setattr(self, f"bias_ih{suffix}", self._parameter(self._rng, G * H))
+                    setattr(self, f"bias_hh{suffix}", self._parameter(self._rng, G * H))
 
     def _suffixes(self, layer: int) -> list[str]:
         return [f"_l{layer}", f"_l{layer}_reverse"][: self.num_directions]
@@ -566,7 +526,7 @@ class _StackedRecurrent(Module):
             # b_ih and b_hh enter every gate's sum side by side: add them to the input drive
             # once for the whole sequence rather than adding b_hh at every step.
             bias_ih, bias_hh = bias_ih + bias_hh, None
-        gx = input_drive(x, weight_ih, bias_ih)  # (T, B, G*H): every time step in one matmul
+        gx = self.steps.input_drive(x, weight_ih, bias_ih)  # (T, B, G*H): every time step in one matmul
         T = x.shape[0]
         outputs: list[Tensor | None] = [None] * T
         for t in reversed(range(T)) if reverse else range(T):
@@ -595,6 +555,8 @@ class _StackedRecurrent(Module):
             options.append(f"dropout={self.dropout:g}")
         if self.bidirectional:
             options.append("bidirectional=True")
+        if self.fused:
+            options.append("fused=True")
         return ", ".join(options)
 
 
@@ -608,8 +570,7 @@ class RNN(_StackedRecurrent):
     last layer's h_t for every t (both directions concatenated) and h_n the last
     state of every layer and direction. Parameters weight_ih_l{k}[_reverse],
     weight_hh_l{k}[_reverse], bias_ih_l{k}[_reverse], bias_hh_l{k}[_reverse].
-    The arguments shared with GRU and LSTM come first, in their order; pass
-    nonlinearity by keyword (PyTorch puts it fourth).
+    The arguments come in PyTorch's positional order, nonlinearity fourth.
     """
 
     def __init__(
@@ -617,19 +578,23 @@ class RNN(_StackedRecurrent):
         input_size: int,
         hidden_size: int,
         num_layers: int = 1,
+        nonlinearity: str = "tanh",
         bias: bool = True,
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
-        nonlinearity: str = "tanh",
         *,
+        fused: bool = False,
+        dtype: Any = np.float64,
         rng: Seed = None,
     ) -> None:
         self.nonlinearity = _check_nonlinearity(nonlinearity, "RNN")
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, rng)
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, fused, dtype, rng
+        )
 
     def _step(self, gx: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
-        return rnn_step(gx, h, weight_hh, bias_hh, self.nonlinearity)
+        return self.steps.rnn_step(gx, h, weight_hh, bias_hh, self.nonlinearity)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.nonlinearity == "tanh" else ", nonlinearity='relu'")
@@ -657,13 +622,17 @@ class GRU(_StackedRecurrent):
         bidirectional: bool = False,
         reset_after: bool = True,
         *,
+        fused: bool = False,
+        dtype: Any = np.float64,
         rng: Seed = None,
     ) -> None:
-        self.reset_after = bool(reset_after)
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, rng)
+        self.reset_after = _flag(reset_after, "reset_after", "GRU")
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, fused, dtype, rng
+        )
 
     def _step(self, gx: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
-        return gru_step(gx, h, weight_hh, bias_hh, self.reset_after)
+        return self.steps.gru_step(gx, h, weight_hh, bias_hh, self.reset_after)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
@@ -689,13 +658,17 @@ class LSTM(_StackedRecurrent):
         dropout: float = 0.0,
         bidirectional: bool = False,
         *,
+        fused: bool = False,
+        dtype: Any = np.float64,
         rng: Seed = None,
     ) -> None:
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, rng)
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, fused, dtype, rng
+        )
 
     def _step(self, gx: Tensor, state: tuple, weight_hh: Tensor, bias_hh: Tensor | None) -> tuple:
         h, c = state
-        return lstm_step(gx, h, c, weight_hh, bias_hh)
+        return self.steps.lstm_step(gx, h, c, weight_hh, bias_hh)
 
     @staticmethod
     def _hidden(state: tuple) -> Tensor:
@@ -718,7 +691,7 @@ class LSTM(_StackedRecurrent):
         return self._restore_state(h_n, batched), self._restore_state(c_n, batched)
 
 
-class SkipRNN(Module):
+class SkipRNN(_Options):
     """tanh RNN with a skip connection through time of length d (seed 004):
 
         h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + W_skip h_{t-d} + b_hh),
@@ -744,21 +717,26 @@ class SkipRNN(Module):
         bias: bool = True,
         batch_first: bool = False,
         *,
+        fused: bool = False,
+        dtype: Any = np.float64,
         rng: Seed = None,
     ) -> None:
         self.input_size = _check_size(input_size, "input_size", "SkipRNN")
         self.hidden_size = _check_size(hidden_size, "hidden_size", "SkipRNN")
         self.delay = _check_size(delay, "delay", "SkipRNN")
-        self.bias, self.batch_first = bool(bias), bool(batch_first)
+        self.bias, self.batch_first = (
+            _flag(bias, "bias", "SkipRNN"),
+            _flag(batch_first, "batch_first", "SkipRNN"),
+        )
         self._layout = _SequenceInput("SkipRNN", self.input_size, self.batch_first)
-        rng = np.random.default_rng(rng)
+        rng = self._options(fused, dtype, rng)
         H = self.hidden_size
-        self.weight_ih_l0 = _uniform(rng, (H, self.input_size), H)
-        self.weight_hh_l0 = _uniform(rng, (H, H), H)
-        self.weight_skip_l0 = _uniform(rng, (H, H), H)
+        self.weight_ih_l0 = self._parameter(rng, H, self.input_size)
+        self.weight_hh_l0 = self._parameter(rng, H, H)
+        self.weight_skip_l0 = self._parameter(rng, H, H)
         if self.bias:
-            self.bias_ih_l0 = _uniform(rng, (H,), H)
-            self.bias_hh_l0 = _uniform(rng, (H,), H)
+            self.bias_ih_l0 = self._parameter(rng, H)
+            self.bias_hh_l0 = self._parameter(rng, H)
         else:
             self.bias_ih_l0 = self.bias_hh_l0 = None
 
@@ -771,14 +749,14 @@ class SkipRNN(Module):
         h_start = zeros
         if state is not None:
             h_start = _check_initial_state(state, "SkipRNN", "h_0", dtype, 1, B, H, batched)[0]
-        gx = input_drive(x, self.weight_ih_l0, self.bias_ih_l0)  # (T, B, H) in one matmul
+        gx = self.steps.input_drive(x, self.weight_ih_l0, self.bias_ih_l0)  # (T, B, H) in one matmul
         h = {-1: h_start}  # h[t] for the steps computed so far; earlier ones are zero
 
         def h_at(t: int) -> Tensor:
             return h.get(t, zeros)
 
         for t in range(T):
-            h[t] = skip_rnn_step(
+            h[t] = self.steps.skip_rnn_step(
                 gx[t], h_at(t - 1), h_at(t - d), self.weight_hh_l0, self.weight_skip_l0, self.bias_hh_l0
             )
         output = stack([h[t] for t in range(T)], axis=0)
@@ -786,6 +764,5 @@ class SkipRNN(Module):
         return self._layout.restore(output, batched), h_n if batched else h_n.reshape(1, H)
 
     def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}, delay={self.delay}" + (
-            "" if self.bias else ", bias=False"
-        )
+        options = ("" if self.bias else ", bias=False") + (", fused=True" if self.fused else "")
+        return f"{self.input_size}, {self.hidden_size}, delay={self.delay}" + options

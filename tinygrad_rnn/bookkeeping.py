@@ -1,0 +1,272 @@
+"""What backward() needs besides the chain rule.
+
+tensor.py's loop reads as the chain rule: take the newest op, ask it for its
+inputs' gradients, add them into the inputs' running sums. Four problems that
+the chain rule does not mention are solved here instead:
+
+1. **Running sums that stay cheap.** A tensor used by several ops receives one
+   gradient per use, and dL/dt is their sum (``GradSums``). Adding in place
+   into an array that the engine itself allocated saves an array per use; an
+   op's own output array must never be added into (it may be another
+   tensor's gradient too). Indexing sends back ``IndexedGrad``, a gradient that
+   is zero except at the indexed entries: a time loop that reads x[0], ...,
+   x[T-1] then costs O(size of x) in backward, not O(T * size of x).
+2. **dtypes.** An op that mixes float32 and float64 sends a float64 gradient to
+   its float32 input; it is cast back when that input's turn comes, so a
+   float32 model keeps float32 gradients.
+3. **Writes to saved arrays.** ``Tensor.data`` hands out a ``WatchedArray``: the
+   tensor's own memory, seen through a view that counts writes in the tensor's
+   version counter. An op notes the versions of its inputs when it runs, and
+   backward refuses to use an input that was written to since (PyTorch's
+   version counters). Tracked: ``t.data[...] = v``, ``t.data += v`` and the
+   other in-place operators, ufuncs with ``out=t.data``, ``fill``, ``sort``,
+   ``put``, ``np.copyto``/``np.put``/``np.place``/``np.putmask`` into it, and
+   ``t.data = new``. Not tracked: writes through another name for the same
+   memory (the array that was passed to ``Tensor()``, ``np.asarray(t)``,
+   ``t.data.flat``, or ``t.data.view(np.ndarray)``).
+4. **Anomaly mode**: the user's file:line for every op, and a check that each
+   value and gradient is finite.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from tinygrad_rnn.tensor import Function, Tensor
+
+__all__ = ["GradSums", "IndexedGrad", "dense_grad", "accumulate_grad", "WatchedArray", "AnomalyError"]
+
+
+# ---- 1. running sums ------------------------------------------------------------------------
+class IndexedGrad:
+    """The gradient of y = x[index]: zero except at x[index], where it is ``values``.
+
+    Kept in this form until it is added into a buffer (``add_into``) or formed
+    (``dense``); ``np.asarray`` of one gives the dense array too.
+    """
+
+    __slots__ = ("index", "values", "shape")
+
+    def __init__(self, index: Any, values: np.ndarray, shape: tuple[int, ...]):
+        self.index, self.values, self.shape = index, values, shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.values.dtype
+
+    def add_into(self, buffer: np.ndarray) -> None:
+        if _picks_each_entry_once(self.index):
+            buffer[self.index] += self.values
+        else:  # integer arrays may repeat an entry: add.at adds every repetition
+            np.add.at(buffer, self.index, self.values)
+
+    def dense(self) -> np.ndarray:
+        buffer = np.zeros(self.shape, dtype=self.dtype)
+        self.add_into(buffer)
+        return buffer
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        array = self.dense()
+        return array if dtype is None else array.astype(dtype, copy=False)
+
+
+def _picks_each_entry_once(index: Any) -> bool:
+    """Slices, ints, None, Ellipsis and boolean masks never pick an entry twice."""
+    items = index if isinstance(index, tuple) else (index,)
+    return all(
+        isinstance(i, (int, np.integer, slice, type(None), type(Ellipsis)))
+        or (isinstance(i, np.ndarray) and i.dtype == np.bool_)
+        for i in items
+    )
+
+
+def dense_grad(grad: Any) -> Any:
+    """A gradient as a plain array (or Tensor, in a recorded backward)."""
+    return grad.dense() if isinstance(grad, IndexedGrad) else grad
+
+
+class GradSums:
+    """dL/dt for every tensor t that backward() has reached, summed over t's uses."""
+
+    def __init__(self) -> None:
+        self._sums: dict[Tensor, Any] = {}  # a Tensor hashes by identity
+        self._ours: set[int] = set()  # ids of the tensors whose sum is an array allocated here
+
+    def add(self, tensor: Tensor, grad: Any) -> bool:
+        """Add one use's gradient to tensor's sum; True when it is the first to arrive."""
+        total = self._sums.get(tensor)
+        if total is None:  # kept as it is: it may be an op's own array, or a read-only view
+            self._sums[tensor] = grad
+            return True
+        if not isinstance(total, np.ndarray | IndexedGrad):  # a recorded backward: Tensors
+            self._sums[tensor] = total + grad  # the sum is itself an op of the new graph
+            return False
+        if id(tensor) not in self._ours:  # the second use: a buffer of our own, added into from now on
+            total = self._sums[tensor] = total.dense() if isinstance(total, IndexedGrad) else total.copy()
+            self._ours.add(id(tensor))
+        if isinstance(grad, IndexedGrad):
+            grad.add_into(total)
+        else:
+            total += grad  # SPEEDNOTE
+        return False
+
+    def pop(self, tensor: Tensor) -> Any:
+        """tensor's complete gradient, dense, in tensor's dtype; forgotten here."""
+        grad = dense_grad(self._sums.pop(tensor))
+        self._ours.discard(id(tensor))
+        if grad.dtype != tensor.dtype:  # from an op that mixed float32 and float64
+            grad = grad.astype(tensor.dtype)
+        return grad
+
+    def __contains__(self, tensor: Tensor) -> bool:
+        return tensor in self._sums
+
+    def __len__(self) -> int:
+        return len(self._sums)
+
+
+def accumulate_grad(tensor: Tensor, grad: Any) -> None:
+    """tensor.grad += grad, as in PyTorch; the first one is copied (the array may be shared).
+
+    In a recorded backward (create_graph=True) grad is a Tensor and so is .grad.
+    """
+    from tinygrad_rnn.tensor import Tensor
+
+    if isinstance(grad, Tensor) or isinstance(tensor.grad, Tensor):
+        tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+    elif tensor.grad is None:
+        tensor.grad = np.array(grad, dtype=tensor.dtype, order="C", copy=True)
+    else:
+        tensor.grad += grad
+
+
+# ---- 3. writes to saved arrays --------------------------------------------------------------
+_WRITING_FUNCTIONS = {np.copyto, np.put, np.place, np.putmask}
+
+
+class WatchedArray(np.ndarray):
+    """A view of a tensor's array whose writes add 1 to the tensor's version counter.
+
+    The counter (``_version``, a one-item list shared with the tensor and with
+    every view taken from this one) lets backward notice that an array an op
+    saved was changed after the op ran. Anything computed *from* a watched
+    array is a plain ndarray.
+    """
+
+    _version: list[int] | None = None
+
+    def __array_finalize__(self, obj: Any) -> None:
+        # A view shares the memory, so it shares the counter; a copy (base None) does not.
+        self._version = getattr(obj, "_version", None) if self.base is not None else None
+
+    def _written(self) -> None:
+        if self._version is not None:
+            self._version[0] += 1
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._written()
+        np.ndarray.__setitem__(self.view(np.ndarray), index, value)
+
+    def fill(self, value: Any) -> None:
+        self._written()
+        self.view(np.ndarray).fill(value)
+
+    def sort(self, *args: Any, **kwargs: Any) -> None:
+        self._written()
+        self.view(np.ndarray).sort(*args, **kwargs)
+
+    def put(self, *args: Any, **kwargs: Any) -> None:
+        self._written()
+        self.view(np.ndarray).put(*args, **kwargs)
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, out: Any = None, **kwargs: Any) -> Any:
+        if method == "at" and isinstance(inputs[0], WatchedArray):  # np.add.at(a, ...) writes into a
+            inputs[0]._written()
+        if out is not None:
+            for array in out:
+                if isinstance(array, WatchedArray):
+                    array._written()
+            kwargs["out"] = tuple(_plain(array) for array in out)
+        result = getattr(ufunc, method)(*(_plain(x) for x in inputs), **kwargs)
+        if out is not None:  # a += b returns a itself
+            return out[0] if len(out) == 1 else out
+        return _plain_result(result)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        if func in _WRITING_FUNCTIONS and isinstance(args[0], WatchedArray):
+            args[0]._written()
+        return _plain_result(super().__array_function__(func, types, args, kwargs))
+
+    def __repr__(self) -> str:
+        return repr(self.view(np.ndarray))
+
+    def __reduce__(self) -> Any:  # pickled (or copied) as the plain array it shows
+        return self.view(np.ndarray).copy().__reduce__()
+
+
+def _plain(x: Any) -> Any:
+    return x.view(np.ndarray) if isinstance(x, WatchedArray) else x
+
+
+def _plain_result(result: Any) -> Any:
+    """A new array computed from watched ones is a plain array (a view keeps its counter)."""
+    if isinstance(result, tuple | list):
+        return type(result)(_plain_result(r) for r in result)
+    if isinstance(result, WatchedArray) and result._version is None:
+        return result.view(np.ndarray)
+    return result
+
+
+def watch(array: np.ndarray, version: list[int]) -> WatchedArray:
+    view = array.view(WatchedArray)
+    view._version = version
+    return view
+
+
+def check_unchanged(op: Function, what: str, tensor: Tensor, version: int) -> None:
+    """Refuse to backpropagate through op if the array it saved (``what``) was written to since."""
+    if tensor._version[0] != version:
+        raise RuntimeError(
+            f"backward: {what} of {op.name} (shape {tensor.shape}) was written to in place after "
+            f"{op.name} ran (version {version} -> {tensor._version[0]}), so its gradient would use the "
+            "new values. Write to a copy (t.data.copy()), or call backward() before changing it."
+        )
+
+
+# ---- 4. anomaly mode ------------------------------------------------------------------------
+class AnomalyError(FloatingPointError):
+    """Raised in anomaly mode at the first op whose value or gradient is not finite."""
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def user_call_site() -> str:
+    """file:line of the innermost caller outside this package (for anomaly messages)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return "<unknown>"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def check_finite(value: Any, what: str, op: Function) -> None:
+    array = np.asarray(getattr(value, "_data", value))
+    if not np.all(np.isfinite(array)):
+        bad = "nan" if np.isnan(array).any() else "inf"
+        raise AnomalyError(
+            f"{op.name}: {what} contains {bad} (shape {array.shape}); the op was called at {op.call_site}"
+        )
+
+
+def check_input_grads(op: Function, input_grads: tuple) -> None:
+    """Anomaly mode: stop at the first op that passes a non-finite gradient to an input."""
+    for i, (parent, grad) in enumerate(zip(op.parents, input_grads)):
+        if grad is not None and parent.requires_grad:
+            check_finite(dense_grad(grad), f"gradient for input {i}", op)

@@ -1,0 +1,183 @@
+"""Argument checks for the Tensor methods: bad input gets an error that names the op.
+
+Each helper turns what a user may pass (an int or a list of axes, a Python
+number, an index) into what numpy wants, or raises an error that says which
+op, what was wrong and what was expected, before numpy sees the argument.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+_NUMERIC_KINDS = "biuf"
+
+
+def as_float_array(data: Any, dtype: Any = None, op: str = "Tensor") -> np.ndarray:
+    """User data as a float ndarray: floats keep their dtype, ints and bools become float64.
+
+    The kind is checked before any cast: numpy would turn None into nan and the
+    string "1.5" into 1.5, and neither is a number.
+    """
+    data = getattr(data, "_data", data)  # a Tensor's own array
+    try:
+        array = np.asarray(data)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{op}: cannot make a numeric array from {type(data).__name__}: {err}") from None
+    if array.dtype.kind not in _NUMERIC_KINDS:
+        raise TypeError(
+            f"{op}: expected numbers (bool, int or float), got {describe(data)} (numpy dtype {array.dtype})"
+        )
+    if dtype is not None:
+        dtype = float_dtype(dtype, op)
+        if array.dtype != dtype:
+            array = array.astype(dtype)
+    elif array.dtype.kind != "f":
+        array = array.astype(np.float64)
+    return array
+
+
+def float_dtype(dtype: Any, op: str) -> np.dtype:
+    """np.dtype(dtype), which must be a floating-point type: a Tensor holds real numbers."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{op}: dtype {dtype!r} is not a numpy dtype (use e.g. np.float32)") from None
+    if dtype.kind != "f":
+        raise TypeError(
+            f"{op}: dtype must be floating point (np.float32 or np.float64), got {dtype}: a Tensor's "
+            "values are differentiable, so they are real numbers (integer data is converted to float64 "
+            "when no dtype is given)"
+        )
+    return dtype
+
+
+def describe(data: Any) -> str:
+    """A short description of bad input for an error message."""
+    text = repr(data)
+    return f"{type(data).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
+
+
+def scalar(value: Any, op: str) -> float:
+    if isinstance(value, (str, bytes)):  # float("2") would quietly accept text
+        raise TypeError(f"{op}: expected a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}: expected a number, got {value!r}") from None
+
+
+def axis(value: Any, ndim: int, op: str) -> int:
+    """One axis, normalised (negative counts from the end); out of range is an error."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+        raise TypeError(f"{op}: axis must be an int, got {value!r}")
+    if not -ndim <= value < ndim:
+        raise ValueError(f"{op}: axis {value} is out of range for a tensor with {ndim} dimension(s)")
+    return int(value) % ndim
+
+
+def axes(value: Any, ndim: int, op: str) -> tuple[int, ...] | None:
+    """None (all axes) or a sorted tuple of distinct normalised axes."""
+    if value is None:
+        return None
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    result = tuple(sorted(axis(a, ndim, op) for a in items))
+    if len(set(result)) != len(result):
+        raise ValueError(f"{op}: repeated axis in {value}")
+    return result
+
+
+def nonempty_reduction(shape: tuple[int, ...], reduced: tuple[int, ...] | None, op: str) -> None:
+    """max/min/softmax over no entries has no value: say so instead of numpy's error."""
+    sizes = shape if reduced is None else [shape[a] for a in reduced]
+    if 0 in sizes:
+        where = "all axes" if reduced is None else f"axis {reduced[0] if len(reduced) == 1 else reduced}"
+        raise ValueError(f"{op}: a tensor of shape {shape} has no entries along {where} to reduce")
+
+
+def shape_argument(shape: tuple, op: str) -> tuple[int, ...]:
+    """reshape(2, 3) and reshape((2, 3)) alike; every size an int (int(2.5) would truncate)."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in shape):
+        raise TypeError(f"{op}: sizes must be integers, got {shape}")
+    return tuple(int(s) for s in shape)
+
+
+def permutation(order: tuple, ndim: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """transpose's axes: a permutation of all axes (numpy's rule); none given reverses them."""
+    if len(order) == 1 and isinstance(order[0], (tuple, list)):
+        order = tuple(order[0])
+    if not order:
+        return tuple(reversed(range(ndim)))
+    result = tuple(axis(a, ndim, "transpose") for a in order)
+    if sorted(result) != list(range(ndim)):
+        raise ValueError(
+            f"transpose: axes {tuple(order)} are not a permutation of the {ndim} axes of a tensor of "
+            f"shape {shape} (numpy's transpose permutes all axes; to exchange two, use swapaxes)"
+        )
+    return result
+
+
+def matmul_shapes(x: tuple[int, ...], y: tuple[int, ...]) -> None:
+    """x @ y needs x's last dimension equal to y's second-to-last (or only) one."""
+    if not x or not y:
+        raise ValueError(f"matmul: operands must be at least 1-D, got shapes {x} and {y}")
+    inner = y[-2] if len(y) > 1 else y[0]
+    if x[-1] != inner:
+        raise ValueError(
+            f"matmul: shapes {x} and {y} are incompatible: x's last dimension ({x[-1]}) must equal "
+            f"y's {'second-to-last' if len(y) > 1 else 'only'} dimension ({inner})"
+        )
+
+
+def index(value: Any) -> Any:
+    """An index for numpy: lists become arrays; a Tensor is refused (it would be read wrongly)."""
+    from tinygrad_rnn.tensor import Tensor
+
+    if isinstance(value, Tensor):
+        raise TypeError(
+            "index: a Tensor cannot be an index. A Tensor stores floats, so Tensor([True, False, True]) "
+            "holds 1., 0., 1., which would pick positions 1, 0, 1 rather than act as a mask. Index with "
+            "a numpy array or a list: np.array([True, False, True]) for a mask, [2, 0] for positions"
+        )
+    if isinstance(value, tuple):
+        return tuple(index(i) for i in value)
+    if isinstance(value, list):
+        value = np.asarray(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        raise IndexError(f"index: an index array must hold integers or booleans, got dtype {value.dtype}")
+    return value
+
+
+def tensor_list(tensors: Any, op: str) -> list:
+    """concat's and stack's inputs as Tensors (plain arrays take the first Tensor's dtype)."""
+    from tinygrad_rnn.tensor import Tensor
+
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{op}: expected a list of tensors, got a single Tensor")
+    items = list(tensors)
+    if not items:
+        raise ValueError(f"{op}: needs at least one tensor, got an empty list")
+    dtype = next((t.dtype for t in items if isinstance(t, Tensor)), None)
+    return [t if isinstance(t, Tensor) else Tensor(as_float_array(t, dtype, op)) for t in items]
+
+
+def same_shapes_except(tensors: list, skip_axis: int | None, op: str) -> None:
+    """concat: all dimensions but skip_axis match; stack (skip_axis None): all shapes match."""
+    first = tensors[0].shape
+    for i, t in enumerate(tensors):
+        if skip_axis is None:
+            fits = t.shape == first
+        else:
+            fits = t.ndim == len(first) and (
+                t.shape[:skip_axis] + t.shape[skip_axis + 1 :] == first[:skip_axis] + first[skip_axis + 1 :]
+            )
+        if not fits:
+            rule = (
+                "all must have the same shape"
+                if skip_axis is None
+                else (f"all dimensions except axis {skip_axis} must match")
+            )
+            raise ValueError(f"{op}: tensor {i} has shape {t.shape} but tensor 0 has shape {first}; {rule}")
