@@ -107,7 +107,7 @@ class GradSums:
             self._sums[tensor] = total + grad  # the sum is itself an op of the new graph
             return False
         if id(tensor) not in self._ours:  # the second use: a buffer of our own, added into from now on
-            total = self._sums[tensor] = total.dense() if isinstance(total, IndexedGrad) else total.copy()
+            total = self._sums[tensor] = total.dense() if isinstance(total, IndexedGrad) else total.copy("K")
             self._ours.add(id(tensor))
         if isinstance(grad, IndexedGrad):
             grad.add_into(total)

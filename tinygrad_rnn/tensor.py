@@ -15,7 +15,7 @@ so it is recorded too, and a gradient can be differentiated again.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from heapq import heappop, heappush
 from itertools import count
@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_rnn import checks
+from tinygrad_rnn.array_methods import ArrayMethods, maximum, minimum, split, where
 from tinygrad_rnn.bookkeeping import (
     AnomalyError,
     GradSums,
@@ -34,60 +35,10 @@ from tinygrad_rnn.bookkeeping import (
     user_call_site,
     watch,
 )
+from tinygrad_rnn.modes import _NO_CONTEXT, _GradMode, detect_anomaly, is_grad_enabled, no_grad
 
 __all__ = ["Tensor", "Function", "no_grad", "is_grad_enabled", "detect_anomaly", "AnomalyError"]
-__all__ += ["concat", "stack", "where", "minimum", "maximum", "split", "grad"]
-
-
-class _GradMode:
-    """Process-wide switches: is the graph being recorded, is anomaly mode on."""
-
-    enabled = True
-    anomaly = False
-    # Called for every op visited by backward(); see viz.trace_backward().
-    backward_hook: Callable[[Tensor, Any, tuple], None] | None = None
-
-
-def is_grad_enabled() -> bool:
-    return _GradMode.enabled
-
-
-class _Switch:
-    """A context manager (and decorator) that sets one _GradMode field and restores it."""
-
-    field, value = "enabled", False
-
-    def __init__(self) -> None:
-        self._previous: list[bool] = []  # a stack, so one instance may be entered again inside itself
-
-    def __enter__(self) -> None:
-        self._previous.append(getattr(_GradMode, self.field))
-        setattr(_GradMode, self.field, self.value)
-
-    def __exit__(self, *exc: object) -> None:
-        setattr(_GradMode, self.field, self._previous.pop())
-
-    def __call__(self, fn: Callable) -> Callable:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with type(self)():
-                return fn(*args, **kwargs)
-
-        wrapper.__name__, wrapper.__doc__ = getattr(fn, "__name__", "wrapper"), fn.__doc__
-        return wrapper
-
-
-class no_grad(_Switch):
-    """``with no_grad():`` runs ops without recording the graph (also a decorator)."""
-
-
-class detect_anomaly(_Switch):
-    """``with detect_anomaly():`` stops at the first op whose output or gradient is NaN/inf.
-
-    The error names the op and the file:line of the user code that called it, so
-    a NaN loss can be traced to the ``log`` of a zero that caused it.
-    """
-
-    field, value = "anomaly", True
+__all__ += ["concat", "stack", "where", "minimum", "maximum", "split", "grad"]  # (some defined elsewhere)
 
 
 _serial_numbers = count()  # numbers the ops that join a graph, in the order they run
@@ -182,18 +133,7 @@ class Function:
         self.released = True
 
 
-class _NoContext:
-    def __enter__(self) -> None:
-        pass
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-
-_NO_CONTEXT = _NoContext()
-
-
-class Tensor:
+class Tensor(ArrayMethods):
     """An n-dimensional array that records the ops applied to it, for backward()."""
 
     __slots__ = ("_data", "_view", "_version", "grad", "requires_grad", "_ctx", "_retain_grad", "__weakref__")
@@ -241,59 +181,14 @@ class Tensor:
         self._version[0] += 1
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self._data.shape
-
-    @property
-    def ndim(self) -> int:
-        return self._data.ndim
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self._data.dtype
-
-    @property
-    def size(self) -> int:
-        return self._data.size
-
-    @property
     def is_leaf(self) -> bool:
         return self._ctx is None
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self._data if dtype is None else self._data.astype(dtype)
-
-    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        method = f"use tensor.{func.__name__}(...)" if hasattr(Tensor, func.__name__) else "use Tensor ops"
-        raise TypeError(
-            f"np.{func.__name__} was given a Tensor: numpy functions do not record the graph, so no "
-            f"gradient would flow. To differentiate, {method}; for plain values, pass tensor.data"
-        )
-
-    def __bool__(self) -> bool:
-        raise TypeError(
-            f"the truth value of a Tensor (shape {self.shape}) is ambiguous: compare its number "
-            "(`if loss.item() > 1:`) or test its values (`if (t.data > 0).all():`)"
-        )
-
-    def item(self) -> float:
-        return self._data.item()
-
-    def numpy(self) -> np.ndarray:
-        return self.data
 
     def detach(self) -> Tensor:
         """The same values (shared memory, shared version counter), cut off from the graph."""
         t = Tensor._wrap(self._data)
         t._version = self._version
         return t
-
-    def astype(self, dtype: Any) -> Tensor:
-        """The values as another float dtype (np.float32 or np.float64); the gradient is cast back."""
-        return _ops.AsType.apply(self, dtype=checks.float_dtype(dtype, "astype"))
 
     def retain_grad(self) -> Tensor:
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward()."""
@@ -303,31 +198,7 @@ class Tensor:
     def zero_grad(self) -> None:
         self.grad = None
 
-    def __repr__(self) -> str:
-        body = np.array2string(self._data, separator=", ", prefix="Tensor(")
-        grad = ", requires_grad=True" if self.requires_grad else ""
-        return f"Tensor({body}, dtype={self.dtype}{grad})"
-
-    __hash__ = object.__hash__
-
-    # ---- comparisons give plain boolean arrays (no gradient) ------------------------------
-    def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
-        return self._data == _values(other)
-
-    def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
-        return self._data != _values(other)
-
-    def __lt__(self, other: Any) -> np.ndarray:
-        return self._data < _values(other)
-
-    def __le__(self, other: Any) -> np.ndarray:
-        return self._data <= _values(other)
-
-    def __gt__(self, other: Any) -> np.ndarray:
-        return self._data > _values(other)
-
-    def __ge__(self, other: Any) -> np.ndarray:
-        return self._data >= _values(other)
+    __hash__ = object.__hash__  # Tensor == Tensor compares values, so hash by identity
 
     # ---- arithmetic --------------------------------------------------------------------------
     def _operand(self, other: Any, op: str) -> Tensor:
@@ -407,26 +278,6 @@ class Tensor:
         checks.nonempty_reduction(self.shape, (axis,), "log_softmax")
         return _ops.LogSoftmax.apply(self, axis=axis)
 
-    def abs(self) -> Tensor:
-        """|x| = x * sign(x) with sign(x) a constant, so d|x|/dx = sign(x) (0 at x = 0, as PyTorch)."""
-        return self * np.sign(self._data)
-
-    __abs__ = abs
-
-    def sqrt(self) -> Tensor:
-        """x ** 0.5; at x = 0 the derivative is inf, as in PyTorch."""
-        return self**0.5
-
-    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
-        """numpy.clip: values below min become min, above max become max; the gradient is 1 where
-        min <= x <= max and 0 where the value was replaced (PyTorch's clamp)."""
-        if min is None and max is None:
-            raise ValueError("clip: give min, max or both")
-        low = -np.inf if min is None else checks.scalar(min, "clip")
-        high = np.inf if max is None else checks.scalar(max, "clip")
-        kept = (self._data >= low) & (self._data <= high)
-        return where(kept, self, np.clip(self._data, low, high))
-
     # ---- reductions ----------------------------------------------------------------------
     def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         return _ops.Sum.apply(self, axis=checks.axes(axis, self.ndim, "sum"), keepdims=keepdims)
@@ -441,18 +292,6 @@ class Tensor:
         axes = checks.axes(axis, self.ndim, "max")
         checks.nonempty_reduction(self.shape, axes, "max")
         return _ops.Max.apply(self, axis=axes, keepdims=keepdims)
-
-    def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """min(x) = -max(-x)."""
-        axes = checks.axes(axis, self.ndim, "min")
-        checks.nonempty_reduction(self.shape, axes, "min")
-        return -_ops.Max.apply(-self, axis=axes, keepdims=keepdims)
-
-    def argmax(self, axis: int | None = None) -> np.ndarray:
-        """Where the max is (a plain integer array: an index has no gradient)."""
-        axis = None if axis is None else checks.axis(axis, self.ndim, "argmax")
-        checks.nonempty_reduction(self.shape, None if axis is None else (axis,), "argmax")
-        return self._data.argmax(axis=axis)
 
     # ---- shape ---------------------------------------------------------------------------
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
@@ -469,26 +308,6 @@ class Tensor:
     def T(self) -> Tensor:
         return self.transpose()
 
-    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
-        order = list(range(self.ndim))
-        a, b = checks.axis(axis1, self.ndim, "swapaxes"), checks.axis(axis2, self.ndim, "swapaxes")
-        order[a], order[b] = b, a
-        return self.transpose(order)
-
-    def squeeze(self, axis: int | Sequence[int] | None = None) -> Tensor:
-        """Drop axes of size 1 (all of them, or the given ones, which must have size 1)."""
-        axes = checks.axes(axis, self.ndim, "squeeze")
-        if axes is None:
-            axes = tuple(a for a, n in enumerate(self.shape) if n == 1)
-        elif any(self.shape[a] != 1 for a in axes):
-            raise ValueError(f"squeeze: axis {axis} of a tensor of shape {self.shape} does not have size 1")
-        return self.reshape([n for a, n in enumerate(self.shape) if a not in axes])
-
-    def expand_dims(self, axis: int) -> Tensor:
-        """Insert an axis of size 1 at position ``axis`` of the result."""
-        axis = checks.axis(axis, self.ndim + 1, "expand_dims")
-        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
-
     def __getitem__(self, index: Any) -> Tensor:
         return _ops.Index.apply(self, index=index if type(index) is int else checks.index(index))
 
@@ -504,10 +323,6 @@ class Tensor:
         """
         seed = _seed_gradient(self, grad, create_graph, "backward")
         _backpropagate([(self, seed)], retain_graph or create_graph, create_graph)
-
-
-def _values(x: Any) -> Any:
-    return x._data if isinstance(x, Tensor) else x
 
 
 def _seed_gradient(output: Tensor, grad: Any, create_graph: bool, caller: str) -> Any:
@@ -658,44 +473,6 @@ def stack(tensors: Iterable[Tensor], axis: int = 0) -> Tensor:
     axis = checks.axis(axis, tensors[0].ndim + 1, "stack")
     checks.same_shapes_except(tensors, None, "stack")
     return _ops.Stack.apply(*tensors, axis=axis)
-
-
-def split(x: Tensor, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
-    """numpy.split: n equal parts, or the parts between the given indices, each a slice of x."""
-    axis = checks.axis(axis, x.ndim, "split")
-    size = x.shape[axis]
-    if isinstance(indices_or_sections, (int, np.integer)):
-        if indices_or_sections < 1 or size % indices_or_sections:
-            raise ValueError(
-                f"split: axis {axis} of size {size} does not split into {indices_or_sections} equal parts"
-            )
-        step = size // indices_or_sections
-        bounds = list(range(0, size + 1, step))
-    else:
-        bounds = [0, *indices_or_sections, size]
-    before = (slice(None),) * axis
-    return [x[(*before, slice(a, max(a, b)))] for a, b in zip(bounds[:-1], bounds[1:])]
-
-
-def where(condition: Any, x: Any, y: Any) -> Tensor:
-    """numpy.where: x where condition holds, else y;  dL/dx = g where it holds, dL/dy = g elsewhere."""
-    template = x if isinstance(x, Tensor) else y
-    if not isinstance(template, Tensor):
-        raise TypeError("where: x or y must be a Tensor (for plain arrays use np.where)")
-    mask = np.asarray(_values(condition)).astype(bool)
-    return _ops.Where.apply(template._operand(x, "where"), template._operand(y, "where"), condition=mask)
-
-
-def maximum(x: Any, y: Any) -> Tensor:
-    """Elementwise larger value; where x == y the gradient is split evenly (as PyTorch)."""
-    xv, yv = _values(x), _values(y)
-    return where(xv > yv, x, where(xv < yv, y, (x + y) * 0.5))
-
-
-def minimum(x: Any, y: Any) -> Tensor:
-    """Elementwise smaller value; where x == y the gradient is split evenly (as PyTorch)."""
-    xv, yv = _values(x), _values(y)
-    return where(xv < yv, x, where(xv > yv, y, (x + y) * 0.5))
 
 
 from tinygrad_rnn import ops as _ops  # noqa: E402  (ops.py needs Function and Tensor, defined above)

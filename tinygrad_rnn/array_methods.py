@@ -1,0 +1,200 @@
+"""What makes a Tensor feel like a numpy array, composed from the primitive ops.
+
+``Tensor`` (tensor.py) inherits these: array attributes, comparisons (plain
+boolean arrays, no gradient), and the numpy-style methods and functions that
+need no op of their own, because each is a composition of ops.py's primitives
+(abs is x * sign(x), min is -max(-x), squeeze a reshape, ...); their gradients
+come from the chain rule through those ops. Also the clear errors for numpy
+habits that would silently lose the gradient (np.sum(t), ``if t:``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tinygrad_rnn import checks
+
+if TYPE_CHECKING:
+    from tinygrad_rnn.tensor import Tensor
+
+__all__ = ["ArrayMethods", "split", "where", "maximum", "minimum"]
+
+
+def _ops() -> Any:
+    from tinygrad_rnn import ops  # here, not at the top: ops.py imports tensor.py, which imports this
+
+    return ops
+
+
+class ArrayMethods:
+    """numpy's look and feel for Tensor; every method works through Tensor ops."""
+
+    __slots__ = ()
+    _data: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._data.dtype
+
+    @property
+    def size(self) -> int:
+        return self._data.size
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self._data if dtype is None else self._data.astype(dtype)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        name = func.__name__
+        method = f"use tensor.{name}(...)" if hasattr(type(self), name) else "use Tensor ops"
+        raise TypeError(
+            f"np.{name} was given a Tensor: numpy functions do not record the graph, so no "
+            f"gradient would flow. To differentiate, {method}; for plain values, pass tensor.data"
+        )
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            f"the truth value of a Tensor (shape {self.shape}) is ambiguous: compare its number "
+            "(`if loss.item() > 1:`) or test its values (`if (t.data > 0).all():`)"
+        )
+
+    def item(self) -> float:
+        return self._data.item()
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def astype(self, dtype: Any) -> Tensor:
+        """The values as another float dtype (np.float32 or np.float64); the gradient is cast back."""
+        return _ops().AsType.apply(self, dtype=checks.float_dtype(dtype, "astype"))
+
+    def __repr__(self) -> str:
+        body = np.array2string(self._data, separator=", ", prefix="Tensor(")
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({body}, dtype={self.dtype}{grad})"
+
+    # ---- comparisons give plain boolean arrays (no gradient) ------------------------------
+    def __eq__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        return self._data == _values(other)
+
+    def __ne__(self, other: Any) -> np.ndarray:  # type: ignore[override]
+        return self._data != _values(other)
+
+    def __lt__(self, other: Any) -> np.ndarray:
+        return self._data < _values(other)
+
+    def __le__(self, other: Any) -> np.ndarray:
+        return self._data <= _values(other)
+
+    def __gt__(self, other: Any) -> np.ndarray:
+        return self._data > _values(other)
+
+    def __ge__(self, other: Any) -> np.ndarray:
+        return self._data >= _values(other)
+
+    def abs(self) -> Tensor:
+        """|x| = x * sign(x) with sign(x) a constant, so d|x|/dx = sign(x) (0 at x = 0, as PyTorch)."""
+        return self * np.sign(self._data)
+
+    __abs__ = abs
+
+    def sqrt(self) -> Tensor:
+        """x ** 0.5; at x = 0 the derivative is inf, as in PyTorch."""
+        return self**0.5
+
+    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
+        """numpy.clip: values below min become min, above max become max; the gradient is 1 where
+        min <= x <= max and 0 where the value was replaced (PyTorch's clamp)."""
+        if min is None and max is None:
+            raise ValueError("clip: give min, max or both")
+        low = -np.inf if min is None else checks.scalar(min, "clip")
+        high = np.inf if max is None else checks.scalar(max, "clip")
+        kept = (self._data >= low) & (self._data <= high)
+        return where(kept, self, np.clip(self._data, low, high))
+
+    def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """min(x) = -max(-x)."""
+        axes = checks.axes(axis, self.ndim, "min")
+        checks.nonempty_reduction(self.shape, axes, "min")
+        return -_ops().Max.apply(-self, axis=axes, keepdims=keepdims)
+
+    def argmax(self, axis: int | None = None) -> np.ndarray:
+        """Where the max is (a plain integer array: an index has no gradient)."""
+        axis = None if axis is None else checks.axis(axis, self.ndim, "argmax")
+        checks.nonempty_reduction(self.shape, None if axis is None else (axis,), "argmax")
+        return self._data.argmax(axis=axis)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        order = list(range(self.ndim))
+        a, b = checks.axis(axis1, self.ndim, "swapaxes"), checks.axis(axis2, self.ndim, "swapaxes")
+        order[a], order[b] = b, a
+        return self.transpose(order)
+
+    def squeeze(self, axis: int | Sequence[int] | None = None) -> Tensor:
+        """Drop axes of size 1 (all of them, or the given ones, which must have size 1)."""
+        axes = checks.axes(axis, self.ndim, "squeeze")
+        if axes is None:
+            axes = tuple(a for a, n in enumerate(self.shape) if n == 1)
+        elif any(self.shape[a] != 1 for a in axes):
+            raise ValueError(f"squeeze: axis {axis} of a tensor of shape {self.shape} does not have size 1")
+        return self.reshape([n for a, n in enumerate(self.shape) if a not in axes])
+
+    def expand_dims(self, axis: int) -> Tensor:
+        """Insert an axis of size 1 at position ``axis`` of the result."""
+        axis = checks.axis(axis, self.ndim + 1, "expand_dims")
+        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
+
+
+def _values(x: Any) -> Any:
+    return x._data if isinstance(x, ArrayMethods) else x
+
+
+def split(x: Tensor, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
+    """numpy.split: n equal parts, or the parts between the given indices, each a slice of x."""
+    axis = checks.axis(axis, x.ndim, "split")
+    size = x.shape[axis]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        if indices_or_sections < 1 or size % indices_or_sections:
+            raise ValueError(
+                f"split: axis {axis} of size {size} does not split into {indices_or_sections} equal parts"
+            )
+        step = size // indices_or_sections
+        bounds = list(range(0, size + 1, step))
+    else:
+        bounds = [0, *indices_or_sections, size]
+    before = (slice(None),) * axis
+    return [x[(*before, slice(a, max(a, b)))] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def where(condition: Any, x: Any, y: Any) -> Tensor:
+    """numpy.where: x where condition holds, else y;  dL/dx = g where it holds, dL/dy = g elsewhere."""
+    template = x if isinstance(x, ArrayMethods) else y
+    if not isinstance(template, ArrayMethods):
+        raise TypeError("where: x or y must be a Tensor (for plain arrays use np.where)")
+    mask = np.asarray(_values(condition)).astype(bool)
+    return _ops().Where.apply(template._operand(x, "where"), template._operand(y, "where"), condition=mask)
+
+
+def maximum(x: Any, y: Any) -> Tensor:
+    """Elementwise larger value; where x == y the gradient is split evenly (as PyTorch)."""
+    xv, yv = _values(x), _values(y)
+    return where(xv > yv, x, where(xv < yv, y, (x + y) * 0.5))
+
+
+def minimum(x: Any, y: Any) -> Tensor:
+    """Elementwise smaller value; where x == y the gradient is split evenly (as PyTorch)."""
+    xv, yv = _values(x), _values(y)
+    return where(xv < yv, x, where(xv > yv, y, (x + y) * 0.5))

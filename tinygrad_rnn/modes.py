@@ -1,0 +1,75 @@
+"""Process-wide switches: is the graph being recorded, is anomaly mode on.
+
+``no_grad`` and ``detect_anomaly`` are context managers (and decorators) that
+set one switch and restore it on exit; backward() sets ``enabled`` itself, to
+record the backward pass only when create_graph=True.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["no_grad", "detect_anomaly", "is_grad_enabled"]
+
+
+class _GradMode:
+    """Process-wide switches: is the graph being recorded, is anomaly mode on."""
+
+    enabled = True
+    anomaly = False
+    # Called for every op visited by backward(); see viz.trace_backward().
+    backward_hook: Callable[[Any, Any, tuple], None] | None = None
+
+
+def is_grad_enabled() -> bool:
+    return _GradMode.enabled
+
+
+class _Switch:
+    """A context manager (and decorator) that sets one _GradMode field and restores it."""
+
+    field, value = "enabled", False
+
+    def __init__(self) -> None:
+        self._previous: list[bool] = []  # a stack, so one instance may be entered again inside itself
+
+    def __enter__(self) -> None:
+        self._previous.append(getattr(_GradMode, self.field))
+        setattr(_GradMode, self.field, self.value)
+
+    def __exit__(self, *exc: object) -> None:
+        setattr(_GradMode, self.field, self._previous.pop())
+
+    def __call__(self, fn: Callable) -> Callable:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with type(self)():
+                return fn(*args, **kwargs)
+
+        wrapper.__name__, wrapper.__doc__ = getattr(fn, "__name__", "wrapper"), fn.__doc__
+        return wrapper
+
+
+class no_grad(_Switch):
+    """``with no_grad():`` runs ops without recording the graph (also a decorator)."""
+
+
+class detect_anomaly(_Switch):
+    """``with detect_anomaly():`` stops at the first op whose output or gradient is NaN/inf.
+
+    The error names the op and the file:line of the user code that called it, so
+    a NaN loss can be traced to the ``log`` of a zero that caused it.
+    """
+
+    field, value = "anomaly", True
+
+
+class _NoContext:
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+_NO_CONTEXT = _NoContext()
