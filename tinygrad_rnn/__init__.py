@@ -3,13 +3,13 @@
 from tinygrad_rnn import nn, optim, viz  # noqa: E402,I001  (after the engine: they build on it)
 from tinygrad_rnn.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from tinygrad_rnn.io import CheckpointError, load, save
+from tinygrad_rnn.autograd import grad
 from tinygrad_rnn.tensor import (
     AnomalyError,
     Function,
     Tensor,
     concat,
     detect_anomaly,
-    grad,
     maximum,
     minimum,
     no_grad,

@@ -10,7 +10,7 @@ habits that would silently lose the gradient (np.sum(t), ``if t:``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,7 +20,7 @@ from tinygrad_rnn import checks
 if TYPE_CHECKING:
     from tinygrad_rnn.tensor import Tensor
 
-__all__ = ["ArrayMethods", "split", "where", "maximum", "minimum"]
+__all__ = ["ArrayMethods", "concat", "stack", "split", "where", "maximum", "minimum"]
 
 
 def _ops() -> Any:
@@ -160,6 +160,24 @@ class ArrayMethods:
 
 def _values(x: Any) -> Any:
     return x._data if isinstance(x, ArrayMethods) else x
+
+
+def concat(tensors: Iterable[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (numpy.concatenate)."""
+    tensors = checks.tensor_list(tensors, "concat")
+    if tensors[0].ndim == 0:
+        raise ValueError("concat: cannot concatenate 0-d tensors; use stack()")
+    axis = checks.axis(axis, tensors[0].ndim, "concat")
+    checks.same_shapes_except(tensors, axis, "concat")
+    return _ops().Concat.apply(*tensors, axis=axis)
+
+
+def stack(tensors: Iterable[Tensor], axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis (numpy.stack)."""
+    tensors = checks.tensor_list(tensors, "stack")
+    axis = checks.axis(axis, tensors[0].ndim + 1, "stack")
+    checks.same_shapes_except(tensors, None, "stack")
+    return _ops().Stack.apply(*tensors, axis=axis)
 
 
 def split(x: Tensor, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:

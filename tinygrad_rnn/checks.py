@@ -7,9 +7,12 @@ op, what was wrong and what was expected, before numpy sees the argument.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from tinygrad_rnn.tensor import Tensor
 
 _NUMERIC_KINDS = "biuf"
 
@@ -120,8 +123,16 @@ def permutation(order: tuple, ndim: int, shape: tuple[int, ...]) -> tuple[int, .
     return result
 
 
+def broadcast_error(op: str, shapes: list[tuple[int, ...]]) -> ValueError:
+    return ValueError(
+        f"{op}: cannot broadcast shapes {' and '.join(map(str, shapes))} (numpy's rules: aligned from "
+        "the right, each pair of sizes equal or one of them 1)"
+    )
+
+
 def matmul_shapes(x: tuple[int, ...], y: tuple[int, ...]) -> None:
-    """x @ y needs x's last dimension equal to y's second-to-last (or only) one."""
+    """x @ y needs x's last dimension equal to y's second-to-last (or only) one, and batch
+    dimensions (all but the last two) that broadcast."""
     if not x or not y:
         raise ValueError(f"matmul: operands must be at least 1-D, got shapes {x} and {y}")
     inner = y[-2] if len(y) > 1 else y[0]
@@ -130,6 +141,10 @@ def matmul_shapes(x: tuple[int, ...], y: tuple[int, ...]) -> None:
             f"matmul: shapes {x} and {y} are incompatible: x's last dimension ({x[-1]}) must equal "
             f"y's {'second-to-last' if len(y) > 1 else 'only'} dimension ({inner})"
         )
+    try:
+        np.broadcast_shapes(x[:-2], y[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dimensions of shapes {x} and {y} do not broadcast") from None
 
 
 def index(value: Any) -> Any:
@@ -181,3 +196,28 @@ def same_shapes_except(tensors: list, skip_axis: int | None, op: str) -> None:
                 else (f"all dimensions except axis {skip_axis} must match")
             )
             raise ValueError(f"{op}: tensor {i} has shape {t.shape} but tensor 0 has shape {first}; {rule}")
+
+
+def seed_gradient(output: Tensor, grad: Any, create_graph: bool, caller: str) -> Any:
+    """dL/d(output) to start from: 1 for a one-element output, else the grad the user gave."""
+    from tinygrad_rnn.tensor import Tensor
+
+    if not output.requires_grad:
+        raise RuntimeError(
+            f"{caller}: this tensor does not require grad (no input had requires_grad=True, "
+            "or it was made under no_grad())"
+        )
+    if grad is None:
+        if output.size != 1:
+            raise RuntimeError(
+                f"{caller}: called on a non-scalar tensor of shape {output.shape} without a "
+                "gradient; pass grad= an array of that shape (or reduce to a scalar first)"
+            )
+        grad = np.ones_like(output._data)
+    elif not isinstance(grad, Tensor):
+        grad = as_float_array(grad, output.dtype, caller)
+    if grad.shape != output.shape:
+        raise ValueError(f"{caller}: grad has shape {grad.shape} but the tensor has shape {output.shape}")
+    if create_graph:
+        return grad if isinstance(grad, Tensor) else Tensor._wrap(grad)
+    return grad._data if isinstance(grad, Tensor) else grad

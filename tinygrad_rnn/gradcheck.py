@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_rnn.tensor import Tensor, grad, no_grad
+from tinygrad_rnn.autograd import grad
+from tinygrad_rnn.tensor import Tensor, no_grad
 
 __all__ = ["gradcheck", "gradgradcheck", "numerical_grad", "GradcheckError"]
 

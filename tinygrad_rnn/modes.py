@@ -8,7 +8,10 @@ record the backward pass only when create_graph=True.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import contextmanager
 from typing import Any
+
+import numpy as np
 
 __all__ = ["no_grad", "detect_anomaly", "is_grad_enabled"]
 
@@ -73,3 +76,15 @@ class _NoContext:
 
 
 _NO_CONTEXT = _NoContext()
+
+
+@contextmanager
+def recording(create_graph: bool) -> Any:
+    """backward()'s mode: the graph is recorded only for create_graph; in anomaly mode numpy's
+    warnings are silenced, because the anomaly checks name the op instead."""
+    previous, _GradMode.enabled = _GradMode.enabled, create_graph
+    try:
+        with np.errstate(all="ignore") if _GradMode.anomaly else _NO_CONTEXT:
+            yield
+    finally:
+        _GradMode.enabled = previous

@@ -15,8 +15,7 @@ so it is recorded too, and a gradient can be differentiated again.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from heapq import heappop, heappush
 from itertools import count
 from typing import Any
@@ -24,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_rnn import checks
-from tinygrad_rnn.array_methods import ArrayMethods, maximum, minimum, split, where
+from tinygrad_rnn.array_methods import ArrayMethods, concat, maximum, minimum, split, stack, where
 from tinygrad_rnn.bookkeeping import (
     AnomalyError,
     GradSums,
@@ -35,10 +34,10 @@ from tinygrad_rnn.bookkeeping import (
     user_call_site,
     watch,
 )
-from tinygrad_rnn.modes import _NO_CONTEXT, _GradMode, detect_anomaly, is_grad_enabled, no_grad
+from tinygrad_rnn.modes import _NO_CONTEXT, _GradMode, detect_anomaly, is_grad_enabled, no_grad, recording
 
 __all__ = ["Tensor", "Function", "no_grad", "is_grad_enabled", "detect_anomaly", "AnomalyError"]
-__all__ += ["concat", "stack", "where", "minimum", "maximum", "split", "grad"]  # (some defined elsewhere)
+__all__ += ["concat", "stack", "where", "minimum", "maximum", "split"]  # (defined in array_methods.py)
 
 
 _serial_numbers = count()  # numbers the ops that join a graph, in the order they run
@@ -111,11 +110,7 @@ class Function:
         except ValueError:
             if not cls.elementwise:
                 raise
-            shapes = " and ".join(str(p.shape) for p in parents)
-            raise ValueError(
-                f"{op.name}: cannot broadcast shapes {shapes} (numpy's rules: aligned from the right, "
-                "each pair of sizes equal or one of them 1)"
-            ) from None
+            raise checks.broadcast_error(op.name, [p.shape for p in parents]) from None
         if cls.view:  # a write through the view is a write to the input
             out._version = parents[0]._version
         if _GradMode.enabled and any(p.requires_grad for p in parents):
@@ -321,31 +316,8 @@ class Tensor(ArrayMethods):
         backward pass is recorded and each ``.grad`` is a Tensor that can be
         differentiated again (retain_graph then defaults to True, as in PyTorch).
         """
-        seed = _seed_gradient(self, grad, create_graph, "backward")
+        seed = checks.seed_gradient(self, grad, create_graph, "backward")
         _backpropagate([(self, seed)], retain_graph or create_graph, create_graph)
-
-
-def _seed_gradient(output: Tensor, grad: Any, create_graph: bool, caller: str) -> Any:
-    """dL/d(output) to start from: 1 for a one-element output, else the grad the user gave."""
-    if not output.requires_grad:
-        raise RuntimeError(
-            f"{caller}: this tensor does not require grad (no input had requires_grad=True, "
-            "or it was made under no_grad())"
-        )
-    if grad is None:
-        if output.size != 1:
-            raise RuntimeError(
-                f"{caller}: called on a non-scalar tensor of shape {output.shape} without a "
-                "gradient; pass grad= an array of that shape (or reduce to a scalar first)"
-            )
-        grad = np.ones_like(output._data)
-    elif not isinstance(grad, Tensor):
-        grad = checks.as_float_array(grad, output.dtype, caller)
-    if grad.shape != output.shape:
-        raise ValueError(f"{caller}: grad has shape {grad.shape} but the tensor has shape {output.shape}")
-    if create_graph:
-        return grad if isinstance(grad, Tensor) else Tensor._wrap(grad)
-    return grad._data if isinstance(grad, Tensor) else grad
 
 
 def _backpropagate(
@@ -370,7 +342,7 @@ def _backpropagate(
 
     for tensor, grad in seeds:
         receive(tensor, grad)
-    with _backward_mode(create_graph):
+    with recording(create_graph):  # the backward pass is recorded only for create_graph
         while waiting:
             _, tensor = heappop(waiting)
             grad = sums.pop(tensor)  # complete: every use of tensor has reported
@@ -403,76 +375,6 @@ def _backpropagate(
         elif leaf in wanted:
             found[leaf] = grad
     return found
-
-
-@contextmanager
-def _backward_mode(create_graph: bool) -> Any:
-    """Record the backward pass only for create_graph; in anomaly mode numpy's warnings are
-    silenced, because check_input_grads names the op instead."""
-    previous, _GradMode.enabled = _GradMode.enabled, create_graph
-    try:
-        with np.errstate(all="ignore") if _GradMode.anomaly else _NO_CONTEXT:
-            yield
-    finally:
-        _GradMode.enabled = previous
-
-
-def grad(
-    outputs: Tensor | Sequence[Tensor],
-    inputs: Tensor | Sequence[Tensor],
-    grad_outputs: Any = None,
-    retain_graph: bool | None = None,
-    create_graph: bool = False,
-    *,
-    allow_unused: bool = False,
-) -> tuple[Any, ...]:
-    """d(outputs)/d(inputs) as a tuple, one per input, leaving every ``.grad`` alone.
-
-    As ``torch.autograd.grad``: ``grad_outputs`` weights each output (default 1
-    for one-element outputs); the results are arrays, or Tensors that can be
-    differentiated again with ``create_graph=True``; retain_graph defaults to
-    create_graph. An input that the outputs do not depend on is an error, or
-    None with ``allow_unused=True``.
-    """
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
-        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
-    if len(grad_outputs) != len(outputs):
-        raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
-    for i, t in enumerate(inputs):
-        if not isinstance(t, Tensor) or not t.requires_grad:
-            raise RuntimeError(f"grad: input {i} is not a Tensor that requires grad, so it has no gradient")
-    seeds = [(out, _seed_gradient(out, g, create_graph, "grad")) for out, g in zip(outputs, grad_outputs)]
-    found = _backpropagate(
-        seeds, create_graph if retain_graph is None else retain_graph, create_graph, set(inputs)
-    )
-    for i, t in enumerate(inputs):
-        if t not in found and not allow_unused:
-            raise RuntimeError(
-                f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
-                "pass allow_unused=True to get None for it"
-            )
-    return tuple(found.get(t) for t in inputs)
-
-
-# ---- functions of several tensors -----------------------------------------------------------
-def concat(tensors: Iterable[Tensor], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis (numpy.concatenate)."""
-    tensors = checks.tensor_list(tensors, "concat")
-    if tensors[0].ndim == 0:
-        raise ValueError("concat: cannot concatenate 0-d tensors; use stack()")
-    axis = checks.axis(axis, tensors[0].ndim, "concat")
-    checks.same_shapes_except(tensors, axis, "concat")
-    return _ops.Concat.apply(*tensors, axis=axis)
-
-
-def stack(tensors: Iterable[Tensor], axis: int = 0) -> Tensor:
-    """Join same-shaped tensors along a new axis (numpy.stack)."""
-    tensors = checks.tensor_list(tensors, "stack")
-    axis = checks.axis(axis, tensors[0].ndim + 1, "stack")
-    checks.same_shapes_except(tensors, None, "stack")
-    return _ops.Stack.apply(*tensors, axis=axis)
 
 
 from tinygrad_rnn import ops as _ops  # noqa: E402  (ops.py needs Function and Tensor, defined above)

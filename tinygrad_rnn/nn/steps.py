@@ -113,5 +113,6 @@ def skip_rnn_step(
     """Skip connection through time (seed 004), d steps back:
 
         h_t = tanh(gx_t + h_{t-1} W_hh^T + h_{t-d} W_skip^T + b_hh)
+    The delayed state enters like one more input.
     """
     return (gx + linear(h_previous, weight_hh, bias_hh) + h_delayed @ weight_skip.T).tanh()
