@@ -15,10 +15,10 @@ the chain rule does not mention are solved here instead:
    its float32 input; it is cast back when that input's turn comes, so a
    float32 model keeps float32 gradients.
 3. **Writes to saved arrays.** ``Tensor.data`` hands out a ``WatchedArray``: the
-   tensor's own memory, seen through a view that counts writes in the tensor's
-   version counter. An op notes the versions of its inputs when it runs, and
-   backward refuses to use an input that was written to since (PyTorch's
-   version counters). Tracked: ``t.data[...] = v``, ``t.data += v`` and the
+   tensor's own memory, seen through a view that notes the time of every write
+   (on ``clock``, the counter that also numbers the ops as they run). Backward
+   refuses to use an input or output written to after its op ran (PyTorch's
+   version counters do the same job). Tracked: ``t.data[...] = v``, ``t.data += v`` and the
    other in-place operators, ufuncs with ``out=t.data``, ``fill``, ``sort``,
    ``put``, ``np.copyto``/``np.put``/``np.place``/``np.putmask`` into it, and
    ``t.data = new``. Not tracked: writes through another name for the same
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import sys
+from itertools import count
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -117,7 +118,9 @@ class GradSums:
 
     def pop(self, tensor: Tensor) -> Any:
         """tensor's complete gradient, dense, in tensor's dtype; forgotten here."""
-        grad = dense_grad(self._sums.pop(tensor))
+        grad = self._sums.pop(tensor)
+        if type(grad) is IndexedGrad:
+            grad = grad.dense()
         self._ours.discard(id(tensor))
         if grad.dtype != tensor.dtype:  # from an op that mixed float32 and float64
             grad = grad.astype(tensor.dtype)
@@ -133,64 +136,64 @@ class GradSums:
 def accumulate_grad(tensor: Tensor, grad: Any) -> None:
     """tensor.grad += grad, as in PyTorch; the first one is copied (the array may be shared).
 
-    In a recorded backward (create_graph=True) grad is a Tensor and so is .grad.
+    In a recorded backward (create_graph=True) grad is a Tensor, and so is .grad.
     """
-    from tinygrad_rnn.tensor import Tensor
-
-    if isinstance(grad, Tensor) or isinstance(tensor.grad, Tensor):
-        tensor.grad = grad if tensor.grad is None else tensor.grad + grad
-    elif tensor.grad is None:
-        tensor.grad = np.array(grad, dtype=tensor.dtype, order="C", copy=True)
-    else:
+    if tensor.grad is None:
+        plain = isinstance(grad, np.ndarray)
+        tensor.grad = np.array(grad, dtype=tensor.dtype, order="C", copy=True) if plain else grad
+    elif isinstance(grad, np.ndarray) and isinstance(tensor.grad, np.ndarray):
         tensor.grad += grad
+    else:  # a Tensor gradient: the sum is itself an op of the new graph
+        tensor.grad = tensor.grad + grad
 
 
 # ---- 3. writes to saved arrays --------------------------------------------------------------
 _WRITING_FUNCTIONS = {np.copyto, np.put, np.place, np.putmask}
+clock = count(1)  # numbers the ops as they run, and stamps the writes to watched arrays
 
 
 class WatchedArray(np.ndarray):
-    """A view of a tensor's array whose writes add 1 to the tensor's version counter.
+    """A view of a tensor's array that stamps every write with the time on ``clock``.
 
-    The counter (``_version``, a one-item list shared with the tensor and with
+    The stamp (``_written``, a one-item list shared with the tensor and with
     every view taken from this one) lets backward notice that an array an op
     saved was changed after the op ran. Anything computed *from* a watched
     array is a plain ndarray.
     """
 
-    _version: list[int] | None = None
+    _written: list[int] | None = None
 
     def __array_finalize__(self, obj: Any) -> None:
-        # A view shares the memory, so it shares the counter; a copy (base None) does not.
-        self._version = getattr(obj, "_version", None) if self.base is not None else None
+        # A view shares the memory, so it shares the stamp; a copy (base None) does not.
+        self._written = getattr(obj, "_written", None) if self.base is not None else None
 
-    def _written(self) -> None:
-        if self._version is not None:
-            self._version[0] += 1
+    def _write(self) -> None:
+        if self._written is not None:
+            self._written[0] = next(clock)
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        self._written()
+        self._write()
         np.ndarray.__setitem__(self.view(np.ndarray), index, value)
 
     def fill(self, value: Any) -> None:
-        self._written()
+        self._write()
         self.view(np.ndarray).fill(value)
 
     def sort(self, *args: Any, **kwargs: Any) -> None:
-        self._written()
+        self._write()
         self.view(np.ndarray).sort(*args, **kwargs)
 
     def put(self, *args: Any, **kwargs: Any) -> None:
-        self._written()
+        self._write()
         self.view(np.ndarray).put(*args, **kwargs)
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, out: Any = None, **kwargs: Any) -> Any:
         if method == "at" and isinstance(inputs[0], WatchedArray):  # np.add.at(a, ...) writes into a
-            inputs[0]._written()
+            inputs[0]._write()
         if out is not None:
             for array in out:
                 if isinstance(array, WatchedArray):
-                    array._written()
+                    array._write()
             kwargs["out"] = tuple(_plain(array) for array in out)
         result = getattr(ufunc, method)(*(_plain(x) for x in inputs), **kwargs)
         if out is not None:  # a += b returns a itself
@@ -199,7 +202,7 @@ class WatchedArray(np.ndarray):
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         if func in _WRITING_FUNCTIONS and isinstance(args[0], WatchedArray):
-            args[0]._written()
+            args[0]._write()
         return _plain_result(super().__array_function__(func, types, args, kwargs))
 
     def __repr__(self) -> str:
@@ -217,25 +220,27 @@ def _plain_result(result: Any) -> Any:
     """A new array computed from watched ones is a plain array (a view keeps its counter)."""
     if isinstance(result, tuple | list):
         return type(result)(_plain_result(r) for r in result)
-    if isinstance(result, WatchedArray) and result._version is None:
+    if isinstance(result, WatchedArray) and result._written is None:
         return result.view(np.ndarray)
     return result
 
 
-def watch(array: np.ndarray, version: list[int]) -> WatchedArray:
+def watch(array: np.ndarray, written: list[int]) -> WatchedArray:
     view = array.view(WatchedArray)
-    view._version = version
+    view._written = written
     return view
 
 
-def check_unchanged(op: Function, what: str, tensor: Tensor, version: int) -> None:
-    """Refuse to backpropagate through op if the array it saved (``what``) was written to since."""
-    if tensor._version[0] != version:
-        raise RuntimeError(
-            f"backward: {what} of {op.name} (shape {tensor.shape}) was written to in place after "
-            f"{op.name} ran (version {version} -> {tensor._version[0]}), so its gradient would use the "
-            "new values. Write to a copy (t.data.copy()), or call backward() before changing it."
-        )
+def check_unchanged(op: Function) -> None:
+    """Refuse to backpropagate through op: an array it saved was written to after it ran."""
+    out = op._output()
+    for what, tensor in [*((f"input {i}", p) for i, p in enumerate(op.parents)), ("the output", out)]:
+        if tensor is not None and tensor._written[0] > op.serial:
+            raise RuntimeError(
+                f"backward: {what} of {op.name} (shape {tensor.shape}) was written to in place after "
+                f"{op.name} ran, so its gradient would use the new values. Write to a copy "
+                "(t.data.copy()), or call backward() before changing it."
+            )
 
 
 # ---- 4. anomaly mode ------------------------------------------------------------------------
@@ -254,6 +259,15 @@ def user_call_site() -> str:
     if frame is None:
         return "<unknown>"
     return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def anomaly_mode_forward(op: Function, arrays: list) -> np.ndarray:
+    """op.forward in anomaly mode: note the caller's file:line, stop at a non-finite output."""
+    op._call_site = user_call_site()
+    with np.errstate(all="ignore"):  # numpy's warning would only say "divide by zero"; ours names the op
+        array = op.forward(*arrays)
+    check_finite(array, "forward output", op)
+    return array
 
 
 def check_finite(value: Any, what: str, op: Function) -> None:

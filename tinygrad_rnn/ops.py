@@ -71,7 +71,10 @@ class Add(Function):
         return x + y
 
     def backward(self, g):
-        return unbroadcast(g, self.shapes[0]), unbroadcast(g, self.shapes[1])
+        x_shape, y_shape = self.shapes
+        if x_shape == y_shape:  # nothing was broadcast (the usual case)
+            return g, g
+        return unbroadcast(g, x_shape), unbroadcast(g, y_shape)
 
 
 class Sub(Function):
@@ -97,10 +100,9 @@ class Mul(Function):
 
     def backward(self, g):
         x, y = self.inputs
-        x_needs, y_needs = self.needs_grad
-        gx = unbroadcast(g * y, x.shape) if x_needs else None
-        gy = unbroadcast(g * x, y.shape) if y_needs else None
-        return gx, gy
+        if x.shape == y.shape:  # nothing was broadcast (the usual case)
+            return g * y, g * x
+        return unbroadcast(g * y, x.shape), unbroadcast(g * x, y.shape)
 
 
 class Div(Function):
@@ -113,10 +115,7 @@ class Div(Function):
 
     def backward(self, g):
         x, y = self.inputs
-        x_needs, y_needs = self.needs_grad
-        gx = unbroadcast(g / y, x.shape) if x_needs else None
-        gy = unbroadcast(-g * x / (y * y), y.shape) if y_needs else None
-        return gx, gy
+        return unbroadcast(g / y, x.shape), unbroadcast(-g * x / (y * y), y.shape)
 
 
 class Pow(Function):

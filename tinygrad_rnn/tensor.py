@@ -17,7 +17,6 @@ from __future__ import annotations
 import weakref
 from collections.abc import Sequence
 from heapq import heappop, heappush
-from itertools import count
 from typing import Any
 
 import numpy as np
@@ -28,19 +27,16 @@ from tinygrad_rnn.bookkeeping import (
     AnomalyError,
     GradSums,
     accumulate_grad,
-    check_finite,
+    anomaly_mode_forward,
     check_input_grads,
     check_unchanged,
-    user_call_site,
+    clock,
     watch,
 )
-from tinygrad_rnn.modes import _NO_CONTEXT, _GradMode, detect_anomaly, is_grad_enabled, no_grad, recording
+from tinygrad_rnn.modes import _GradMode, detect_anomaly, is_grad_enabled, no_grad, recording
 
 __all__ = ["Tensor", "Function", "no_grad", "is_grad_enabled", "detect_anomaly", "AnomalyError"]
 __all__ += ["concat", "stack", "where", "minimum", "maximum", "split"]  # (defined in array_methods.py)
-
-
-_serial_numbers = count()  # numbers the ops that join a graph, in the order they run
 
 
 class Function:
@@ -55,11 +51,11 @@ class Function:
     """
 
     # The graph links: set by apply() when the output needs a gradient.
-    __slots__ = ("parents", "serial", "versions", "_output", "_call_site", "__dict__", "__weakref__")
+    __slots__ = ("parents", "serial", "_arrays", "_output", "_call_site", "__dict__", "__weakref__")
     parents: tuple[Tensor, ...]
-    serial: int  # this op's number in the order ops ran: backward() runs them from the last
+    serial: int  # when this op ran, on bookkeeping.clock: backward() runs ops from the last
     elementwise = False  # True for ops whose inputs broadcast (their shape errors say so)
-    view = False  # True for ops whose output may share its input's memory (and so its version counter)
+    view = False  # True for ops whose output may share its input's memory (so writes to it count)
     released = False  # set once backward() has freed what forward saved
 
     @property
@@ -67,24 +63,24 @@ class Function:
         return type(self).__name__.lower()
 
     @property
-    def needs_grad(self) -> tuple[bool, ...]:
+    def needs_grad(self) -> list[bool]:
         """For each input, whether backward must compute its gradient."""
-        return tuple(p.requires_grad for p in self.parents)
+        return [p.requires_grad for p in self.parents]
 
     @property
-    def inputs(self) -> tuple:
+    def inputs(self) -> Sequence:
         """The inputs' values: arrays, or Tensors while the backward pass is recorded."""
-        for position, (parent, version) in enumerate(zip(self.parents, self.versions)):
-            if parent._version[0] != version:
-                check_unchanged(self, f"input {position}", parent, version)
-        return self.parents if _GradMode.enabled else tuple([p._data for p in self.parents])
+        for parent in self.parents:
+            if parent._written[0] > self.serial:  # written to after this op ran (see bookkeeping)
+                check_unchanged(self)
+        return self.parents if _GradMode.enabled else self._arrays
 
     @property
     def output(self) -> Any:
         """The output's value: an array, or the output Tensor while the backward pass is recorded."""
         out = self._output()  # a weak reference: the output owns its op, not the other way round
-        if out._version[0] != 0:
-            check_unchanged(self, "the output", out, 0)
+        if out._written[0] > self.serial:
+            check_unchanged(self)
         return out if _GradMode.enabled else out._data
 
     @property
@@ -101,43 +97,45 @@ class Function:
     @classmethod
     def apply(cls, *parents: Tensor, **options: Any) -> Tensor:
         """Run forward on the inputs' arrays; link the output to this op if a gradient is needed."""
-        op = cls(**options)
-        if _GradMode.anomaly:
-            op._call_site = user_call_site()
+        op = cls(**options) if options else cls()
+        arrays = [p._data for p in parents]
         try:
-            with np.errstate(all="ignore") if _GradMode.anomaly else _NO_CONTEXT:
-                out = Tensor._wrap(op.forward(*[p._data for p in parents]))
+            if _GradMode.anomaly:  # also notes the caller's file:line, and checks the output is finite
+                out = Tensor._wrap(anomaly_mode_forward(op, arrays))
+            else:
+                out = Tensor._wrap(op.forward(*arrays))
         except ValueError:
             if not cls.elementwise:
                 raise
             raise checks.broadcast_error(op.name, [p.shape for p in parents]) from None
         if cls.view:  # a write through the view is a write to the input
-            out._version = parents[0]._version
-        if _GradMode.enabled and any(p.requires_grad for p in parents):
-            op.parents, op.serial = parents, next(_serial_numbers)
-            op.versions = tuple([p._version[0] for p in parents])  # see bookkeeping: writes to saved arrays
-            op._output = weakref.ref(out)
-            out.requires_grad, out._ctx = True, op
-        if _GradMode.anomaly:
-            check_finite(out._data, "forward output", op)
+            out._written = parents[0]._written
+        if _GradMode.enabled:
+            for parent in parents:
+                if parent.requires_grad:
+                    op.parents, op._arrays, op.serial = parents, arrays, next(clock)
+                    op._output = weakref.ref(out)
+                    out.requires_grad, out._ctx = True, op
+                    break
         return out
 
     def release(self) -> None:
         """Free what forward saved; the graph's links stay (viz can still draw it)."""
         self.__dict__.clear()
+        self._arrays = None
         self.released = True
 
 
 class Tensor(ArrayMethods):
     """An n-dimensional array that records the ops applied to it, for backward()."""
 
-    __slots__ = ("_data", "_view", "_version", "grad", "requires_grad", "_ctx", "_retain_grad", "__weakref__")
+    __slots__ = ("_data", "_view", "_written", "grad", "requires_grad", "_ctx", "_retain_grad", "__weakref__")
     # numpy defers to Tensor's reflected operators (ndarray + Tensor -> Tensor.__radd__).
     __array_ufunc__ = None
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self._data: np.ndarray = checks.as_float_array(data, dtype)
-        self._view, self._version = None, [0]
+        self._view, self._written = None, [0]  # _written: when .data was last written to (bookkeeping)
         self.grad: Any = None
         self.requires_grad: bool = bool(requires_grad)
         self._ctx: Function | None = None
@@ -149,14 +147,8 @@ class Tensor(ArrayMethods):
         t = cls.__new__(cls)
         # A ufunc on 0-d arrays returns a numpy scalar; anything else is already an ndarray.
         t._data = array if type(array) is np.ndarray else np.asarray(array)
-        t._view, t._version, t.grad, t.requires_grad, t._ctx, t._retain_grad = (
-            None,
-            [0],
-            None,
-            False,
-            None,
-            False,
-        )
+        t._view, t._written, t.grad = None, [0], None
+        t.requires_grad, t._ctx, t._retain_grad = False, None, False
         return t
 
     # ---- the values ----------------------------------------------------------------------
@@ -164,7 +156,7 @@ class Tensor(ArrayMethods):
     def data(self) -> np.ndarray:
         """The values: this tensor's own memory, in a view that counts writes (see bookkeeping)."""
         if self._view is None:
-            self._view = watch(self._data, self._version)
+            self._view = watch(self._data, self._written)
         return self._view
 
     @data.setter
@@ -173,16 +165,16 @@ class Tensor(ArrayMethods):
             return
         self._data = checks.as_float_array(values, op="Tensor.data")
         self._view = None
-        self._version[0] += 1
+        self._written[0] = next(clock)
 
     @property
     def is_leaf(self) -> bool:
         return self._ctx is None
 
     def detach(self) -> Tensor:
-        """The same values (shared memory, shared version counter), cut off from the graph."""
+        """The same values (shared memory, so writes to either are noticed), cut off from the graph."""
         t = Tensor._wrap(self._data)
-        t._version = self._version
+        t._written = self._written
         return t
 
     def retain_grad(self) -> Tensor:
@@ -333,20 +325,20 @@ def _backpropagate(
     """
     sums, waiting, leaves, found = GradSums(), [], [], {}
 
-    def receive(tensor: Tensor, grad: Any) -> None:
-        if sums.add(tensor, grad):  # the first gradient to reach tensor: it joins the queue
-            if tensor._ctx is None:
-                leaves.append(tensor)
-            else:
-                heappush(waiting, (-tensor._ctx.serial, tensor))
+    def schedule(tensor: Tensor) -> None:  # when the first gradient reaches tensor
+        if tensor._ctx is None:
+            leaves.append(tensor)
+        else:
+            heappush(waiting, (-tensor._ctx.serial, tensor))
 
     for tensor, grad in seeds:
-        receive(tensor, grad)
+        if sums.add(tensor, grad):
+            schedule(tensor)
     with recording(create_graph):  # the backward pass is recorded only for create_graph
         while waiting:
             _, tensor = heappop(waiting)
             grad = sums.pop(tensor)  # complete: every use of tensor has reported
-            if tensor._retain_grad:
+            if tensor._retain_grad and wanted is None:
                 accumulate_grad(tensor, grad)
             if wanted is not None and tensor in wanted:
                 found[tensor] = grad
@@ -364,8 +356,8 @@ def _backpropagate(
             if _GradMode.backward_hook is not None:
                 _GradMode.backward_hook(tensor, grad, input_grads)
             for parent, g in zip(op.parents, input_grads):
-                if g is not None and parent.requires_grad:
-                    receive(parent, g)
+                if g is not None and parent.requires_grad and sums.add(parent, g):
+                    schedule(parent)
             if not retain_graph:
                 op.release()
     for leaf in leaves:
