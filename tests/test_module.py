@@ -1,5 +1,7 @@
 """Module and Parameter: discovery and naming of parameters, state dicts, modes, dtype."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -265,3 +267,38 @@ def test_plain_containers_without_learnables_are_fine():
     holder.sizes, holder.names, holder.constants = [3, 4], {"a": "b"}, (Tensor(np.ones(2)),)
     holder.empty = []
     assert holder.parameters() == [] and holder.sizes == [3, 4]
+
+
+# ---- PyTorch habits and wrong arguments get named errors -------------------------------------
+@pytest.mark.parametrize("device", ["cpu", "cuda", "cuda:0", "mps"])
+def test_to_a_device_says_there_are_no_devices(device):
+    message = rf"Leaf\.to: got the device '{device}', but tinygrad_rnn has no devices"
+    with pytest.raises(TypeError, match=message):
+        Leaf(2).to(device)
+
+
+def test_to_something_that_is_not_a_dtype_is_named():
+    message = r"Leaf\.to: expected a floating dtype such as np\.float32 .*got 'half-ish'"
+    with pytest.raises(TypeError, match=message):
+        Leaf(2).to("half-ish")
+    assert Leaf(2).to("float32").w.dtype == np.float32  # a dtype's name is a dtype
+
+
+@pytest.mark.parametrize("path", ["model.npz", Path("model.npz")])
+def test_load_state_dict_of_a_path_says_to_load_the_file_first(path):
+    message = r"load_state_dict for Leaf: got the path .*load_state_dict\(tinygrad_rnn\.load"
+    with pytest.raises(TypeError, match=message):
+        Leaf(2).load_state_dict(path)
+    with pytest.raises(TypeError, match=r"load_state_dict for Leaf: expected a mapping .*got list"):
+        Leaf(2).load_state_dict([("w", np.zeros((2, 2)))])
+
+
+@pytest.mark.parametrize("value", [np.full((2, 2), 1 + 1j), np.full((2, 2), "0.5")])
+def test_load_state_dict_refuses_complex_and_string_arrays(value):
+    """Casting would drop the imaginary part without a word, or fail deep inside numpy."""
+    leaf = Leaf(2)
+    state = {"w": value, "b": np.ones(2)}
+    message = rf"load_state_dict for Leaf: .*real numbers.*w has dtype {value.dtype}"
+    with pytest.raises(StateDictError, match=message):
+        leaf.load_state_dict(state)
+    np.testing.assert_array_equal(leaf.b.data, np.zeros(2))  # nothing loaded
