@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test test-thorough demo parity bench lint clean
+.PHONY: test test-thorough test-oldest mutants demo parity bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The project's own folders only: a stray script or notebook in the checkout is not linted.
-LINTED := tinygrad_rnn tests demos benchmarks
+LINTED := tinygrad_rnn tests demos benchmarks tools
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINTED)
@@ -23,6 +23,18 @@ test: lint
 
 test-thorough: lint
 	HYPOTHESIS_PROFILE=thorough $(PY) -m pytest -q
+
+# The suite under the lowest versions pyproject.toml declares (numpy, rich, pytest, ...),
+# pinned exactly in a separate venv, so that the lower bounds stay true. Not in CI.
+OLDEST := .venv-oldest
+test-oldest:
+	rm -rf $(OLDEST)
+	$(PYTHON) -m venv $(OLDEST)
+	$(PYTHON) tools/lowest_versions.py test > $(OLDEST)/lowest.txt
+	$(OLDEST)/bin/python -m pip install --quiet -r $(OLDEST)/lowest.txt
+	$(OLDEST)/bin/python -m pip install --quiet --no-deps -e .
+	$(OLDEST)/bin/python -m pip list | grep -i -E '^(numpy|rich|pytest|pytest-timeout|hypothesis) '
+	HYPOTHESIS_PROFILE=ci $(OLDEST)/bin/python -m pytest -q -p no:cacheprovider
 
 demo: $(STAMP)
 	$(PY) -m demos --all --quick
