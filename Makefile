@@ -36,6 +36,14 @@ test-oldest:
 	$(OLDEST)/bin/python -m pip list | grep -i -E '^(numpy|rich|pytest|pytest-timeout|hypothesis) '
 	HYPOTHESIS_PROFILE=ci $(OLDEST)/bin/python -m pytest -q -p no:cacheprovider
 
+# Mutation testing (slow: hours on 2 cores; not in CI). Configured in pyproject.toml's
+# [tool.mutmut]; survivors are changes to the code that no test notices.
+# `.venv/bin/mutmut browse` walks through them; rerunning continues where it stopped.
+mutants: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,mutants]'
+	$(VENV)/bin/mutmut run
+	$(VENV)/bin/mutmut results
+
 demo: $(STAMP)
 	$(PY) -m demos --all --quick
 
@@ -50,4 +58,4 @@ bench: $(STAMP)
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache *.egg-info
+	rm -rf $(VENV) $(OLDEST) mutants .pytest_cache .hypothesis .ruff_cache *.egg-info
