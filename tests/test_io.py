@@ -211,10 +211,12 @@ def test_complex_array_in_an_npz_is_refused_by_load(tmp_path):
 def test_pickle_and_text_files_get_their_own_message_not_numpys_advice(tmp_path):
     import pickle
 
-    pickled, text = tmp_path / "model.pt", tmp_path / "weights.csv"
+    pickled, text, tiny = tmp_path / "model.pt", tmp_path / "weights.csv", tmp_path / "w.npz"
     pickled.write_bytes(pickle.dumps({"w": [1.0, 2.0]}))
-    text.write_text("1.0,2.0\n3.0,4.0\n")
-    for path, what in [(pickled, "looks like a pickle"), (text, "looks like a text file")]:
+    text.write_text("col1,col2\n3.0,4.0\n")
+    tiny.write_text("1")  # shorter than any file header
+    cases = [(pickled, "looks like a pickle"), (text, "looks like a text file"), (tiny, "looks like a text")]
+    for path, what in cases:
         message = rf"{path.name}' is not an \.npz checkpoint: it {what}"
         with pytest.raises(CheckpointError, match=message) as info:
             load(path)

@@ -71,8 +71,10 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
     if os.path.isdir(path):
         raise CheckpointError(f"load: '{path}' is a directory, not an .npz checkpoint")
     with open(path, "rb") as file:
-        head = file.read(len(_NPY_MAGIC))
-    if not head.startswith((_ZIP_MAGIC, _NPY_MAGIC)) and len(head) >= len(_ZIP_MAGIC):
+        head = file.read(64)
+    if not head:
+        raise CheckpointError(f"load: '{path}' is empty, not an .npz checkpoint")
+    if not head.startswith((_ZIP_MAGIC, _NPY_MAGIC)):
         # np.load would try to unpickle it and suggest allow_pickle=True: advice to refuse.
         raise CheckpointError(f"load: '{path}' is not an .npz checkpoint: {_what_file(head)}")
     try:
@@ -92,17 +94,15 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 def _what_file(head: bytes) -> str:
     """A short description of a file that is not a checkpoint, from its first bytes."""
-    if head[:1] == b"\x80" or head[:1] in (b"(", b"c", b"]", b"}"):
+    if head[:1] == b"\x80":  # the PROTO opcode that starts every pickle of protocol 2 and later
         return (
-            "it looks like a pickle (e.g. torch.save or pickle.dump), which is never loaded here because "
-            "unpickling can run arbitrary code; convert the tensors to numpy arrays and write them with "
-            "tinygrad_rnn.save"
+            "it looks like a pickle (e.g. pickle.dump or an old torch.save), which is never loaded here "
+            "because unpickling can run arbitrary code; convert the tensors to numpy arrays and write them "
+            "with tinygrad_rnn.save"
         )
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError:
-        return "its first bytes are not those of a zip archive (an .npz starts with 'PK')"
-    return "it looks like a text file; checkpoints are written with tinygrad_rnn.save"
+    if all(byte >= 0x20 or byte in b"\t\n\r" for byte in head):  # UTF-8 text has no control bytes
+        return "it looks like a text file; checkpoints are written with tinygrad_rnn.save"
+    return "its first bytes are not those of a zip archive (an .npz starts with 'PK')"
 
 
 def _refuse_ambiguous_names(names: list[str], where: str) -> None:
