@@ -5,21 +5,44 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test test-thorough demo parity bench lint clean
+.PHONY: test test-thorough test-oldest mutants demo parity bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The project's own folders only: a stray script or notebook in the checkout is not linted.
+LINTED := tinygrad_rnn tests demos benchmarks tools
+
 lint: $(STAMP)
-	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff check $(LINTED)
 
 test: lint
 	HYPOTHESIS_PROFILE=ci $(PY) -m pytest -q
 
 test-thorough: lint
 	HYPOTHESIS_PROFILE=thorough $(PY) -m pytest -q
+
+# The suite under the lowest versions pyproject.toml declares (numpy, rich, pytest, ...),
+# pinned exactly in a separate venv, so that the lower bounds stay true. Not in CI.
+OLDEST := .venv-oldest
+test-oldest:
+	rm -rf $(OLDEST)
+	$(PYTHON) -m venv $(OLDEST)
+	$(PYTHON) tools/lowest_versions.py test > $(OLDEST)/lowest.txt
+	$(OLDEST)/bin/python -m pip install --quiet -r $(OLDEST)/lowest.txt
+	$(OLDEST)/bin/python -m pip install --quiet --no-deps -e .
+	$(OLDEST)/bin/python -m pip list | grep -i -E '^(numpy|rich|pytest|pytest-timeout|hypothesis) '
+	HYPOTHESIS_PROFILE=ci $(OLDEST)/bin/python -m pytest -q -p no:cacheprovider
+
+# Mutation testing (slow: hours on 2 cores; not in CI). Configured in pyproject.toml's
+# [tool.mutmut]; survivors are changes to the code that no test notices.
+# `.venv/bin/mutmut browse` walks through them; rerunning continues where it stopped.
+mutants: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,mutants]'
+	$(VENV)/bin/mutmut run
+	$(VENV)/bin/mutmut results
 
 demo: $(STAMP)
 	$(PY) -m demos --all --quick
@@ -35,4 +58,4 @@ bench: $(STAMP)
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .ruff_cache *.egg-info
+	rm -rf $(VENV) $(OLDEST) mutants .pytest_cache .hypothesis .ruff_cache *.egg-info

@@ -18,7 +18,6 @@ def sample_state():
         "counts": np.arange(6, dtype=np.int64).reshape(2, 3),
         "mask": np.array([True, False, True]),
         "bytes": np.array([0, 255], dtype=np.uint8),
-        "complex": np.array([1 + 2j]),
         "scalar": np.array(3.5),
         "empty": np.zeros((0, 3)),
         "layer.0.bias": np.array([np.pi]),
@@ -178,3 +177,47 @@ def test_other_files_are_refused_with_their_name(tmp_path):
         load(archive)
     with pytest.raises(FileNotFoundError, match=r"no checkpoint file at .*missing\.npz"):
         load(tmp_path / "missing.npz")
+
+
+# ---- traps: what numpy would get silently wrong, or explain with the wrong advice ------------
+def test_keys_that_collide_in_an_npz_are_refused_before_writing(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    with pytest.raises(CheckpointError, match=r"save: nothing written to .*keys 'a' and 'a\.npy' collide"):
+        save({"a": np.zeros(2), "a.npy": np.ones(3), "b": np.ones(1)}, path)
+    assert os.listdir(tmp_path) == []
+    # Without the check numpy reads both keys back as the same array: show the trap is real.
+    np.savez(path, **{"a": np.zeros(2), "a.npy": np.ones(3)})
+    with np.load(path) as raw:
+        np.testing.assert_array_equal(raw["a.npy"], raw["a"])
+    with pytest.raises(CheckpointError, match=r"load: '.*ckpt\.npz': keys 'a' and 'a\.npy' collide"):
+        load(path)
+    save({"a.npy": np.ones(3)}, path)  # alone, a name ending in .npy is fine
+    np.testing.assert_array_equal(load(path)["a.npy"], np.ones(3))
+
+
+@pytest.mark.parametrize("value", [np.array([1 + 2j]), np.array(["weight"]), np.array([b"raw"])])
+def test_complex_and_string_arrays_are_refused_by_save(tmp_path, value):
+    with pytest.raises(CheckpointError, match=r"save: value of 'w' has dtype .*real numbers .*Nothing"):
+        save({"w": value}, tmp_path / "ckpt.npz")
+    assert os.listdir(tmp_path) == []
+
+
+def test_complex_array_in_an_npz_is_refused_by_load(tmp_path):
+    np.savez(tmp_path / "c.npz", w=np.array([1 + 2j]))
+    with pytest.raises(CheckpointError, match=r"c\.npz' entry 'w' is an array of dtype complex128"):
+        load(tmp_path / "c.npz")
+
+
+def test_pickle_and_text_files_get_their_own_message_not_numpys_advice(tmp_path):
+    import pickle
+
+    pickled, text, tiny = tmp_path / "model.pt", tmp_path / "weights.csv", tmp_path / "w.npz"
+    pickled.write_bytes(pickle.dumps({"w": [1.0, 2.0]}))
+    text.write_text("col1,col2\n3.0,4.0\n")
+    tiny.write_text("1")  # shorter than any file header
+    cases = [(pickled, "looks like a pickle"), (text, "looks like a text file"), (tiny, "looks like a text")]
+    for path, what in cases:
+        message = rf"{path.name}' is not an \.npz checkpoint: it {what}"
+        with pytest.raises(CheckpointError, match=message) as info:
+            load(path)
+        assert "allow_pickle" not in str(info.value)  # numpy's advice would be to unpickle it

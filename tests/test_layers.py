@@ -162,3 +162,35 @@ def test_dropout_seed_repeats_the_mask():
 def test_dropout_rejects_p_outside_zero_one(p):
     with pytest.raises(ValueError, match=r"Dropout: p .*\[0, 1\)"):
         Dropout(p)
+
+
+# ---- the rng argument ---------------------------------------------------------------------
+LAYERS_WITH_RNG = [
+    lambda rng: Linear(2, 2, rng=rng),
+    lambda rng: Embedding(3, 2, rng=rng),
+    lambda rng: Dropout(rng=rng),
+]
+
+
+@pytest.mark.parametrize("make", LAYERS_WITH_RNG)
+@pytest.mark.parametrize(
+    "rng, error, shown",
+    [("abc", TypeError, "str 'abc'"), (1.5, TypeError, "float 1.5"), (True, TypeError, "bool True"),
+     (-1, ValueError, "got -1")],
+)  # fmt: skip
+def test_a_bad_rng_is_named_with_the_layer_and_what_it_accepts(make, rng, error, shown):
+    layer = type(make(0)).__name__
+    with pytest.raises(error, match=rf"{layer}: rng .*{shown}"):
+        make(rng)
+
+
+def test_as_generator_uses_a_generator_as_given_and_seeds_an_int():
+    from tinygrad_rnn.nn.module import as_generator
+
+    generator = np.random.default_rng(3)
+    assert as_generator(generator, "Layer") is generator  # the caller's stream advances
+    assert as_generator(np.int64(4), "Layer").random() == np.random.default_rng(4).random()
+    assert isinstance(as_generator(None, "Layer"), np.random.Generator)
+    message = r"Layer: rng must be a numpy\.random\.Generator, an int seed >= 0 or None"
+    with pytest.raises(TypeError, match=message):
+        as_generator("0", "Layer")

@@ -1,10 +1,22 @@
 """Module and Parameter: discovery and naming of parameters, state dicts, modes, dtype."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from tinygrad_rnn import Tensor
-from tinygrad_rnn.nn import Module, Parameter, StateDictError
+from tinygrad_rnn import Tensor, load, save
+from tinygrad_rnn.nn import (
+    Linear,
+    Module,
+    ModuleDict,
+    ModuleList,
+    Parameter,
+    ParameterDict,
+    ParameterList,
+    Sequential,
+    StateDictError,
+)
 
 
 class Leaf(Module):
@@ -17,12 +29,12 @@ class Leaf(Module):
 
 
 class Net(Module):
-    """A scale parameter, a submodule, a list of submodules, and attributes that are not parameters."""
+    """A scale parameter, a submodule, a ModuleList of submodules, and attributes that are not parameters."""
 
     def __init__(self):
         self.scale = Parameter(np.ones(1))
         self.first = Leaf(3, fill=1.0)
-        self.blocks = [Leaf(2, fill=2.0), Leaf(4, fill=3.0)]
+        self.blocks = ModuleList([Leaf(2, fill=2.0), Leaf(4, fill=3.0)])
         self.constant = Tensor(np.ones(2))  # a plain Tensor: not learned
         self.size = 3
 
@@ -113,7 +125,7 @@ def test_train_and_eval_reach_every_submodule():
     net = Net()
     assert all(m.training for m in net.modules())
     assert net.eval() is net
-    assert len(net.modules()) == 4 and not any(m.training for m in net.modules())
+    assert len(net.modules()) == 5 and not any(m.training for m in net.modules())
     net.train()
     assert all(m.training for m in net.modules())
     net.train(False)
@@ -142,3 +154,151 @@ def test_call_is_forward_and_missing_forward_is_named():
 
     with pytest.raises(NotImplementedError, match="Empty"):
         Empty()(x)
+
+
+# ---- containers: several modules or parameters in one attribute -----------------------------
+class Stack(Module):
+    """Every container at once, nested: the state-dict keys must be PyTorch's."""
+
+    def __init__(self):
+        self.layers = ModuleList([Linear(2, 3, rng=0), Linear(3, 3, rng=1)])
+        self.heads = ModuleDict({"mean": Linear(3, 1, rng=2), "scale": Linear(3, 1, bias=False, rng=3)})
+        self.scales = ParameterList([Parameter(np.ones(3)), Parameter(np.zeros(1))])
+        self.offsets = ParameterDict({"low": Parameter(np.full(2, -1.0))})
+        self.body = Sequential(Linear(2, 2, rng=4), Leaf(2), Linear(2, 2, bias=False, rng=5))
+
+
+STACK_KEYS = [
+    "layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias",
+    "heads.mean.weight", "heads.mean.bias", "heads.scale.weight",
+    "scales.0", "scales.1", "offsets.low",
+    "body.0.weight", "body.0.bias", "body.1.w", "body.1.b", "body.2.weight",
+]  # fmt: skip
+
+
+def test_containers_are_seen_by_parameters_and_state_dict_with_pytorch_keys():
+    net = Stack()
+    assert list(net.state_dict()) == STACK_KEYS
+    held = [*net.layers[0].parameters(), *net.layers[1].parameters(), net.heads["mean"].weight]
+    assert all(any(p is q for q in net.parameters()) for p in held)
+    assert len(net.parameters()) == len(STACK_KEYS)
+    net.eval()
+    assert not net.layers[1].training and not net.heads["scale"].training and not net.body[2].training
+
+
+def test_containers_round_trip_through_a_checkpoint(tmp_path):
+    source, target = Stack(), Stack()
+    for p in source.parameters():
+        p.data += 1.5  # differ from target's identical initialisation
+    save(source.state_dict(), tmp_path / "stack.npz")
+    target.load_state_dict(load(tmp_path / "stack.npz"))
+    for (name, p), q in zip(source.named_parameters(), target.parameters()):
+        np.testing.assert_array_equal(q.data, p.data, err_msg=name)
+
+
+def test_sequential_calls_its_modules_in_order():
+    first, second = Linear(2, 3, rng=0), Linear(3, 1, rng=1)
+    model = Sequential(first, second)
+    x = np.random.default_rng(2).standard_normal((4, 2))
+    expected = (x @ first.weight.data.T + first.bias.data) @ second.weight.data.T + second.bias.data
+    np.testing.assert_allclose(model(x).data, expected, rtol=1e-14)
+    assert len(model) == 2 and model[1] is second and list(model) == [first, second]
+    assert isinstance(model[:1], Sequential) and model[:1][0] is first
+    with pytest.raises(TypeError, match=r"Sequential: pass the modules as separate arguments"):
+        Sequential([first, second])
+
+
+def test_module_list_and_dict_editing_is_seen_by_the_state_dict():
+    layers = ModuleList()
+    layers.append(Linear(1, 1, rng=0)).extend([Linear(1, 2, rng=1)])
+    layers.insert(0, Linear(2, 1, rng=2))
+    assert [p.shape for p in layers.parameters()] == [(1, 2), (1,), (1, 1), (1,), (2, 1), (2,)]
+    layers[2] = Linear(1, 3, bias=False, rng=3)
+    del layers[0]
+    assert list(layers.state_dict()) == ["0.weight", "0.bias", "1.weight"]
+    heads = ModuleDict([("b", Linear(1, 1, rng=0))])
+    heads["a"] = Linear(1, 1, bias=False, rng=1)
+    assert list(heads) == ["b", "a"] and "a" in heads and len(heads) == 2
+    assert list(heads.state_dict()) == ["b.weight", "b.bias", "a.weight"]
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lambda: ModuleList([Linear(1, 1), Parameter(np.ones(1))]), r"item 1 is a Parameter.*ParameterList"),
+        (lambda: ParameterList([np.ones(2)]), r"ParameterList: item 0 is a ndarray.*nn\.Parameter\(value\)"),
+        (lambda: ModuleDict({"a.b": Linear(1, 1)}), r"ModuleDict: keys .* without '\.', got 'a\.b'"),
+        (lambda: ModuleDict({3: Linear(1, 1)}), r"ModuleDict: keys must be strings, got int 3"),
+        (lambda: ParameterDict({"w": Linear(1, 1)}), r"ParameterDict: item 'w' is a Linear, not a Parameter"),
+        (lambda: ModuleList(Linear(1, 1)), r"ModuleList: expected an iterable of items, got one Linear"),
+    ],
+)  # fmt: skip
+def test_containers_refuse_the_wrong_items(build, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        build()
+
+
+# ---- plain Python containers would hide their parameters: refused at assignment ---------------
+class Holder(Module):
+    pass
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ([Leaf(1), Leaf(2)], r"Holder\.blocks: a list holding \[0\] Leaf, \[1\] Leaf .*nn\.ModuleList"),
+        ((Leaf(1),), r"Holder\.blocks: a tuple holding \[0\] Leaf .*nn\.ModuleList"),
+        ([1.0, Parameter(np.ones(2))], r"Holder\.blocks: a list holding \[1\] Parameter .*nn\.ParameterList"),
+        ({"enc": Leaf(1)}, r"Holder\.blocks: a dict holding \['enc'\] Leaf .*nn\.ModuleDict"),
+        ({"w": Parameter(np.ones(1))}, r"a dict holding \['w'\] Parameter .*nn\.ParameterDict"),
+        ([[Leaf(1)]], r"a list holding \[0\]\[0\] Leaf .*nn\.ModuleList / nn\.ModuleDict for Modules"),
+    ],
+)
+def test_plain_list_tuple_or_dict_of_learnables_is_refused(value, message):
+    holder = Holder()
+    with pytest.raises(TypeError, match=message) as info:
+        holder.blocks = value
+    assert "invisible to parameters() and state_dict()" in str(info.value)
+    assert not hasattr(holder, "blocks")
+
+
+def test_plain_containers_without_learnables_are_fine():
+    holder = Holder()
+    holder.sizes, holder.names, holder.constants = [3, 4], {"a": "b"}, (Tensor(np.ones(2)),)
+    holder.empty = []
+    assert holder.parameters() == [] and holder.sizes == [3, 4]
+
+
+# ---- PyTorch habits and wrong arguments get named errors -------------------------------------
+@pytest.mark.parametrize("device", ["cpu", "cuda", "cuda:0", "mps"])
+def test_to_a_device_says_there_are_no_devices(device):
+    message = rf"Leaf\.to: got the device '{device}', but tinygrad_rnn has no devices"
+    with pytest.raises(TypeError, match=message):
+        Leaf(2).to(device)
+
+
+def test_to_something_that_is_not_a_dtype_is_named():
+    message = r"Leaf\.to: expected a floating dtype such as np\.float32 .*got 'half-ish'"
+    with pytest.raises(TypeError, match=message):
+        Leaf(2).to("half-ish")
+    assert Leaf(2).to("float32").w.dtype == np.float32  # a dtype's name is a dtype
+
+
+@pytest.mark.parametrize("path", ["model.npz", Path("model.npz")])
+def test_load_state_dict_of_a_path_says_to_load_the_file_first(path):
+    message = r"load_state_dict for Leaf: got the path .*load_state_dict\(tinygrad_rnn\.load"
+    with pytest.raises(TypeError, match=message):
+        Leaf(2).load_state_dict(path)
+    with pytest.raises(TypeError, match=r"load_state_dict for Leaf: expected a mapping .*got list"):
+        Leaf(2).load_state_dict([("w", np.zeros((2, 2)))])
+
+
+@pytest.mark.parametrize("value", [np.full((2, 2), 1 + 1j), np.full((2, 2), "0.5")])
+def test_load_state_dict_refuses_complex_and_string_arrays(value):
+    """Casting would drop the imaginary part without a word, or fail deep inside numpy."""
+    leaf = Leaf(2)
+    state = {"w": value, "b": np.ones(2)}
+    message = rf"load_state_dict for Leaf: .*real numbers.*w has dtype {value.dtype}"
+    with pytest.raises(StateDictError, match=message):
+        leaf.load_state_dict(state)
+    np.testing.assert_array_equal(leaf.b.data, np.zeros(2))  # nothing loaded

@@ -132,3 +132,43 @@ def test_keep_gate_init_gru_update_gate_keeps_and_rnn_is_an_error():
     assert np.all(h >= 2 * z - 1 - 1e-12)
     with pytest.raises(ValueError, match="keep_gate_init"):
         keep_gate_init(nn.RNNCell(3, 4, rng=np.random.default_rng(0)), 10, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("make", [lambda: nn.LSTM(3, 4, num_layers=2, bidirectional=True, rng=0),
+                                  lambda: nn.GRU(3, 4, num_layers=2, rng=0)])  # fmt: skip
+def test_keep_gate_init_reaches_every_layer_and_direction(make):
+    from tinygrad_rnn.train import keep_gate_init
+
+    module = make()
+    keep_gate_init(module, max_lag=30, rng=5)  # an int seed, as layers take
+    H, suffixes = 4, {name[len("bias_hh") :] for name, _ in module.named_parameters() if "bias_hh" in name}
+    assert len(suffixes) == module.num_layers * module.num_directions
+    for suffix in suffixes:
+        bias_ih, bias_hh = getattr(module, f"bias_ih{suffix}"), getattr(module, f"bias_hh{suffix}")
+        kept = _sigmoid(bias_ih.data[H : 2 * H] + bias_hh.data[H : 2 * H])
+        assert np.all(kept >= 0.5 - 1e-12) and np.all(kept <= 29 / 30 + 1e-12), suffix  # u / (1 + u)
+
+
+@pytest.mark.parametrize(
+    "module, error, message",
+    [
+        (nn.Linear(3, 4, rng=0), TypeError, "keep_gate_init: Linear is not a recurrent cell or layer"),
+        (Tiny(), TypeError, "keep_gate_init: Tiny is not a recurrent cell or layer"),
+        ("lstm", TypeError, "keep_gate_init: expected a GRU or LSTM cell or layer, got str"),
+        (nn.LSTMCell(3, 4, bias=False, rng=0), ValueError, "LSTMCell was built with bias=False"),
+        (nn.RNN(3, 4, rng=0), ValueError, "keep_gate_init: expected a GRU .* got RNN with 1 gate block$"),
+    ],
+)
+def test_keep_gate_init_names_a_module_it_cannot_initialise(module, error, message):
+    from tinygrad_rnn.train import keep_gate_init
+
+    with pytest.raises(error, match=message):
+        keep_gate_init(module, max_lag=10, rng=0)
+
+
+@pytest.mark.parametrize("shape", [(0, 2), (5, 0)])
+def test_evaluate_stream_of_an_empty_stream_is_an_error_not_a_division_by_zero(shape):
+    model = Tiny()
+    ids = np.zeros(shape, dtype=np.int64)
+    with pytest.raises(ValueError, match=rf"evaluate_stream: the streams hold no predictions .*{shape}"):
+        evaluate_stream(model, ids, ids, 4)

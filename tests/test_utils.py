@@ -166,3 +166,41 @@ def test_detached_windows_give_the_same_forward_values_as_one_pass():
         states, h = tiny_rnn(Tensor(window), h, w_ih, w_hh)
         windowed += states
     np.testing.assert_array_equal(np.stack([s.data for s in windowed]), np.stack([s.data for s in full]))
+
+
+def test_clip_grad_norm_clips_a_norm_just_above_max_norm():
+    """A norm between max_norm and 2 max_norm must be clipped too (not only large excesses)."""
+    p = Parameter(np.zeros(2))
+    p.grad = np.array([3.0, 4.0])  # norm 5
+    total = clip_grad_norm_(p, max_norm=4.0)
+    assert total == 5.0
+    np.testing.assert_allclose(p.grad, np.array([3.0, 4.0]) * 4.0 / (5.0 + 1e-6), rtol=1e-15)
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_clip_grad_norm_error_if_nonfinite_catches_inf_as_well_as_nan(bad):
+    params = params_with_grads()
+    params[1].grad[2] = bad
+    with pytest.raises(FloatingPointError, match=r"clip_grad_norm_: the total gradient norm is (inf|nan)"):
+        clip_grad_norm_(params, 1.0, error_if_nonfinite=True)
+    assert params[1].grad[2] is not None and not np.isfinite(params[1].grad[2])  # nothing was scaled
+
+
+@pytest.mark.parametrize(
+    "call, shown",
+    [
+        (lambda ps: clip_grad_norm_(ps, "1"), r"clip_grad_norm_: max_norm must be a real number, got str"),
+        (lambda ps: clip_grad_norm_(ps, 1.0, norm_type="2"), r"clip_grad_norm_: norm_type .* got str '2'"),
+        (lambda ps: clip_grad_norm_(ps, None), r"clip_grad_norm_: max_norm .* got NoneType None"),
+        (lambda ps: clip_grad_value_(ps, "0.5"), r"clip_grad_value_: clip_value .* got str '0.5'"),
+    ],
+)
+def test_clip_arguments_that_are_not_numbers_are_named(call, shown):
+    with pytest.raises(TypeError, match=shown):
+        call(params_with_grads())
+
+
+def test_clip_grad_norm_accepts_numpy_scalars():
+    p = Parameter(np.zeros(2))
+    p.grad = np.array([3.0, 4.0])
+    assert clip_grad_norm_(p, np.float32(10.0), norm_type=np.array(2.0)) == 5.0

@@ -18,9 +18,14 @@ import numpy as np
 
 __all__ = ["save", "load", "CheckpointError"]
 
-# Numbers only: bool, signed/unsigned integers, floats, complex. Object, string,
-# bytes and structured arrays are refused (object arrays would need pickle).
-_NUMERIC_KINDS = "biufc"
+# Real numbers only: bool, signed/unsigned integers, floats. Object, string, bytes and
+# structured arrays are refused (object arrays would need pickle); so is complex, which
+# no Tensor holds and which casting into a parameter would silently cut to its real part.
+_NUMERIC_KINDS = "biuf"
+
+# The first bytes of the files people mistake for checkpoints, to say what a file is.
+_ZIP_MAGIC = b"PK\x03\x04"
+_NPY_MAGIC = b"\x93NUMPY"
 
 
 class CheckpointError(ValueError):
@@ -63,10 +68,18 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load: no checkpoint file at '{path}'")
+    if os.path.isdir(path):
+        raise CheckpointError(f"load: '{path}' is a directory, not an .npz checkpoint")
+    with open(path, "rb") as file:
+        head = file.read(64)
+    if not head:
+        raise CheckpointError(f"load: '{path}' is empty, not an .npz checkpoint")
+    if not head.startswith((_ZIP_MAGIC, _NPY_MAGIC)):
+        # np.load would try to unpickle it and suggest allow_pickle=True: advice to refuse.
+        raise CheckpointError(f"load: '{path}' is not an .npz checkpoint: {_what_file(head)}")
     try:
         contents = np.load(path, allow_pickle=False)
     except ValueError as err:
-        # np.load falls back to unpickling for a file that is neither .npy nor .npz.
         raise CheckpointError(f"load: '{path}' is not an .npz checkpoint ({err})") from None
     except (OSError, EOFError, zipfile.BadZipFile) as err:
         raise CheckpointError(f"load: '{path}' is not a readable .npz checkpoint ({err})") from None
@@ -75,7 +88,33 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
             f"load: '{path}' holds a single .npy array, not an .npz checkpoint of named arrays"
         )
     with contents:
+        _refuse_ambiguous_names(contents.files, f"load: '{path}'")
         return {name: _read_member(contents, name, path) for name in contents.files}
+
+
+def _what_file(head: bytes) -> str:
+    """A short description of a file that is not a checkpoint, from its first bytes."""
+    if head[:1] == b"\x80":  # the PROTO opcode that starts every pickle of protocol 2 and later
+        return (
+            "it looks like a pickle (e.g. pickle.dump or an old torch.save), which is never loaded here "
+            "because unpickling can run arbitrary code; convert the tensors to numpy arrays and write them "
+            "with tinygrad_rnn.save"
+        )
+    if all(byte >= 0x20 or byte in b"\t\n\r" for byte in head):  # UTF-8 text has no control bytes
+        return "it looks like a text file; checkpoints are written with tinygrad_rnn.save"
+    return "its first bytes are not those of a zip archive (an .npz starts with 'PK')"
+
+
+def _refuse_ambiguous_names(names: list[str], where: str) -> None:
+    """Keys 'a' and 'a.npy' cannot share an .npz: key 'a' is stored as the member 'a.npy', and
+    numpy looks a key up as a member name first, so key 'a.npy' reads back key 'a''s array."""
+    present = set(names)
+    clashes = [f"'{n[:-4]}' and '{n}'" for n in names if n.endswith(".npy") and n[:-4] in present]
+    if clashes:
+        raise CheckpointError(
+            f"{where}: keys {', '.join(clashes)} collide in an .npz (both read back as the same array); "
+            "rename one of them"
+        )
 
 
 def _read_member(contents: np.lib.npyio.NpzFile, name: str, path: str) -> np.ndarray:
@@ -119,10 +158,12 @@ def _numeric_arrays(state_dict: Mapping[str, Any], path: str) -> dict[str, np.nd
             ) from None
         if array.dtype.kind not in _NUMERIC_KINDS:
             raise CheckpointError(
-                f"save: value of '{key}' has dtype {array.dtype} ({type(value).__name__}); only numeric "
-                f"arrays can be saved (no pickle). Nothing written to '{path}'"
+                f"save: value of '{key}' has dtype {array.dtype} ({type(value).__name__}); only arrays of "
+                f"real numbers (bool, int, float) can be saved (no pickle, no complex). "
+                f"Nothing written to '{path}'"
             )
         arrays[key] = array
+    _refuse_ambiguous_names(list(arrays), f"save: nothing written to '{path}'")
     return arrays
 
 

@@ -5,16 +5,22 @@ operations in the parameter's own dtype (a float32 model stays float32).
 Parameters whose ``grad`` is None (unused in this step) are left alone, and
 their optimizer state does not advance. Notation in the docstrings: theta is a
 parameter, g its gradient, t the number of steps it has taken (from 1).
+
+``state_dict()`` is a flat dict of numpy arrays (hyperparameters as
+``param_groups.lr``, buffers as ``state.0.exp_avg``, ...), so it goes through
+``tinygrad_rnn.save`` / ``load`` like a model's; ``load_state_dict`` restores it
+and training resumes exactly where it stopped.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
+from tinygrad_rnn.nn.module import Module, StateDictError
 from tinygrad_rnn.tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "Adam"]
@@ -27,8 +33,18 @@ class Optimizer:
     learning rate from the next step on).
     """
 
+    # Subclasses name their hyperparameters (attributes saved in the state dict) and, per
+    # parameter, their state entries (the "step" count, or arrays shaped like the parameter).
+    hyperparameters: tuple[str, ...] = ()
+    state_names: tuple[str, ...] = ()
+
     def __init__(self, params: Iterable[Tensor]) -> None:
         name = type(self).__name__
+        if isinstance(params, Module):
+            raise TypeError(
+                f"{name}: got the module {type(params).__name__} itself; pass its parameters: "
+                f"{name}(model.parameters(), ...)"
+            )
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{name}: params must be an iterable of Tensors (e.g. model.parameters()), got one Tensor"
@@ -59,12 +75,93 @@ class Optimizer:
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any]) -> None:
         raise NotImplementedError
 
+    # ---- checkpoints ----------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Everything needed to resume, as a flat dict of numpy arrays (copies).
+
+        ``param_groups.<name>`` holds each hyperparameter, ``num_params`` the number of
+        parameters, and ``state.<i>.<name>`` parameter i's state (missing for a parameter
+        that has not taken a step yet). Parameters are identified by their position in the
+        list given to the optimizer, as in PyTorch.
+        """
+        out: dict[str, np.ndarray] = {"num_params": np.array(len(self.params))}
+        for name in self.hyperparameters:
+            out[f"param_groups.{name}"] = np.array(getattr(self, name))
+        for i, state in enumerate(self.state):
+            for name, value in state.items():
+                out[f"state.{i}.{name}"] = np.array(value, copy=True)
+        return out
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore hyperparameters and per-parameter state from ``state_dict()``'s output.
+
+        Every problem (missing or unexpected keys, wrong shapes, another number of
+        parameters) is an error naming it, and nothing changes unless all of it fits.
+        """
+        where = f"{type(self).__name__}.load_state_dict"
+        if isinstance(state_dict, (str, bytes)) or hasattr(state_dict, "__fspath__"):
+            raise TypeError(
+                f"{where}: got the path {state_dict!r}, not a state dict; read the file first: "
+                f"optimizer.load_state_dict(tinygrad_rnn.load({str(state_dict)!r}))"
+            )
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{where}: expected a mapping of name -> array, got {type(state_dict).__name__}")
+        arrays = {key: np.asarray(value) for key, value in state_dict.items()}
+        problems: list[str] = []
+        not_real = [f"{k} has dtype {a.dtype}" for k, a in arrays.items() if a.dtype.kind not in "biuf"]
+        if not_real:
+            raise StateDictError(f"{where}: entries must be real numbers; " + "; ".join(not_real))
+        expected = ["num_params"] + [f"param_groups.{name}" for name in self.hyperparameters]
+        missing = [key for key in expected if key not in arrays]
+        if missing:
+            problems.append("missing: " + ", ".join(missing))
+        elif arrays["num_params"].shape != () or int(arrays["num_params"]) != len(self.params):
+            count, ours = arrays["num_params"], len(self.params)
+            problems.append(f"the checkpoint is for {count} parameters, this optimizer has {ours}")
+        new_state: list[dict[str, Any]] = [{} for _ in self.params]
+        unexpected = []
+        for key, value in arrays.items():
+            if key in expected:
+                continue
+            parts = key.split(".")
+            index = int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else -1
+            if parts[0] != "state" or not 0 <= index < len(self.params) or parts[2] not in self.state_names:
+                unexpected.append(key)
+                continue
+            p = self.params[index]
+            if parts[2] == "step":
+                if value.shape == () and value.dtype.kind in "iu" and value >= 0:
+                    new_state[index]["step"] = int(value)  # a Python int, as step() keeps it
+                else:
+                    problems.append(f"{key} must be a count >= 0, got {value!r}")
+            elif value.shape != p.shape:
+                problems.append(f"{key}: checkpoint {value.shape} vs parameter {p.shape}")
+            else:
+                new_state[index][parts[2]] = value.astype(p.dtype, copy=True)
+        if unexpected:
+            problems.append("unexpected: " + ", ".join(unexpected) + " (a checkpoint of another optimizer?)")
+        partial = [str(i) for i, s in enumerate(new_state) if s and set(s) != set(self.state_names)]
+        if partial and not problems:
+            problems.append(f"parameters {', '.join(partial)} lack some of {', '.join(self.state_names)}")
+        if problems:
+            raise StateDictError(f"{where}: " + " | ".join(problems))
+        # Back to Python numbers (0-d arrays) and tuples (Adam's betas), as the constructor takes them.
+        hyper = {name: arrays[f"param_groups.{name}"].tolist() for name in self.hyperparameters}
+        self._set_hyperparameters({k: tuple(v) if isinstance(v, list) else v for k, v in hyper.items()})
+        self.state = new_state
+
+    def _set_hyperparameters(self, values: dict[str, Any]) -> None:
+        """Check and set hyperparameters read from a checkpoint (the constructor's checks)."""
+        raise NotImplementedError
+
 
 def _check(name: str, **values: float) -> None:
-    """Every named hyperparameter must be a number >= 0."""
+    """Every named hyperparameter must be a finite number >= 0 (a nan or inf learning rate
+    would turn every parameter into nan at the first step, without an error)."""
     for key, value in values.items():
-        if not isinstance(value, (int, float, np.number)) or isinstance(value, bool) or not value >= 0:
-            raise ValueError(f"{name}: {key} must be a number >= 0, got {value!r}")
+        number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+        if not number or not 0 <= value < math.inf:
+            raise ValueError(f"{name}: {key} must be a finite number >= 0, got {value!r}")
 
 
 class SGD(Optimizer):
@@ -77,6 +174,9 @@ class SGD(Optimizer):
         theta = theta - lr * d
     """
 
+    hyperparameters = ("lr", "momentum", "dampening", "weight_decay", "nesterov")
+    state_names = ("momentum_buffer",)
+
     def __init__(
         self,
         params: Iterable[Tensor],
@@ -86,13 +186,20 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
         nesterov: bool = False,
     ) -> None:
+        self._set_hyperparameters(
+            dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
+        )
+        super().__init__(params)
+
+    def _set_hyperparameters(self, values):
+        lr, momentum, dampening = values["lr"], values["momentum"], values["dampening"]
+        weight_decay, nesterov = values["weight_decay"], values["nesterov"]
         _check("SGD", lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay)
         if nesterov and (momentum == 0 or dampening != 0):
             raise ValueError(
                 f"SGD: nesterov momentum needs momentum > 0 and dampening = 0, "
                 f"got momentum={momentum}, dampening={dampening}"
             )
-        super().__init__(params)
         self.lr, self.momentum, self.dampening = float(lr), float(momentum), float(dampening)
         self.weight_decay, self.nesterov = float(weight_decay), bool(nesterov)
 
@@ -101,6 +208,8 @@ class SGD(Optimizer):
         if self.momentum:
             buffer = state.get("momentum_buffer")
             if buffer is None:
+                # A copy: d may be p.grad itself, which the caller can change in place
+                # (clipping) before the next step; the buffer must not change with it.
                 buffer = state["momentum_buffer"] = d.copy()
             else:
                 buffer *= self.momentum
@@ -118,6 +227,9 @@ class Adagrad(Optimizer):
         theta = theta - lr_t * g / (sqrt(s) + eps)
     """
 
+    hyperparameters = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
+    state_names = ("step", "sum")
+
     def __init__(
         self,
         params: Iterable[Tensor],
@@ -127,13 +239,17 @@ class Adagrad(Optimizer):
         initial_accumulator_value: float = 0.0,
         eps: float = 1e-10,
     ) -> None:
-        _check(
-            "Adagrad", lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-            initial_accumulator_value=initial_accumulator_value, eps=eps,
+        self._set_hyperparameters(
+            dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                 initial_accumulator_value=initial_accumulator_value, eps=eps)
         )  # fmt: skip
         super().__init__(params)
-        self.lr, self.lr_decay, self.weight_decay = float(lr), float(lr_decay), float(weight_decay)
-        self.initial_accumulator_value, self.eps = float(initial_accumulator_value), float(eps)
+
+    def _set_hyperparameters(self, values):
+        _check("Adagrad", **values)
+        self.lr, self.lr_decay = float(values["lr"]), float(values["lr_decay"])
+        self.weight_decay, self.eps = float(values["weight_decay"]), float(values["eps"])
+        self.initial_accumulator_value = float(values["initial_accumulator_value"])
 
     def _update(self, p, grad, state):
         if not state:
@@ -159,6 +275,9 @@ class Adam(Optimizer):
     ("bias correction"); written as above, eps is added after correcting v, as in PyTorch.
     """
 
+    hyperparameters = ("lr", "betas", "eps", "weight_decay")
+    state_names = ("step", "exp_avg", "exp_avg_sq")
+
     def __init__(
         self,
         params: Iterable[Tensor],
@@ -167,10 +286,15 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
-        _check("Adam", lr=lr, eps=eps, weight_decay=weight_decay)
-        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"Adam: betas must be two numbers in [0, 1), got {betas!r}")
+        self._set_hyperparameters(dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
         super().__init__(params)
+
+    def _set_hyperparameters(self, values):
+        lr, betas, eps, weight_decay = values["lr"], values["betas"], values["eps"], values["weight_decay"]
+        _check("Adam", lr=lr, eps=eps, weight_decay=weight_decay)
+        if np.shape(betas) != (2,) or not all(isinstance(b, (int, float, np.number)) and 0.0 <= b < 1.0
+                                              for b in betas):  # fmt: skip
+            raise ValueError(f"Adam: betas must be two numbers in [0, 1), got {betas!r}")
         self.lr, self.eps, self.weight_decay = float(lr), float(eps), float(weight_decay)
         self.betas = (float(betas[0]), float(betas[1]))
 

@@ -17,6 +17,7 @@ caller can draw a progress bar.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 
 import tinygrad_rnn.nn.functional as F
+from tinygrad_rnn.nn.module import Module, Seed, as_generator
 from tinygrad_rnn.nn.utils import bptt_windows, clip_grad_norm_, detach_state
 from tinygrad_rnn.optim import Optimizer
 from tinygrad_rnn.tensor import Tensor, no_grad
@@ -130,12 +132,17 @@ def evaluate_stream(
             loss, state = _window_loss(forward, x, y, state)
             total += loss.item() * y.size
             count += y.size
+    if count == 0:  # a mean over nothing: 0 / 0, which would raise ZeroDivisionError here
+        raise ValueError(
+            f"evaluate_stream: the streams hold no predictions (targets of shape {np.shape(targets)}, "
+            "expected (T, B) with T >= 1 and B >= 1)"
+        )
     return total / count
 
 
-def keep_gate_init(module: Any, max_lag: int, rng: np.random.Generator) -> None:
+def keep_gate_init(module: Module, max_lag: int, rng: Seed) -> None:
     """Bias a GRU's or LSTM's gates towards keeping their state ("chrono" initialisation,
-    Tallec & Ollivier 2018), for a cell or a one-layer sequence layer.
+    Tallec & Ollivier 2018), for a cell or a sequence layer (every layer and direction).
 
     With u ~ U(1, max_lag - 1) per unit, a gate bias of log(u) makes the kept
     fraction sigmoid(log u) = u / (1 + u) at the start, a memory of about u steps:
@@ -143,16 +150,34 @@ def keep_gate_init(module: Any, max_lag: int, rng: np.random.Generator) -> None:
     h' = (1 - z) n + z h, so z near 1 keeps). Both gates are block 1 of the
     stacked biases (LSTM i, f, g, o; GRU r, z, n).
     """
-    suffix = "_l0" if hasattr(module, "bias_hh_l0") else ""
-    bias_ih, bias_hh = getattr(module, f"bias_ih{suffix}"), getattr(module, f"bias_hh{suffix}")
-    H = module.hidden_size
-    gates = bias_hh.shape[0] // H
+    what = type(module).__name__
+    if not isinstance(module, Module):
+        raise TypeError(f"keep_gate_init: expected a GRU or LSTM cell or layer, got {what}")
+    if isinstance(max_lag, bool) or not isinstance(max_lag, numbers.Real) or not max_lag >= 1:
+        raise ValueError(f"keep_gate_init: max_lag must be a number of steps >= 1, got {max_lag!r}")
+    rng = as_generator(rng, "keep_gate_init")
+    # Cells name their recurrent weight weight_hh; sequence layers weight_hh_l0, weight_hh_l0_reverse, ...
+    names = [name for name, _ in module.named_parameters()]
+    suffixes = [name.removeprefix("weight_hh") for name in names if name.startswith("weight_hh")]
+    hidden_size = getattr(module, "hidden_size", None)
+    if not suffixes or not isinstance(hidden_size, int):
+        raise TypeError(
+            f"keep_gate_init: {what} is not a recurrent cell or layer (it has no weight_hh and "
+            "hidden_size); expected a GRU or LSTM cell or layer"
+        )
+    H = hidden_size
+    gates = getattr(module, f"weight_hh{suffixes[0]}").shape[0] // H
     if gates not in (3, 4):
         raise ValueError(
-            f"keep_gate_init: expected a GRU (3 gates) or LSTM (4 gates), got {gates} gate blocks"
+            f"keep_gate_init: expected a GRU (3 gate blocks) or LSTM (4 gate blocks), "
+            f"got {what} with {gates} gate block{'s' if gates > 1 else ''}"
         )
-    keep = np.log(rng.uniform(1.0, max(2.0, max_lag - 1.0), H))
+    if getattr(module, f"bias_hh{suffixes[0]}", None) is None:
+        raise ValueError(f"keep_gate_init: {what} was built with bias=False, so it has no gate biases to set")
     block = slice(H, 2 * H)
-    bias_ih.data[block], bias_hh.data[block] = 0.0, keep
-    if gates == 4:
-        bias_ih.data[:H], bias_hh.data[:H] = 0.0, -keep
+    for suffix in suffixes:
+        bias_ih, bias_hh = getattr(module, f"bias_ih{suffix}"), getattr(module, f"bias_hh{suffix}")
+        keep = np.log(rng.uniform(1.0, max(2.0, max_lag - 1.0), H))
+        bias_ih.data[block], bias_hh.data[block] = 0.0, keep
+        if gates == 4:
+            bias_ih.data[:H], bias_hh.data[:H] = 0.0, -keep

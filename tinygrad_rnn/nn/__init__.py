@@ -2,9 +2,19 @@
 
 from tinygrad_rnn.nn import functional, utils
 from tinygrad_rnn.nn.layers import Dropout, Embedding, Linear
-from tinygrad_rnn.nn.module import Module, Parameter, StateDictError
+from tinygrad_rnn.nn.module import (
+    Module,
+    ModuleDict,
+    ModuleList,
+    Parameter,
+    ParameterDict,
+    ParameterList,
+    Sequential,
+    StateDictError,
+)
 from tinygrad_rnn.nn.recurrent import GRU, LSTM, RNN, GRUCell, LeakyRNNCell, LSTMCell, RNNCell, SkipRNN
 
 __all__ = ["Module", "Parameter", "StateDictError"]
+__all__ += ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 __all__ += ["RNNCell", "GRUCell", "LSTMCell", "LeakyRNNCell", "RNN", "GRU", "LSTM", "SkipRNN"]
 __all__ += ["Linear", "Embedding", "Dropout", "functional", "utils"]

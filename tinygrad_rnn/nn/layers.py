@@ -12,12 +12,10 @@ from typing import Any
 import numpy as np
 
 from tinygrad_rnn.nn.functional import _integer_indices, linear
-from tinygrad_rnn.nn.module import Module, Parameter
+from tinygrad_rnn.nn.module import Module, Parameter, Seed, as_generator
 from tinygrad_rnn.tensor import Tensor
 
 __all__ = ["Linear", "Embedding", "Dropout"]
-
-Seed = np.random.Generator | int | None
 
 
 def _positive_int(value: Any, what: str, layer: str) -> int:
@@ -56,7 +54,7 @@ class Linear(Module):
     ) -> None:
         self.in_features = _positive_int(in_features, "in_features", "Linear")
         self.out_features = _positive_int(out_features, "out_features", "Linear")
-        rng = np.random.default_rng(rng)
+        rng = as_generator(rng, "Linear")
         bound = 1.0 / np.sqrt(self.in_features)
         shape = (self.out_features, self.in_features)
         self.weight = Parameter(rng.uniform(-bound, bound, shape), dtype=dtype)
@@ -93,7 +91,7 @@ class Embedding(Module):
     ) -> None:
         self.num_embeddings = _positive_int(num_embeddings, "num_embeddings", "Embedding")
         self.embedding_dim = _positive_int(embedding_dim, "embedding_dim", "Embedding")
-        rng = np.random.default_rng(rng)
+        rng = as_generator(rng, "Embedding")
         self.weight = Parameter(rng.standard_normal((self.num_embeddings, self.embedding_dim)), dtype=dtype)
 
     def forward(self, indices: Any) -> Tensor:
@@ -122,7 +120,7 @@ class Dropout(Module):
         if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0.0 <= p < 1.0:
             raise ValueError(f"Dropout: p is the probability of dropping an entry, in [0, 1); got {p!r}")
         self.p = float(p)
-        self.rng = np.random.default_rng(rng)
+        self.rng = as_generator(rng, "Dropout")
 
     def forward(self, x: Tensor | np.ndarray) -> Tensor:
         x = x if isinstance(x, Tensor) else Tensor(x)

@@ -18,6 +18,7 @@ only runs k steps back. A training loop reads::
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -28,6 +29,16 @@ from tinygrad_rnn.tensor import Tensor
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "detach_state", "bptt_windows"]
 
 State = TypeVar("State")
+
+
+def _real_number(value: Any, what: str, op: str) -> float:
+    """A plain real number as a float; a string such as '1' (from a config file) is an error,
+    where comparing it with a number would fail inside Python with a message that names neither."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{op}: {what} must be a real number, got {type(value).__name__} {value!r}")
+    return float(value)
 
 
 def _with_grads(parameters: Tensor | Iterable[Tensor], op: str) -> list[Tensor]:
@@ -53,9 +64,10 @@ def clip_grad_norm_(
     direction is kept, only their length shrinks. Returns total, measured before
     clipping, as a float. Parameters without a gradient are skipped.
     """
-    norm_type = float(norm_type)
+    norm_type = _real_number(norm_type, "norm_type", "clip_grad_norm_")
     if not norm_type > 0:
         raise ValueError(f"clip_grad_norm_: norm_type must be positive (or inf), got {norm_type}")
+    max_norm = _real_number(max_norm, "max_norm", "clip_grad_norm_")
     if not max_norm >= 0:
         raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
     params = _with_grads(parameters, "clip_grad_norm_")
@@ -78,6 +90,7 @@ def clip_grad_norm_(
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
     """Clamp every gradient entry into [-clip_value, clip_value], in place."""
+    clip_value = _real_number(clip_value, "clip_value", "clip_grad_value_")
     if not clip_value >= 0:
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
     for p in _with_grads(parameters, "clip_grad_value_"):
