@@ -148,7 +148,8 @@ def summary(values: list[float]) -> dict:
     }
 
 
-def cliffs(args: argparse.Namespace, seeds: list[int], length: int, hidden: int, batch: int) -> dict:
+def cliffs(seeds: list[int], length: int, hidden: int, batch: int) -> dict:
+    """Every scale x seed: curvature_along_gradient, summarised over the seeds."""
     rows = []
     for scale in SCALES:
         runs = [curvature_along_gradient(*build_problem(s, scale, hidden, batch, length)) for s in seeds]
@@ -163,10 +164,15 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     hidden, batch, lengths, seed_count = SIZES[args.size]
     seeds = [args.seed + k for k in range(seed_count)]
     newton = newton_part(seeds, console)
-    settings = [cliffs(args, seeds, length, hidden, batch) for length in lengths]
+    settings = [cliffs(seeds, length, hidden, batch) for length in lengths]
     for setting in settings:
         print_cliffs(setting, seeds, console)
-    console.print(panel(cliff_reading(settings[0], len(seeds)), "What the curvature means for a step"))
+        console.print(
+            panel(
+                cliff_reading(setting, len(seeds)),
+                f"What the curvature means for a step (T = {setting['length']})",
+            )
+        )
     return {"newton_vs_gd": newton, "cliffs": settings, "seeds": seeds}
 
 

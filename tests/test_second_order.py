@@ -307,13 +307,9 @@ def test_indexing(data, shape):
 
 def test_indexing_with_repeated_entries():
     """x[[0, 0, 2, 0]]: the gradients of a repeated entry add up, in the recorded backward too."""
-    x = make_values((3, 2))
+    x = np.random.default_rng(7).uniform(-2, 2, (3, 2))
     check_hessian_vector_product(lambda t: t[np.array([0, 0, 2, 0])], [x], ops.Scatter)
     check_hessian_vector_product(lambda t: t[np.array([1, 1]), np.array([0, 0])], [x], ops.Scatter)
-
-
-def make_values(shape, seed=7):
-    return np.random.default_rng(seed).uniform(-2, 2, shape)
 
 
 @given(data=st.data(), shape=shapes(max_dims=3))
