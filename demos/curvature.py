@@ -219,8 +219,8 @@ def newton_part(seeds: list[int], console: Console) -> dict:
             rows.append(
                 [
                     k,
-                    f"{step['x']:+.10f}",
-                    f"{step['f']:+.7f}",
+                    f"{step['x']:+.9f}",
+                    f"{step['f']:+.6f}",
                     f"{step['df']:+.1e}",
                     f"{step['d2f']:.3f}",
                     f"{error:.1e}",
@@ -236,9 +236,9 @@ def newton_part(seeds: list[int], console: Console) -> dict:
         console.print(
             table(
                 f"{title} from x0 = {path[0]['x']:.4f} (seed {seeds[0]})",
-                ["k", "x", "f(x)", "f'(x)", "f''(x)", "e = |x - x*|", rate],
+                ["k", "x", "f(x)", "f'(x)", "f''(x)", "e = |x - x*|", "ratio"],
                 rows,
-                caption=f"Near x* the ratio tends to {predicted}.",
+                caption=f"ratio = {rate}; near x* it tends to {predicted}.",
             )
         )
     newton_steps = [r["newton_steps"] for r in runs]
