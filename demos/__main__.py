@@ -20,7 +20,7 @@ from types import ModuleType
 from rich.console import Console
 from rich.table import Table
 
-from demos import bptt, dependencies, forward, graph, language_model, memory, vanishing
+from demos import bptt, curvature, dependencies, forward, graph, language_model, memory, vanishing
 
 # The registry: one line per demo, in the order `--all` runs them.
 DEMOS: list[ModuleType] = [
@@ -31,6 +31,7 @@ DEMOS: list[ModuleType] = [
     vanishing,
     language_model,
     memory,
+    curvature,
 ]
 
 

@@ -299,17 +299,20 @@ class Tensor(ArrayMethods):
         return _ops.Index.apply(self, index=index if type(index) is int else checks.index(index))
 
     # ---- reverse mode --------------------------------------------------------------------
-    def backward(self, grad: Any = None, retain_graph: bool = False, create_graph: bool = False) -> None:
+    def backward(
+        self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+    ) -> None:
         """Accumulate d(self)/d(leaf) * grad into every leaf's ``.grad``.
 
         ``grad`` defaults to 1 for a one-element tensor and is required otherwise.
         What the ops saved for backward is freed afterwards unless ``retain_graph``
         (then backward may run through this graph again). With ``create_graph`` the
         backward pass is recorded and each ``.grad`` is a Tensor that can be
-        differentiated again (retain_graph then defaults to True, as in PyTorch).
+        differentiated again (retain_graph then defaults to True, as in PyTorch; an explicit
+        retain_graph=False still frees the graph).
         """
         seed = checks.seed_gradient(self, grad, create_graph, "backward")
-        _backpropagate([(self, seed)], retain_graph or create_graph, create_graph)
+        _backpropagate([(self, seed)], create_graph if retain_graph is None else retain_graph, create_graph)
 
 
 def _backpropagate(

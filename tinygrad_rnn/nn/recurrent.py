@@ -23,7 +23,7 @@ import numpy as np
 from tinygrad_rnn import fused as fused_steps
 from tinygrad_rnn.checks import float_dtype
 from tinygrad_rnn.nn import steps as textbook_steps
-from tinygrad_rnn.nn.module import Module, Parameter
+from tinygrad_rnn.nn.module import Module, Parameter, as_generator
 from tinygrad_rnn.nn.steps import gru_step, input_drive, leaky_rnn_step, lstm_step, rnn_step, skip_rnn_step
 from tinygrad_rnn.tensor import Tensor, concat, stack
 
@@ -68,16 +68,6 @@ def _flag(value: Any, name: str, owner: str) -> bool:
     return bool(value)
 
 
-def _generator(rng: Any, owner: str) -> np.random.Generator:
-    if (
-        rng is not None
-        and not isinstance(rng, (np.random.Generator, int, np.integer))
-        or isinstance(rng, bool)
-    ):
-        raise TypeError(f"{owner}: rng must be a numpy Generator, an int seed or None, got {rng!r}")
-    return np.random.default_rng(rng)
-
-
 def _uniform(
     rng: np.random.Generator, shape: tuple[int, ...], hidden_size: int, dtype: np.dtype
 ) -> Parameter:
@@ -93,7 +83,7 @@ class _Options(Module):
         owner = type(self).__name__
         self.fused = _flag(fused, "fused", owner)
         self.dtype = float_dtype(dtype, owner)
-        return _generator(rng, owner)
+        return as_generator(rng, owner)
 
     @property
     def steps(self) -> Any:
