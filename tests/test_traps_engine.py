@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import arrays, check_gradients, shapes
+from strategies import BackwardSpy, arrays, check_gradients, shapes
 
 import tinygrad_rnn.nn.functional as F
 from tinygrad_rnn import (
@@ -556,6 +556,23 @@ def test_a_float32_weight_used_with_float64_input_keeps_a_float32_gradient():
     assert w.grad.dtype == np.float32
 
 
+def test_a_float32_intermediate_passes_float32_gradients_on_in_a_mixed_graph():
+    """h = 2 w is float32; h @ x (x float64) sends h a float64 gradient, which is cast back to
+    float32 before h's op runs, so the whole float32 part of the graph computes in float32."""
+    rng = np.random.default_rng(8)
+    w = Tensor(rng.standard_normal((3, 4)), dtype=np.float32, requires_grad=True)
+    x = Tensor(rng.standard_normal((4, 2)))
+    h = w * 2.0
+    assert h.dtype == np.float32
+    loss = (h @ x).sum()
+    with BackwardSpy() as spy:
+        loss.backward()
+    (arriving,) = [grad for out, grad, _ in spy.calls if out is h]
+    assert np.asarray(arriving).dtype == np.float32
+    assert w.grad.dtype == np.float32
+    np.testing.assert_allclose(w.grad, 2 * np.ones((3, 2)) @ x.data.T, rtol=1e-6)
+
+
 class _NanGradient(Function):
     """y = x;  backward deliberately returns nan (to trigger anomaly mode in backward)."""
 
@@ -593,9 +610,12 @@ class _ScaledSquare(Function):
         return self.factor * 2 * self.x * g
 
 
+@pytest.mark.parametrize("sign", [1.0, -1.0], ids=["x>0", "x<0"])
 @pytest.mark.parametrize("factor", [0.5, 0.9, 1.1, 2.0, -1.0, 0.0])
-def test_gradcheck_catches_an_analytic_gradient_smaller_or_larger_than_the_numerical_one(factor):
-    x = Tensor(np.array([0.5, -1.5, 2.0]), requires_grad=True)
+def test_gradcheck_catches_an_analytic_gradient_smaller_or_larger_than_the_numerical_one(factor, sign):
+    # All entries of one sign: then 0.5 x the true gradient is below it everywhere (for x > 0),
+    # and a one-sided comparison (analytic - numerical > tol) would miss it.
+    x = Tensor(sign * np.array([0.5, 1.5, 2.0]), requires_grad=True)
     with pytest.raises(GradcheckError, match="gradcheck: input 0"):
         gradcheck(lambda t: _ScaledSquare.apply(t, factor=factor), [x], atol=1e-7, rtol=1e-6)
     assert gradcheck(lambda t: _ScaledSquare.apply(t, factor=1.0), [x], atol=1e-7, rtol=1e-6)
