@@ -19,8 +19,9 @@ the chain rule does not mention are solved here instead:
    version counter. An op notes the versions of its inputs when it runs, and
    backward refuses to use an input that was written to since (PyTorch's
    version counters). Tracked: ``t.data[...] = v``, ``t.data += v`` and the
-   other in-place operators, ufuncs with ``out=t.data``, ``fill``, ``sort``,
-   ``put``, ``np.copyto``/``np.put``/``np.place``/``np.putmask`` into it, and
+   other in-place operators, ufuncs and numpy functions with ``out=t.data``,
+   ``fill``, ``sort``, ``partition``, ``put``, ``np.copyto``/``np.put``/
+   ``np.place``/``np.putmask`` into it (positional or by keyword), and
    ``t.data = new``. Not tracked: writes through another name for the same
    memory (the array that was passed to ``Tensor()``, ``np.asarray(t)``,
    ``t.data.flat``, or ``t.data.view(np.ndarray)``).
@@ -146,7 +147,8 @@ def accumulate_grad(tensor: Tensor, grad: Any) -> None:
 
 
 # ---- 3. writes to saved arrays --------------------------------------------------------------
-_WRITING_FUNCTIONS = {np.copyto, np.put, np.place, np.putmask}
+# numpy functions that write into an argument, and that argument's name (it may come by keyword).
+_WRITING_FUNCTIONS = {np.copyto: "dst", np.put: "a", np.place: "arr", np.putmask: "a"}
 
 
 class WatchedArray(np.ndarray):
@@ -180,6 +182,10 @@ class WatchedArray(np.ndarray):
         self._written()
         self.view(np.ndarray).sort(*args, **kwargs)
 
+    def partition(self, *args: Any, **kwargs: Any) -> None:
+        self._written()
+        self.view(np.ndarray).partition(*args, **kwargs)
+
     def put(self, *args: Any, **kwargs: Any) -> None:
         self._written()
         self.view(np.ndarray).put(*args, **kwargs)
@@ -198,8 +204,14 @@ class WatchedArray(np.ndarray):
         return _plain_result(result)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        if func in _WRITING_FUNCTIONS and isinstance(args[0], WatchedArray):
-            args[0]._written()
+        written = []
+        if func in _WRITING_FUNCTIONS:
+            written.append(args[0] if args else kwargs.get(_WRITING_FUNCTIONS[func]))
+        out = kwargs.get("out")  # np.dot, np.take, ... write their result into out=
+        written += out if isinstance(out, tuple) else [out]
+        for array in written:
+            if isinstance(array, WatchedArray):
+                array._written()
         return _plain_result(super().__array_function__(func, types, args, kwargs))
 
     def __repr__(self) -> str:
