@@ -96,6 +96,15 @@ TRACKED_WRITES = {
     "np.put": lambda x: np.put(x.data, [1], [10.0]),
     "np.place": lambda x: np.place(x.data, x.data > 0, [10.0]),
     "np.putmask": lambda x: np.putmask(x.data, x.data > 0, 10.0),
+    # the same functions with the target passed by keyword
+    "np.copyto(dst=...)": lambda x: np.copyto(dst=x.data, src=[10.0, 20.0]),
+    "np.place(arr=...)": lambda x: np.place(arr=x.data, mask=np.array([True, False]), vals=[10.0]),
+    "np.put(a=...)": lambda x: np.put(a=x.data, ind=[0], v=[10.0]),
+    # numpy functions (not ufuncs) that write their result into out=
+    "np.dot out=": lambda x: np.dot(np.array([[0.0, 1.0], [1.0, 0.0]]), x.data.copy(), out=x.data),
+    "np.take out=": lambda x: np.take(x.data.copy(), [1, 0], out=x.data),
+    "np.matmul out=": lambda x: np.matmul(np.array([[0.0, 1.0], [1.0, 0.0]]), x.data.copy(), out=x.data),
+    "partition": lambda x: x.data.partition(0),
     "t.data = new": _replace,
     "optim.SGD step": _sgd_step,
     "through reshape": _through_reshape,
