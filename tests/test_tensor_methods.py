@@ -14,7 +14,7 @@ from __future__ import annotations
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import arrays, broadcastable_pairs, check_gradients, shapes, upstream
 
@@ -89,15 +89,21 @@ def split_cases(draw: st.DrawFn):
     size = shape[axis]
     if draw(st.booleans()):
         sections = draw(st.sampled_from([n for n in range(1, size + 1) if size % n == 0]))
-    else:  # indices, possibly unsorted or past the end (numpy then gives empty parts)
-        sections = draw(st.lists(st.integers(0, size + 1), min_size=0, max_size=3))
+    else:  # indices: possibly unsorted, negative (counted from the end) or past the end
+        sections = draw(st.lists(st.integers(-size - 1, size + 1), min_size=0, max_size=3))
     return shape, sections, axis
 
 
 @given(data=st.data(), case=split_cases())
+@example(data=None, case=((4,), [-1], 0))
+@example(data=None, case=((3, 4), [3, -3, 1], -1))
 def test_split_is_numpys_with_exact_gradients(data, case):
     shape, sections, axis = case
-    x = data.draw(arrays(shape), label="x")
+    x = (
+        data.draw(arrays(shape), label="x")
+        if data is not None
+        else np.linspace(-1, 1, np.prod(shape)).reshape(shape)
+    )
     parts = split(Tensor(x), sections, axis=axis)
     expected = np.split(x, sections, axis=axis)
     assert len(parts) == len(expected)
@@ -110,6 +116,14 @@ def test_split_is_numpys_with_exact_gradients(data, case):
         return concat([p * float(k + 1) for k, p in enumerate(split(t, sections, axis=axis))], axis=axis)
 
     check_gradients(weighted_parts, [x])
+
+
+def test_split_at_negative_indices_counts_from_the_end_as_numpy():
+    x = np.arange(5.0)
+    parts = split(Tensor(x), [-2])
+    assert [p.data.tolist() for p in parts] == [[0.0, 1.0, 2.0], [3.0, 4.0]]
+    parts = split(Tensor(x), [1, -1])
+    assert [p.data.tolist() for p in parts] == [[0.0], [1.0, 2.0, 3.0], [4.0]]
 
 
 def test_split_into_unequal_sections_names_the_sizes():
