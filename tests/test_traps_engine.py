@@ -279,6 +279,19 @@ def test_a_mask_on_a_later_axis_and_a_mask_that_selects_nothing():
     np.testing.assert_array_equal(x.grad, np.ones((2, 3)))
 
 
+def test_an_empty_list_index_selects_nothing_as_in_numpy():
+    """np.asarray([]) is float64, but numpy reads an empty list index as no positions."""
+    x = Tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    assert x[[]].shape == np.arange(6.0).reshape(3, 2)[[]].shape == (0, 2)
+    assert x[:, []].shape == (3, 0)
+    (x[[]].sum() + x.sum()).backward()
+    np.testing.assert_array_equal(x.grad, np.ones((3, 2)))
+    with pytest.raises(
+        IndexError, match="index: an index array must hold integers or booleans, got dtype float64"
+    ):
+        x[[0.0, 1.0]]
+
+
 # ---- Tensors hold floating point numbers --------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [np.int32, np.int64, np.bool_, "int8", np.uint8])
 def test_an_integer_or_bool_dtype_is_a_clear_type_error(dtype):
