@@ -138,6 +138,27 @@ def test_a_write_to_a_saved_output_makes_backward_refuse(name):
         loss.backward()
 
 
+def test_a_write_to_the_base_of_a_saved_view_is_caught():
+    """y = x.reshape(...) shares x's memory; mul saved y, so a write to x changes what it saved."""
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = x.reshape(2, 1)
+    loss = (y * y).sum()
+    x.data[1] = 10.0
+    with pytest.raises(RuntimeError, match=r"input 0 of mul \(shape \(2, 1\)\) was written to in place"):
+        loss.backward()
+
+
+def test_a_write_between_two_backward_calls_of_a_retained_graph_is_caught():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    loss = (x * x).sum()
+    loss.backward(retain_graph=True)
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0])
+    x.data[:] = 10.0
+    with pytest.raises(RuntimeError, match="input 0 of mul .* written to in place"):
+        loss.backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0])  # unchanged by the refused call
+
+
 def test_an_optimizer_step_between_two_losses_is_caught_at_the_second_backward():
     w = nn.Parameter(np.array([1.0, 2.0]))
     first, second = (w * w).sum(), (w * 3).exp().sum()
