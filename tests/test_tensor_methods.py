@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from strategies import arrays, broadcastable_pairs, check_gradients, shapes, upstream
+from strategies import BackwardSpy, arrays, broadcastable_pairs, check_gradients, shapes, upstream
 
 import tinygrad_rnn
 from tinygrad_rnn import Tensor, concat, maximum, minimum, split, where
@@ -288,7 +288,10 @@ def test_astype_is_numpys_and_casts_the_gradient_back(source, target, data, shap
     assert y.dtype == target
     np.testing.assert_array_equal(y.data, x.astype(target))
     w = upstream(x.shape)
-    (y * w.astype(target)).sum().backward()
+    with BackwardSpy() as spy:
+        (y * w.astype(target)).sum().backward()
+    (passed_on,) = [grads[0] for out, _, grads in spy.calls if out is y]
+    assert np.asarray(passed_on).dtype == source  # cast back by the op itself, not later
     assert t.grad.dtype == source
     np.testing.assert_array_equal(t.grad, w.astype(target).astype(source))
 
