@@ -22,9 +22,10 @@ the chain rule does not mention are solved here instead:
    other in-place operators, ufuncs and numpy functions with ``out=t.data``,
    ``fill``, ``sort``, ``partition``, ``put``, ``np.copyto``/``np.put``/
    ``np.place``/``np.putmask`` into it (positional or by keyword), and
-   ``t.data = new``. Not tracked: writes through another name for the same
-   memory (the array that was passed to ``Tensor()``, ``np.asarray(t)``,
-   ``t.data.flat``, or ``t.data.view(np.ndarray)``).
+   ``t.data = new``, also through a Tensor made from t without a copy
+   (``Tensor(t)``, ``Tensor(t.data)``). Not tracked: writes through another name
+   for the same memory (the array that was passed to ``Tensor()``,
+   ``np.asarray(t)``, ``t.data.flat``, or ``t.data.view(np.ndarray)``).
 4. **Anomaly mode**: the user's file:line for every op, and a check that each
    value and gradient is finite.
 """
