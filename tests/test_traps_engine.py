@@ -112,6 +112,9 @@ TRACKED_WRITES = {
     "through a slice": _through_a_slice,
     "through detach()": _through_detach,
     "through a view of .data": _through_a_view_of_data,
+    "through Tensor(x)": lambda x: Tensor(x).data.__setitem__(0, 10.0),
+    "through Tensor(x.data)": lambda x: Tensor(x.data).data.__setitem__(0, 10.0),
+    "through Tensor(x[::-1])": lambda x: Tensor(x[::-1]).data.__setitem__(0, 10.0),
 }
 
 
@@ -188,6 +191,15 @@ def test_writing_after_backward_then_a_new_forward_is_harmless():
     x.grad = None
     (x * x).sum().backward()
     np.testing.assert_array_equal(x.grad, [20.0, -2.0])
+
+
+def test_tensors_made_from_copies_do_not_share_the_counter():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    loss = (x * x).sum()
+    for other in (Tensor(x.data.copy()), Tensor(x, dtype=np.float32), nn.Parameter(x)):
+        other.data[:] = 10.0  # a copy of the values: x is unchanged
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0])
 
 
 def test_reading_and_writing_to_copies_are_harmless():
