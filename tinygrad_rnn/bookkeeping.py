@@ -241,6 +241,18 @@ def watch(array: np.ndarray, version: list[int]) -> WatchedArray:
     return view
 
 
+def version_counter(source: Any, array: np.ndarray) -> list[int]:
+    """The version counter for a new Tensor holding ``array``, made by ``Tensor(source)``.
+
+    Made from another tensor's memory without a copy (``Tensor(t)``, ``Tensor(t.data)``),
+    a write through either is a write to both, so they share one counter.
+    """
+    shared = getattr(source, "_version", None)  # a Tensor's, or a WatchedArray's (None for a copy)
+    if shared is not None and np.may_share_memory(array, getattr(source, "_data", source)):
+        return shared
+    return [0]
+
+
 def check_unchanged(op: Function, what: str, tensor: Tensor, version: int) -> None:
     """Refuse to backpropagate through op if the array it saved (``what``) was written to since."""
     if tensor._version[0] != version:

@@ -32,6 +32,7 @@ from tinygrad_rnn.bookkeeping import (
     check_input_grads,
     check_unchanged,
     user_call_site,
+    version_counter,
     watch,
 )
 
@@ -202,12 +203,7 @@ class Tensor:
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self._data: np.ndarray = checks.as_float_array(data, dtype)
-        self._view, self._version = None, [0]
-        # Made from another tensor's memory without a copy (Tensor(t), Tensor(t.data)): a write
-        # through either is a write to both, so they share one version counter.
-        source = getattr(data, "_version", None)
-        if source is not None and np.may_share_memory(self._data, getattr(data, "_data", data)):
-            self._version = source
+        self._view, self._version = None, version_counter(data, self._data)
         self.grad: Any = None
         self.requires_grad: bool = bool(requires_grad)
         self._ctx: Function | None = None
