@@ -330,7 +330,8 @@ def two_cell_steps(cell, x1, x2, *state):
 def test_fused_cell_equals_its_composed_twin(kind, dtype, batch, bias, unbatched, seed):
     composed, twin = twins(CELL_KINDS[kind], dtype, bias=bias, rng=seed)
     if kind == "LeakyRNNCell-learned":  # distinct leaks per unit, so a mixed-up unit would show
-        composed.alpha_logit.data = twin.alpha_logit.data = np.array([-1.0, 0.5, 2.0], dtype=dtype)
+        composed.alpha_logit.data = np.array([-1.0, 0.5, 2.0], dtype=dtype)
+        twin.alpha_logit.data = composed.alpha_logit.data.copy()
     rng = np.random.default_rng(seed + 1)
     lead = () if unbatched else (batch,)
     n_states = 2 if kind == "LSTMCell" else 1
