@@ -18,10 +18,14 @@ agree to rounding; we require 1e-10.
 """
 
 import numpy as np
+import pytest
 
 from tinygrad_rnn import Tensor, nn
 
 TOL = 1e-10
+
+# Each test runs the library's default composed form and its fused=True form.
+both_forms = pytest.mark.parametrize("fused", [False, True], ids=["composed", "fused"])
 INPUT, HIDDEN, CLASSES, STEPS = 4, 5, 3, 6
 
 
@@ -67,10 +71,11 @@ def problem(seed, batch):
     return xs, ys, V, s0
 
 
-def test_rnn_cell_bptt_equals_the_hand_formulas_for_one_sequence():
+@both_forms
+def test_rnn_cell_bptt_equals_the_hand_formulas_for_one_sequence(fused):
     """Seed 001's exact setting: one sequence, no biases, a loop over RNNCell steps."""
     xs, ys, V_np, s0_np = problem(0, batch=1)
-    cell = nn.RNNCell(INPUT, HIDDEN, bias=False, rng=1)
+    cell = nn.RNNCell(INPUT, HIDDEN, bias=False, fused=fused, rng=1)
     V = Tensor(V_np, requires_grad=True)
     x = [Tensor(xs[t, 0], requires_grad=True) for t in range(STEPS)]  # unbatched: x_t of shape (I,)
     s = Tensor(s0_np[0], requires_grad=True)
@@ -92,13 +97,14 @@ def test_rnn_cell_bptt_equals_the_hand_formulas_for_one_sequence():
         np.testing.assert_allclose(x[t].grad, grads["x"][t, 0], rtol=TOL, atol=TOL)
 
 
-def test_rnn_layer_bptt_with_biases_equals_the_hand_formulas_for_a_batch():
+@both_forms
+def test_rnn_layer_bptt_with_biases_equals_the_hand_formulas_for_a_batch(fused):
     """The sequence layer (one matmul for all inputs, then the time loop) on a batch of 3 sequences.
 
     Its two biases only enter as b = b_ih + b_hh, so both get dE/db = sum_t delta_t.
     """
     xs, ys, V_np, s0_np = problem(2, batch=3)
-    rnn = nn.RNN(INPUT, HIDDEN, rng=3)
+    rnn = nn.RNN(INPUT, HIDDEN, fused=fused, rng=3)
     V = Tensor(V_np, requires_grad=True)
     x = Tensor(xs, requires_grad=True)
     s0 = Tensor(s0_np[None], requires_grad=True)
@@ -120,7 +126,8 @@ def test_rnn_layer_bptt_with_biases_equals_the_hand_formulas_for_a_batch():
     np.testing.assert_allclose(s0.grad[0], grads["s0"], rtol=TOL, atol=TOL)
 
 
-def test_seed_001_chain_rule_for_e3_equals_the_engine():
+@both_forms
+def test_seed_001_chain_rule_for_e3_equals_the_engine(fused):
     """The seed's expansion for one loss term, E_3 alone:
 
         dE_3/dW = sum_{k=1..3} dE_3/ds_3 * (prod_{j=k+1..3} ds_j/ds_{j-1}) * d+s_k/dW
@@ -130,7 +137,7 @@ def test_seed_001_chain_rule_for_e3_equals_the_engine():
     Written with explicit Jacobian matrices, a second hand route independent of delta.
     """
     xs, ys, V_np, s0_np = problem(4, batch=1)
-    cell = nn.RNNCell(INPUT, HIDDEN, bias=False, rng=5)
+    cell = nn.RNNCell(INPUT, HIDDEN, bias=False, fused=fused, rng=5)
     U, W = cell.weight_ih.data, cell.weight_hh.data
     V = Tensor(V_np, requires_grad=True)
     s = [s0_np[0]]

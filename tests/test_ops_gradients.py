@@ -13,7 +13,7 @@ import operator
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from strategies import (
     AXIS_KINDS,
@@ -157,6 +157,32 @@ def test_reductions(name, axis_kind, data, keepdims):
     np.testing.assert_allclose(out.data, reference, rtol=1e-14)
 
 
+@st.composite
+def multi_axis_cases(draw: st.DrawFn) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """A 2-d to 4-d shape and two or more distinct axes of it (negative ones too)."""
+    shape = draw(shapes(min_dims=2, max_dims=4))
+    picked = draw(st.lists(st.integers(0, len(shape) - 1), min_size=2, max_size=len(shape), unique=True))
+    return shape, tuple(a - len(shape) if draw(st.booleans()) else a for a in picked)
+
+
+# Explicit examples, so that the kills do not rest on one draw: sides 2, 3, 4 make the divisor of
+# a mean over axes (0, 2) 8, which differs from every single side, from the size 24, and from the
+# sides of the other axes.
+@given(case=multi_axis_cases(), keepdims=st.booleans(), seed=st.integers(0, 2**32 - 1))
+@example(case=((2, 3, 4), (0, 2)), keepdims=False, seed=0)
+@example(case=((2, 3, 4), (-1, 0)), keepdims=True, seed=1)
+@example(case=((3, 2, 2, 5), (1, 3)), keepdims=False, seed=2)
+def test_mean_over_several_axes_divides_by_their_product(case, keepdims, seed):
+    shape, axis = case
+    x = make_values(np.random.default_rng(seed), shape, "any")
+    out = check_gradients(lambda t: t.mean(axis=axis, keepdims=keepdims), [x])
+    np.testing.assert_allclose(out.data, np.mean(x, axis=axis, keepdims=keepdims), rtol=1e-14, atol=1e-15)
+    t = Tensor(x, requires_grad=True)
+    t.mean(axis=axis).sum().backward()
+    count = int(np.prod([shape[a] for a in axis]))
+    np.testing.assert_allclose(t.grad, np.full(shape, 1 / count), rtol=1e-15)
+
+
 # ---- shape ops -----------------------------------------------------------------------------------
 @st.composite
 def reshape_targets(draw: st.DrawFn, size: int) -> tuple[int, ...]:
@@ -201,6 +227,28 @@ def test_transpose(data, shape):
     out = check_gradients(call, [x])
     expected = x.transpose(perm) if style in ("axes", "tuple") else x.T
     np.testing.assert_array_equal(out.data, expected)
+
+
+# A permutation that is not its own inverse: its backward must apply argsort(perm), not perm.
+# (1, 2, 0) on sides 2, 3, 4 changes the shape; on equal sides only the values tell.
+@given(
+    shape_and_perm=st.integers(1, 4).flatmap(
+        lambda n: st.tuples(shapes(min_dims=n, max_dims=n), st.permutations(range(n)))
+    ),
+    seed=st.integers(0, 2**32 - 1),
+)
+@example(shape_and_perm=((2, 3, 4), [1, 2, 0]), seed=0)
+@example(shape_and_perm=((2, 2, 2), [2, 0, 1]), seed=1)
+@example(shape_and_perm=((3, 1, 2, 2), [3, 0, 1, 2]), seed=2)
+def test_transpose_backward_applies_the_inverse_permutation(shape_and_perm, seed):
+    shape, perm = shape_and_perm
+    x = make_values(np.random.default_rng(seed), tuple(shape), "any")
+    out = check_gradients(lambda t: t.transpose(perm), [x])
+    np.testing.assert_array_equal(out.data, x.transpose(perm))
+    t = Tensor(x, requires_grad=True)
+    w = np.random.default_rng(seed + 1).standard_normal(out.shape)
+    (t.transpose(perm) * w).sum().backward()
+    np.testing.assert_array_equal(t.grad, w.transpose(np.argsort(perm)))
 
 
 # ---- indexing ------------------------------------------------------------------------------------

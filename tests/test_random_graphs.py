@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
-from strategies import BackwardSpy, arrays, check_gradients, graph_tensors
+from strategies import LAYOUTS, BackwardSpy, check_gradients, graph_tensors, make_values, with_layout
 
 from tinygrad_rnn import Tensor, concat, stack
 
@@ -99,18 +99,80 @@ def programs(draw: st.DrawFn) -> Program:
     return Program(shape, n_inputs, tuple(steps))
 
 
-@given(data=st.data(), program=programs())
-def test_random_graph_gradients_match_finite_differences(data, program):
-    inputs = [data.draw(arrays(program.shape, "any"), label=f"input {i}") for i in range(program.n_inputs)]
-    out = check_gradients(program, inputs)
+# Explicit programs, so that what they catch does not rest on one draw of the strategy:
+# repeated rows gathered from a value that is also used elsewhere (IndexedGrad with add.at meeting
+# dense gradients in one sum), one value used twice by a single op, broadcasting back over a
+# keepdims sum, matmuls, transposes, stacks, and long chains of reused intermediates.
+GATHER_AND_REUSE = Program(
+    (3, 2),
+    2,
+    (
+        Step("gather_rows", (0,), (0, 0, 2)),
+        Step("mul_by_tanh", (1, 2)),
+        Step("broadcast_column_sum", (3, 0)),
+        Step("matmul_sandwich", (4, 2, 1)),
+        Step("roll_rows", (5,)),
+        Step("stack_mean", (6, 3), -1),
+        Step("transposed_mul", (7, 0)),
+        Step("gather_rows", (8,), (2, 2, 2)),
+    ),
+)
+NORMALISING_CHAIN = Program(
+    (2, 3),
+    1,
+    (
+        Step("softmax", (0,), 0),
+        Step("center", (1,), 1),
+        Step("reshape_transpose", (2,)),
+        Step("rms_normalise", (3,), -1),
+        Step("div_by_square_plus_1", (4, 0)),
+        Step("pow_tensor_exponent", (5, 1)),
+        Step("log_of_square_plus_1", (6,)),
+        Step("exp_of_tanh", (7,)),
+        Step("half_difference", (8, 0)),
+        Step("log_softmax", (9,), 1),
+    ),
+)
+SAME_VALUE_TWICE = Program(
+    (2, 2),
+    1,
+    (
+        Step("average", (0, 0)),
+        Step("sigmoid", (1,)),
+        Step("gather_rows", (2,), (1, 1)),
+        Step("mul_by_tanh", (3, 3)),
+        Step("neg", (4,)),
+    ),
+)
+EXAMPLES = [GATHER_AND_REUSE, NORMALISING_CHAIN, SAME_VALUE_TWICE]
+
+
+def program_inputs(program: Program, seed: int, layouts: tuple[str, ...]) -> list[np.ndarray]:
+    """The program's inputs: values in [-2, 2] from the seed, each in its own memory layout."""
+    rng = np.random.default_rng(seed)
+    return [
+        with_layout(make_values(rng, program.shape, "any"), layouts[i % len(layouts)])
+        for i in range(program.n_inputs)
+    ]
+
+
+def with_examples(test):
+    for k, program in enumerate(EXAMPLES):
+        test = example(program=program, seed=k, layouts=LAYOUTS[k % len(LAYOUTS) :] + LAYOUTS[:1])(test)
+    return test
+
+
+@with_examples
+@given(program=programs(), seed=st.integers(0, 2**32 - 1), layouts=st.permutations(LAYOUTS).map(tuple))
+def test_random_graph_gradients_match_finite_differences(program, seed, layouts):
+    out = check_gradients(program, program_inputs(program, seed, layouts))
     assert out.shape == (len(program.steps), *program.shape)
 
 
-@given(data=st.data(), program=programs())
-def test_random_graph_backward_visits_each_op_once(data, program):
-    inputs = [
-        Tensor(data.draw(arrays(program.shape, "any")), requires_grad=True) for _ in range(program.n_inputs)
-    ]
+@with_examples
+@given(program=programs(), seed=st.integers(0, 2**32 - 1), layouts=st.permutations(LAYOUTS).map(tuple))
+def test_random_graph_backward_visits_each_op_once(program, seed, layouts):
+    inputs = [Tensor(x, requires_grad=True) for x in program_inputs(program, seed, layouts)]
     loss = (program(*inputs) * 1.5).sum()
     tensors = graph_tensors(loss)
     consumers: dict[int, int] = {}

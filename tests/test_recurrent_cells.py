@@ -13,6 +13,9 @@ I, H, B = 2, 3, 2
 # with a wide margin, while a wrong one (errors of order 1e-2) cannot.
 EPS, ATOL, RTOL = 1e-6, 1e-7, 1e-6
 
+# Every test that builds a cell runs it in the default composed form and with fused=True.
+both_forms = pytest.mark.parametrize("fused", [False, True], ids=["composed", "fused"])
+
 
 # ---- the equations of each cell in plain numpy, independent of the library --------------------
 def sigmoid(a):
@@ -74,11 +77,12 @@ def data(shape, seed):
     return np.random.default_rng(seed).standard_normal(shape)
 
 
+@both_forms
 # ---- forward against the equations --------------------------------------------------------------
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("nonlinearity,f", [("tanh", np.tanh), ("relu", relu)])
-def test_rnn_cell_equals_the_seed_concatenated_form(nonlinearity, f, bias):
-    cell = nn.RNNCell(I, H, bias=bias, nonlinearity=nonlinearity, rng=0)
+def test_rnn_cell_equals_the_seed_concatenated_form(nonlinearity, f, bias, fused):
+    cell = nn.RNNCell(I, H, bias=bias, nonlinearity=nonlinearity, fused=fused, rng=0)
     x, h = data((B, I), 1), data((B, H), 2)
     np.testing.assert_allclose(cell(x, h).data, numpy_rnn_seed_form(cell, x, h, f), rtol=1e-13, atol=1e-14)
     # h=None means a zero initial state.
@@ -87,7 +91,8 @@ def test_rnn_cell_equals_the_seed_concatenated_form(nonlinearity, f, bias):
     )
 
 
-def test_rnn_cell_matches_seed_002_worked_example():
+@both_forms
+def test_rnn_cell_matches_seed_002_worked_example(fused):
     """Seed 002's numpy example: x = [1, 2] (one scalar per step), its weights, its printed states.
 
     The seed multiplies row vectors (state @ w_cell_state), so W_hh = w_cell_state.T;
@@ -96,7 +101,7 @@ def test_rnn_cell_matches_seed_002_worked_example():
     state the first run left behind (a<0> = 0 gives pre-activations [0.6, 0.5] by
     hand: 1 * [0.5, 0.6] + [0.1, -0.1]). We reproduce both runs.
     """
-    cell = nn.RNNCell(1, 2)
+    cell = nn.RNNCell(1, 2, fused=fused)
     cell.load_state_dict(
         {
             "weight_ih": np.array([[0.5], [0.6]]),
@@ -116,27 +121,30 @@ def test_rnn_cell_matches_seed_002_worked_example():
     np.testing.assert_allclose(h.data @ np.array([0.1, 2.0]) + 0.1, 2.0184833, atol=5e-8)
 
 
+@both_forms
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("reset_after", [True, False])
-def test_gru_cell_equations(reset_after, bias):
-    cell = nn.GRUCell(I, H, bias=bias, reset_after=reset_after, rng=3)
+def test_gru_cell_equations(reset_after, bias, fused):
+    cell = nn.GRUCell(I, H, bias=bias, reset_after=reset_after, fused=fused, rng=3)
     x, h = data((B, I), 4), data((B, H), 5)
     expected = numpy_gru(cell, x, h, reset_after)
     np.testing.assert_allclose(cell(x, h).data, expected, rtol=1e-13, atol=1e-14)
 
 
-def test_the_two_gru_forms_differ():
+@both_forms
+def test_the_two_gru_forms_differ(fused):
     """reset_after moves r across W_hn, which changes the value whenever r is not all ones."""
-    a = nn.GRUCell(I, H, reset_after=True, rng=6)
-    b = nn.GRUCell(I, H, reset_after=False)
+    a = nn.GRUCell(I, H, reset_after=True, fused=fused, rng=6)
+    b = nn.GRUCell(I, H, reset_after=False, fused=fused)
     b.load_state_dict(a.state_dict())
     x, h = data((B, I), 7), data((B, H), 8)
     assert np.abs(a(x, h).data - b(x, h).data).max() > 1e-3
 
 
+@both_forms
 @pytest.mark.parametrize("bias", [True, False])
-def test_lstm_cell_equations(bias):
-    cell = nn.LSTMCell(I, H, bias=bias, rng=9)
+def test_lstm_cell_equations(bias, fused):
+    cell = nn.LSTMCell(I, H, bias=bias, fused=fused, rng=9)
     x, h, c = data((B, I), 10), data((B, H), 11), data((B, H), 12)
     h_next, c_next = cell(x, (h, c))
     expected_h, expected_c = numpy_lstm(cell, x, h, c)
@@ -148,16 +156,18 @@ def test_lstm_cell_equations(bias):
     np.testing.assert_allclose(zero_c.data, expected_c, rtol=1e-13, atol=1e-14)
 
 
+@both_forms
 @pytest.mark.parametrize("alpha", [0.1, 0.5, 0.95])
-def test_leaky_cell_fixed_alpha_equations(alpha):
-    cell = nn.LeakyRNNCell(I, H, alpha=alpha, rng=13)
+def test_leaky_cell_fixed_alpha_equations(alpha, fused):
+    cell = nn.LeakyRNNCell(I, H, alpha=alpha, fused=fused, rng=13)
     x, h = data((B, I), 14), data((B, H), 15)
     np.testing.assert_allclose(cell(x, h).data, numpy_leaky(cell, x, h, alpha), rtol=1e-13, atol=1e-14)
     assert [n for n, _ in cell.named_parameters()] == ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
 
 
-def test_leaky_cell_learned_alpha_is_per_unit_sigmoid_of_its_logit():
-    cell = nn.LeakyRNNCell(I, H, alpha=0.8, learn_alpha=True, rng=16)
+@both_forms
+def test_leaky_cell_learned_alpha_is_per_unit_sigmoid_of_its_logit(fused):
+    cell = nn.LeakyRNNCell(I, H, alpha=0.8, learn_alpha=True, fused=fused, rng=16)
     assert cell.alpha_logit.shape == (H,)
     np.testing.assert_allclose(cell.alpha.data, np.full(H, 0.8), rtol=1e-14)  # starts at the given alpha
     logits = np.array([-30.0, 0.3, 30.0])  # far out: alpha stays strictly between 0 and 1
@@ -168,10 +178,11 @@ def test_leaky_cell_learned_alpha_is_per_unit_sigmoid_of_its_logit():
     np.testing.assert_allclose(cell(x, h).data, numpy_leaky(cell, x, h, alpha), rtol=1e-13, atol=1e-14)
 
 
-def test_leaky_cell_remembers_about_one_over_one_minus_alpha_steps():
+@both_forms
+def test_leaky_cell_remembers_about_one_over_one_minus_alpha_steps(fused):
     """With zero input weights and W_hh = 0, h_t = alpha^t h_0 + (1 - alpha^t) tanh(b)."""
     alpha = 0.9
-    cell = nn.LeakyRNNCell(1, 2, alpha=alpha)
+    cell = nn.LeakyRNNCell(1, 2, alpha=alpha, fused=fused)
     cell.load_state_dict(
         {
             "weight_ih": np.zeros((2, 1)),
@@ -188,12 +199,13 @@ def test_leaky_cell_remembers_about_one_over_one_minus_alpha_steps():
     np.testing.assert_allclose(h.data, alpha**10 * h0 + (1 - alpha**10) * target, rtol=1e-13)
 
 
+@both_forms
 # ---- unbatched input --------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "make", [nn.RNNCell, nn.GRUCell, nn.LSTMCell, nn.LeakyRNNCell], ids=lambda m: m.__name__
 )
-def test_unbatched_cell_input_equals_batch_of_one(make):
-    cell = make(I, H, rng=19)
+def test_unbatched_cell_input_equals_batch_of_one(make, fused):
+    cell = make(I, H, fused=fused, rng=19)
     x = data((I,), 20)
     state = (data((H,), 21), data((H,), 22)) if make is nn.LSTMCell else data((H,), 21)
     single = cell(x, state)
@@ -218,22 +230,23 @@ def two_steps(cell, x1, x2, *state):
 
 
 CELLS = {
-    "rnn-tanh": lambda: nn.RNNCell(I, H, rng=24),
-    "rnn-relu": lambda: nn.RNNCell(I, H, nonlinearity="relu", rng=24),
-    "rnn-no-bias": lambda: nn.RNNCell(I, H, bias=False, rng=24),
-    "gru-reset-after": lambda: nn.GRUCell(I, H, rng=24),
-    "gru-reset-before": lambda: nn.GRUCell(I, H, reset_after=False, rng=24),
-    "gru-no-bias": lambda: nn.GRUCell(I, H, bias=False, reset_after=False, rng=24),
-    "lstm": lambda: nn.LSTMCell(I, H, rng=24),
-    "lstm-no-bias": lambda: nn.LSTMCell(I, H, bias=False, rng=24),
-    "leaky-fixed": lambda: nn.LeakyRNNCell(I, H, alpha=0.7, rng=24),
-    "leaky-learned": lambda: nn.LeakyRNNCell(I, H, alpha=0.7, learn_alpha=True, rng=24),
+    "rnn-tanh": lambda fused: nn.RNNCell(I, H, fused=fused, rng=24),
+    "rnn-relu": lambda fused: nn.RNNCell(I, H, nonlinearity="relu", fused=fused, rng=24),
+    "rnn-no-bias": lambda fused: nn.RNNCell(I, H, bias=False, fused=fused, rng=24),
+    "gru-reset-after": lambda fused: nn.GRUCell(I, H, fused=fused, rng=24),
+    "gru-reset-before": lambda fused: nn.GRUCell(I, H, reset_after=False, fused=fused, rng=24),
+    "gru-no-bias": lambda fused: nn.GRUCell(I, H, bias=False, reset_after=False, fused=fused, rng=24),
+    "lstm": lambda fused: nn.LSTMCell(I, H, fused=fused, rng=24),
+    "lstm-no-bias": lambda fused: nn.LSTMCell(I, H, bias=False, fused=fused, rng=24),
+    "leaky-fixed": lambda fused: nn.LeakyRNNCell(I, H, alpha=0.7, fused=fused, rng=24),
+    "leaky-learned": lambda fused: nn.LeakyRNNCell(I, H, alpha=0.7, learn_alpha=True, fused=fused, rng=24),
 }
 
 
+@both_forms
 @pytest.mark.parametrize("name", list(CELLS))
-def test_cell_gradients_match_central_differences(name):
-    cell = CELLS[name]()
+def test_cell_gradients_match_central_differences(name, fused):
+    cell = CELLS[name](fused)
     if name == "leaky-learned":  # distinct alphas per unit, so a mixed-up unit would show
         cell.alpha_logit.data = np.array([-1.0, 0.5, 2.0])
     x1 = Tensor(data((B, I), 25), requires_grad=True)
@@ -249,10 +262,11 @@ def test_cell_gradients_match_central_differences(name):
     assert all(p.grad is not None and np.abs(p.grad).max() > 0 for p in params)
 
 
+@both_forms
 # ---- gate order -------------------------------------------------------------------------------
-def test_lstm_gate_order_forget_gate_carries_the_cell_state():
+def test_lstm_gate_order_forget_gate_carries_the_cell_state(fused):
     """Only the f block (rows H:2H) saturated open and the i block (rows 0:H) shut: c' = c."""
-    cell = nn.LSTMCell(I, H, rng=29)
+    cell = nn.LSTMCell(I, H, fused=fused, rng=29)
     bias = np.zeros(4 * H)
     bias[0:H], bias[H : 2 * H] = -60.0, 60.0  # i = sigmoid(-60) ~ 1e-26, f = sigmoid(60) ~ 1 - 1e-26
     cell.bias_ih.data = bias
@@ -265,18 +279,20 @@ def test_lstm_gate_order_forget_gate_carries_the_cell_state():
     assert np.abs(c_other.data - c).max() > 1e-2
 
 
-def test_lstm_gate_order_output_gate_is_the_last_block():
-    cell = nn.LSTMCell(I, H, rng=33)
+@both_forms
+def test_lstm_gate_order_output_gate_is_the_last_block(fused):
+    cell = nn.LSTMCell(I, H, fused=fused, rng=33)
     cell.bias_hh.data = np.concatenate([np.zeros(3 * H), np.full(H, -60.0)])  # o ~ 0
     h_next, c_next = cell(data((B, I), 34), (data((B, H), 35), data((B, H), 36)))
     np.testing.assert_allclose(h_next.data, 0, atol=1e-20)
     assert np.abs(c_next.data).max() > 1e-2
 
 
+@both_forms
 @pytest.mark.parametrize("reset_after", [True, False])
-def test_gru_gate_order_update_gate_is_the_middle_block(reset_after):
+def test_gru_gate_order_update_gate_is_the_middle_block(reset_after, fused):
     """z (rows H:2H) saturated at 1 keeps h; at 0 it replaces h by n."""
-    cell = nn.GRUCell(I, H, reset_after=reset_after, rng=37)
+    cell = nn.GRUCell(I, H, reset_after=reset_after, fused=fused, rng=37)
     x, h = data((B, I), 38), data((B, H), 39)
     bias = np.zeros(3 * H)
     bias[H : 2 * H] = 60.0
@@ -322,8 +338,9 @@ def test_cells_with_the_same_rng_seed_are_identical_and_different_seeds_differ()
     assert not np.array_equal(a.weight_hh.data, c.weight_hh.data)
 
 
-def test_cell_in_float32_stays_float32():
-    cell = nn.LSTMCell(I, H, rng=41).to(np.float32)
+@both_forms
+def test_cell_in_float32_stays_float32(fused):
+    cell = nn.LSTMCell(I, H, fused=fused, rng=41).to(np.float32)
     h, c = cell(data((B, I), 42))  # a float64 numpy array is converted to the parameters' dtype
     assert h.dtype == np.float32 and c.dtype == np.float32
 

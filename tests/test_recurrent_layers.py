@@ -20,6 +20,9 @@ I, H = 2, 3
 # atol 1e-7 / rtol 1e-6 is tight yet safe.
 EPS, ATOL, RTOL = 1e-6, 1e-7, 1e-6
 
+# Every test that builds a layer runs it in the default composed form and with fused=True.
+both_forms = pytest.mark.parametrize("fused", [False, True], ids=["composed", "fused"])
+
 
 def data(shape, seed):
     return np.random.default_rng(seed).standard_normal(shape)
@@ -80,6 +83,7 @@ def layer_by_hand(kind, layer, x, state):
 KINDS = ["RNN-tanh", "RNN-relu", "GRU", "GRU-reset-before", "LSTM"]
 
 
+@both_forms
 @given(
     kind=st.sampled_from(KINDS),
     num_layers=st.integers(1, 3),
@@ -92,11 +96,10 @@ KINDS = ["RNN-tanh", "RNN-relu", "GRU", "GRU-reset-before", "LSTM"]
     seed=st.integers(0, 2**16),
 )
 def test_layer_equals_its_cells_wired_by_hand(
-    kind, num_layers, bidirectional, batch_first, bias, steps, batch, with_state, seed
+    kind, num_layers, bidirectional, batch_first, bias, steps, batch, with_state, seed, fused
 ):
-    layer = make_layer(
-        kind, num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first, bias=bias, rng=seed
-    )
+    options = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first, bias=bias)
+    layer = make_layer(kind, fused=fused, rng=seed, **options)
     D = 2 if bidirectional else 1
     x = data((steps, batch, I), seed + 1)
     states = [data((D * num_layers, batch, H), seed + 2 + k) for k in range(2 if kind == "LSTM" else 1)]
@@ -114,9 +117,10 @@ def test_layer_equals_its_cells_wired_by_hand(
         np.testing.assert_allclose(mine.data, theirs.data, rtol=1e-13, atol=1e-14)
 
 
-def test_final_state_of_each_direction_is_its_last_step():
+@both_forms
+def test_final_state_of_each_direction_is_its_last_step(fused):
     """Forward direction ends at t = T-1, the reverse one at t = 0 (PyTorch's convention)."""
-    layer = nn.GRU(I, H, bidirectional=True, rng=3)
+    layer = nn.GRU(I, H, bidirectional=True, fused=fused, rng=3)
     output, h_n = layer(data((4, 2, I), 4))
     np.testing.assert_array_equal(h_n.data[0], output.data[-1, :, :H])
     np.testing.assert_array_equal(h_n.data[1], output.data[0, :, H:])
@@ -176,9 +180,10 @@ def test_initialisation_is_uniform_in_plus_minus_one_over_sqrt_hidden(make):
 
 
 # ---- unbatched, batch_first ---------------------------------------------------------------------
+@both_forms
 @pytest.mark.parametrize("kind", KINDS)
-def test_unbatched_sequence_equals_batch_of_one(kind):
-    layer = make_layer(kind, num_layers=2, bidirectional=True, rng=9)
+def test_unbatched_sequence_equals_batch_of_one(kind, fused):
+    layer = make_layer(kind, num_layers=2, bidirectional=True, fused=fused, rng=9)
     x = data((4, I), 10)
     states = [data((4, H), 11 + k) for k in range(2 if kind == "LSTM" else 1)]
     state = tuple(states) if kind == "LSTM" else states[0]
@@ -208,10 +213,11 @@ LAYER_CASES = {  # name: (kind, options, with given initial states)
 }
 
 
+@both_forms
 @pytest.mark.parametrize("case", list(LAYER_CASES))
-def test_layer_gradients_match_central_differences(case):
+def test_layer_gradients_match_central_differences(case, fused):
     kind, options, with_state = LAYER_CASES[case]
-    layer = make_layer(kind, rng=12, **options)
+    layer = make_layer(kind, rng=12, fused=fused, **options)
     T, batch = 3, 2
     D = 2 if options.get("bidirectional") else 1
     count = D * options.get("num_layers", 1)
@@ -235,25 +241,27 @@ def test_layer_gradients_match_central_differences(case):
 
 
 # ---- dropout between layers -------------------------------------------------------------------
-def test_dropout_acts_between_layers_in_train_mode_only():
+@both_forms
+def test_dropout_acts_between_layers_in_train_mode_only(fused):
     x = data((4, 2, I), 18)
-    stacked = nn.GRU(I, H, num_layers=2, dropout=0.5, rng=19)
+    stacked = nn.GRU(I, H, num_layers=2, dropout=0.5, fused=fused, rng=19)
     train_output = stacked(x)[0].data
     assert not np.allclose(train_output, stacked(x)[0].data)  # a new mask every call
     stacked.eval()
     eval_output = stacked(x)[0].data
-    plain = nn.GRU(I, H, num_layers=2)
+    plain = nn.GRU(I, H, num_layers=2, fused=fused)
     plain.load_state_dict(stacked.state_dict())
     np.testing.assert_array_equal(eval_output, plain(x)[0].data)
     assert not np.allclose(train_output, eval_output)
     # never after the last layer: a one-layer network is unaffected even in train mode
-    single = nn.GRU(I, H, dropout=0.5, rng=20)
+    single = nn.GRU(I, H, dropout=0.5, fused=fused, rng=20)
     np.testing.assert_array_equal(single(x)[0].data, single.eval()(x)[0].data)
 
 
-def test_dropout_one_cuts_the_first_layer_off():
+@both_forms
+def test_dropout_one_cuts_the_first_layer_off(fused):
     """With p = 1 the second layer sees zeros, so the output no longer depends on x."""
-    layer = nn.RNN(I, H, num_layers=2, dropout=1.0, rng=21)
+    layer = nn.RNN(I, H, num_layers=2, dropout=1.0, fused=fused, rng=21)
     np.testing.assert_array_equal(layer(data((3, 2, I), 22))[0].data, layer(data((3, 2, I), 23))[0].data)
 
 
@@ -266,8 +274,9 @@ def test_inverted_dropout_keeps_one_minus_p_of_the_entries_scaled_by_one_over_on
 
 
 # ---- gate order through the layer ---------------------------------------------------------------
-def test_lstm_layer_forget_gate_carries_the_cell_state_through_time():
-    layer = nn.LSTM(I, H, rng=25)
+@both_forms
+def test_lstm_layer_forget_gate_carries_the_cell_state_through_time(fused):
+    layer = nn.LSTM(I, H, fused=fused, rng=25)
     bias = np.zeros(4 * H)
     bias[:H], bias[H : 2 * H] = -60.0, 60.0  # input gate shut, forget gate open
     layer.bias_hh_l0.data = bias
@@ -291,8 +300,9 @@ def numpy_skip_rnn(layer, x, h_start):
 
 @pytest.mark.parametrize("delay", [1, 2, 3, 7])
 @pytest.mark.parametrize("with_state", [False, True])
-def test_skip_rnn_equations(delay, with_state):
-    layer = nn.SkipRNN(I, H, delay=delay, rng=28)
+@both_forms
+def test_skip_rnn_equations(delay, with_state, fused):
+    layer = nn.SkipRNN(I, H, delay=delay, fused=fused, rng=28)
     x = data((6, 2, I), 29)
     h_start = data((2, H), 30) if with_state else np.zeros((2, H))
     output, h_n = layer(x, h_start[None] if with_state else None)
@@ -302,17 +312,19 @@ def test_skip_rnn_equations(delay, with_state):
     assert h_n.shape == (1, 2, H)
 
 
-def test_skip_rnn_without_its_skip_weights_is_an_rnn():
-    skip = nn.SkipRNN(I, H, delay=2, rng=31)
+@both_forms
+def test_skip_rnn_without_its_skip_weights_is_an_rnn(fused):
+    skip = nn.SkipRNN(I, H, delay=2, fused=fused, rng=31)
     skip.weight_skip_l0.data[:] = 0
-    rnn = nn.RNN(I, H)
+    rnn = nn.RNN(I, H, fused=fused)
     rnn.load_state_dict({k: v for k, v in skip.state_dict().items() if k != "weight_skip_l0"})
     x, h0 = data((5, 2, I), 32), data((1, 2, H), 33)
     np.testing.assert_allclose(skip(x, h0)[0].data, rnn(x, h0)[0].data, rtol=1e-14, atol=1e-15)
 
 
-def test_skip_rnn_batch_first_unbatched_and_no_bias():
-    layer = nn.SkipRNN(I, H, delay=2, batch_first=True, bias=False, rng=34)
+@both_forms
+def test_skip_rnn_batch_first_unbatched_and_no_bias(fused):
+    layer = nn.SkipRNN(I, H, delay=2, batch_first=True, bias=False, fused=fused, rng=34)
     assert [n for n, _ in layer.named_parameters()] == ["weight_ih_l0", "weight_hh_l0", "weight_skip_l0"]
     x = data((2, 5, I), 35)
     output, h_n = layer(x)
@@ -330,8 +342,9 @@ def test_skip_rnn_batch_first_unbatched_and_no_bias():
 
 
 @pytest.mark.parametrize("delay,batch_first", [(2, False), (3, True)])
-def test_skip_rnn_gradients_match_central_differences(delay, batch_first):
-    layer = nn.SkipRNN(I, H, delay=delay, batch_first=batch_first, rng=37)
+@both_forms
+def test_skip_rnn_gradients_match_central_differences(delay, batch_first, fused):
+    layer = nn.SkipRNN(I, H, delay=delay, batch_first=batch_first, fused=fused, rng=37)
     x = Tensor(data((2, 4, I) if batch_first else (4, 2, I), 38), requires_grad=True)
     h0 = Tensor(data((1, 2, H), 39), requires_grad=True)
     weights = data((2, 4, H) if batch_first else (4, 2, H), 40)
@@ -343,9 +356,10 @@ def test_skip_rnn_gradients_match_central_differences(delay, batch_first):
     assert gradcheck(loss, [x, h0, *layer.parameters()], EPS, ATOL, RTOL)
 
 
-def test_skip_connection_reaches_back_delay_steps_in_one_hop():
+@both_forms
+def test_skip_connection_reaches_back_delay_steps_in_one_hop(fused):
     """With W_hh = 0, h_t depends on x_s only if t - s is a multiple of d."""
-    layer = nn.SkipRNN(1, 2, delay=3, rng=41)
+    layer = nn.SkipRNN(1, 2, delay=3, fused=fused, rng=41)
     layer.weight_hh_l0.data[:] = 0
     x = Tensor(data((7, 1, 1), 42), requires_grad=True)
     output, _ = layer(x)
@@ -408,7 +422,8 @@ def test_bad_layer_construction_is_rejected(make, message):
         make()
 
 
-def test_float32_layer_gives_float32_outputs():
-    layer = nn.LSTM(I, H, num_layers=2, bidirectional=True, rng=43).to(np.float32)
+@both_forms
+def test_float32_layer_gives_float32_outputs(fused):
+    layer = nn.LSTM(I, H, num_layers=2, bidirectional=True, fused=fused, rng=43).to(np.float32)
     output, (h_n, c_n) = layer(data((3, 2, I), 44))
     assert output.dtype == h_n.dtype == c_n.dtype == np.float32

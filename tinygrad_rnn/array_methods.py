@@ -194,7 +194,7 @@ def split(x: Tensor, indices_or_sections: int | Sequence[int], axis: int = 0) ->
     else:
         bounds = [0, *indices_or_sections, size]
     before = (slice(None),) * axis
-    return [x[(*before, slice(a, max(a, b)))] for a, b in zip(bounds[:-1], bounds[1:])]
+    return [x[(*before, slice(a, b))] for a, b in zip(bounds[:-1], bounds[1:])]  # numpy: ary[a:b]
 
 
 def where(condition: Any, x: Any, y: Any) -> Tensor:

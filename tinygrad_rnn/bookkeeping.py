@@ -18,12 +18,15 @@ the chain rule does not mention are solved here instead:
    tensor's own memory, seen through a view that notes the time of every write
    (on ``clock``, the counter that also numbers the ops as they run). Backward
    refuses to use an input or output written to after its op ran (PyTorch's
-   version counters do the same job). Tracked: ``t.data[...] = v``, ``t.data += v`` and the
-   other in-place operators, ufuncs with ``out=t.data``, ``fill``, ``sort``,
-   ``put``, ``np.copyto``/``np.put``/``np.place``/``np.putmask`` into it, and
-   ``t.data = new``. Not tracked: writes through another name for the same
-   memory (the array that was passed to ``Tensor()``, ``np.asarray(t)``,
-   ``t.data.flat``, or ``t.data.view(np.ndarray)``).
+   version counters do the same job). Tracked: ``t.data[...] = v``, ``t.data += v``
+   and the other in-place operators, ufuncs and numpy functions with
+   ``out=t.data``, ``fill``, ``sort``, ``partition``, ``put``,
+   ``np.copyto``/``np.put``/``np.place``/``np.putmask`` into it (positional or by
+   keyword), and ``t.data = new``, also through a Tensor made from t without a
+   copy (``Tensor(t)``, ``Tensor(t.data)``) or by a view op (reshape, transpose,
+   indexing). Not tracked: writes through another name for the same memory (the
+   array that was passed to ``Tensor()``, ``np.asarray(t)``, ``t.data.flat``, or
+   ``t.data.view(np.ndarray)``).
 4. **Anomaly mode**: the user's file:line for every op, and a check that each
    value and gradient is finite.
 """
@@ -148,7 +151,8 @@ def accumulate_grad(tensor: Tensor, grad: Any) -> None:
 
 
 # ---- 3. writes to saved arrays --------------------------------------------------------------
-_WRITING_FUNCTIONS = {np.copyto, np.put, np.place, np.putmask}
+# numpy functions that write into an argument, and that argument's name (it may come by keyword).
+_WRITING_FUNCTIONS = {np.copyto: "dst", np.put: "a", np.place: "arr", np.putmask: "a"}
 clock = count(1)  # numbers the ops as they run, and stamps the writes to watched arrays
 
 
@@ -183,6 +187,10 @@ class WatchedArray(np.ndarray):
         self._write()
         self.view(np.ndarray).sort(*args, **kwargs)
 
+    def partition(self, *args: Any, **kwargs: Any) -> None:
+        self._write()
+        self.view(np.ndarray).partition(*args, **kwargs)
+
     def put(self, *args: Any, **kwargs: Any) -> None:
         self._write()
         self.view(np.ndarray).put(*args, **kwargs)
@@ -201,8 +209,14 @@ class WatchedArray(np.ndarray):
         return _plain_result(result)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        if func in _WRITING_FUNCTIONS and isinstance(args[0], WatchedArray):
-            args[0]._write()
+        written = []
+        if func in _WRITING_FUNCTIONS:
+            written.append(args[0] if args else kwargs.get(_WRITING_FUNCTIONS[func]))
+        out = kwargs.get("out")  # np.dot, np.take, ... write their result into out=
+        written += out if isinstance(out, tuple) else [out]
+        for array in written:
+            if isinstance(array, WatchedArray):
+                array._write()
         return _plain_result(super().__array_function__(func, types, args, kwargs))
 
     def __repr__(self) -> str:
@@ -229,6 +243,18 @@ def watch(array: np.ndarray, written: list[int]) -> WatchedArray:
     view = array.view(WatchedArray)
     view._written = written
     return view
+
+
+def shared_stamp(source: Any, array: np.ndarray) -> list[int]:
+    """The write stamp for a new Tensor holding ``array``, made by ``Tensor(source)``.
+
+    Made from another tensor's memory without a copy (``Tensor(t)``, ``Tensor(t.data)``),
+    a write through either is a write to both, so they share one stamp.
+    """
+    shared = getattr(source, "_written", None)  # a Tensor's, or a WatchedArray's (None for a copy)
+    if shared is not None and np.may_share_memory(array, getattr(source, "_data", source)):
+        return shared
+    return [0]
 
 
 def check_unchanged(op: Function) -> None:

@@ -160,7 +160,7 @@ def index(value: Any) -> Any:
     if isinstance(value, tuple):
         return tuple(index(i) for i in value)
     if isinstance(value, list):
-        value = np.asarray(value)
+        value = np.asarray(value) if value else np.zeros(0, dtype=np.intp)  # [] picks no positions
     if isinstance(value, np.ndarray) and value.dtype.kind == "f":
         raise IndexError(f"index: an index array must hold integers or booleans, got dtype {value.dtype}")
     return value

@@ -31,6 +31,7 @@ from tinygrad_rnn.bookkeeping import (
     check_input_grads,
     check_unchanged,
     clock,
+    shared_stamp,
     watch,
 )
 from tinygrad_rnn.modes import _GradMode, detect_anomaly, is_grad_enabled, no_grad, recording
@@ -135,7 +136,7 @@ class Tensor(ArrayMethods):
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self._data: np.ndarray = checks.as_float_array(data, dtype)
-        self._view, self._written = None, [0]  # _written: when .data was last written to (bookkeeping)
+        self._view, self._written = None, shared_stamp(data, self._data)  # see bookkeeping: writes
         self.grad: Any = None
         self.requires_grad: bool = bool(requires_grad)
         self._ctx: Function | None = None

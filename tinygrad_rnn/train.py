@@ -127,11 +127,12 @@ def evaluate_stream(
 ) -> float:
     """Mean cross-entropy (nats per prediction) over the streams, state carried, no graph."""
     total, count = 0.0, 0
-    with no_grad():
-        for x, y in bptt_windows(inputs, targets, num_steps, time_axis=0):
-            loss, state = _window_loss(forward, x, y, state)
-            total += loss.item() * y.size
-            count += y.size
+    if np.size(targets) > 0:  # (an empty batch would reach the model, whose error would not say why)
+        with no_grad():
+            for x, y in bptt_windows(inputs, targets, num_steps, time_axis=0):
+                loss, state = _window_loss(forward, x, y, state)
+                total += loss.item() * y.size
+                count += y.size
     if count == 0:  # a mean over nothing: 0 / 0, which would raise ZeroDivisionError here
         raise ValueError(
             f"evaluate_stream: the streams hold no predictions (targets of shape {np.shape(targets)}, "
