@@ -25,6 +25,7 @@ allocated during one lstm-lm step of each form (tracemalloc, which numpy reports
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
 import math
@@ -164,17 +165,7 @@ def run_benchmark(
     for target in spec.targets:
         value = median_ratio(samples, target.form, target.baseline)
         met = None if value is None else target.met_by(value)
-        checked.append(
-            {
-                "form": target.form,
-                "baseline": target.baseline,
-                "max_ratio": target.max_ratio,
-                "strict": target.strict,
-                "text": target.text,
-                "ratio": value,
-                "met": met,
-            }
-        )
+        checked.append({**dataclasses.asdict(target), "text": target.text, "ratio": value, "met": met})
     return {
         "name": spec.name,
         "setting": spec.setting,
