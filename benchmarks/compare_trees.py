@@ -7,16 +7,19 @@ checked out with ``git worktree add /tmp/first 6c8a7b8``. Both engines are
 imported (one after the other, under the same package name), checked to give
 the same gradients, and run the benchmark's chain of 1000 tiny ops in
 alternation, so both see the same machine load; the minimum over rounds is the
-steadiest figure on a shared machine. ``--max-ratio 1.2`` also says whether the
+steadiest figure on a shared machine. The Python function calls per node
+(counted, so independent of the load) are printed too. ``--max-ratio 1.2`` also says whether the
 second tree's cost per node is at most 1.2x the first's.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gc
 import importlib
 import os
+import pstats
 import statistics
 import sys
 import time
@@ -81,6 +84,21 @@ def chain(engine: Engine) -> Callable[[], tuple[float, float]]:
     return run
 
 
+def calls_per_node(engine: Engine) -> float:
+    """Python function calls (builtins included) per node of one chain, counted by cProfile.
+
+    A count, not a time: the same on a busy machine as on a quiet one, so two engines'
+    bookkeeping can be compared where the timings swing.
+    """
+    run = chain(engine)
+    run()  # warm up: first-call imports and caches are not per-node costs
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run()
+    profiler.disable()
+    return pstats.Stats(profiler).total_calls / NODES
+
+
 def chain_gradients(engine: Engine) -> tuple[np.ndarray, np.ndarray]:
     """d(sum y)/dx and d(sum y)/dw of one fresh chain: both engines must give the same numbers,
     or the comparison would time different work."""
@@ -107,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, float]]:
     for first, second in zip(gradients[0], gradients[1]):
         if not np.allclose(first, second, rtol=1e-12, atol=0):
             raise SystemExit(f"compare_trees: the two engines' chain gradients differ: {gradients}")
+    calls = [calls_per_node(engine) for engine in engines]
     runs = [chain(engine) for engine in engines]
     for run in runs:
         for _ in range(3):
@@ -128,6 +147,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, float]]:
             "total_min": min(totals),
             "total_median": statistics.median(totals),
         }
+        figures["calls_per_node"] = calls[len(summary)]
         summary.append(figures)
         print(
             f"  {tree}: forward {figures['forward_min']:.2f} + backward {figures['backward_min']:.2f} "
@@ -138,6 +158,10 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, float]]:
     if args.max_ratio is not None:
         verdict = "met" if ratio <= args.max_ratio else "not met"
         print(f"target second / first <= {args.max_ratio:g}: {verdict}")
+    print(
+        f"Python function calls per node (cProfile, independent of the load): "
+        f"first {calls[0]:.1f}, second {calls[1]:.1f}, second / first {calls[1] / calls[0]:.2f}"
+    )
     return summary
 
 

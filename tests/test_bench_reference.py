@@ -257,6 +257,13 @@ def test_compare_trees_runs_two_source_trees_side_by_side(tmp_path):
     assert lines[1].startswith(f"  {root}: forward ") and lines[2].startswith(f"  {copy}: forward ")
     assert re.fullmatch(r"second / first \(minima\): \d+\.\d\d", lines[3])
     assert lines[4] == "target second / first <= 1e+09: met"
+    # The same engine twice makes the same calls, whatever the machine's load.
+    calls = re.fullmatch(
+        r"Python function calls per node \(cProfile, independent of the load\): "
+        r"first (\d+\.\d), second (\d+\.\d), second / first 1\.00",
+        lines[5],
+    )
+    assert calls and calls[1] == calls[2] and float(calls[1]) > 5
 
     empty = tmp_path / "empty"
     empty.mkdir()
