@@ -1,27 +1,31 @@
-"""`make bench`: milliseconds per training step of tinygrad_rnn, numpy and PyTorch.
+"""`make bench`: milliseconds per training step of tinygrad_rnn (both forms), numpy and PyTorch.
 
-    python -m benchmarks [--rounds N] [--quick] [--only NAME ...] [--json PATH]
+    python -m benchmarks [--rounds N] [--quick] [--only NAME ...] [--json PATH] [--no-torch] [--tiny]
 
 Every benchmark times one SGD training step (forward, mean cross-entropy,
-full BPTT, SGD update) of the same model, from the same parameters, three
-ways: tinygrad_rnn, the hand-derived numpy step (benchmarks/numpy_reference.py)
-and PyTorch on the CPU when it is installed (`make parity` installs it).
+full BPTT, SGD update) of the same model, from the same parameters, four
+ways: tinygrad_rnn composed (the default: every recurrent step built from
+primitive ops), tinygrad_rnn fused (``fused=True`` on the recurrent layer),
+the hand-derived numpy step (benchmarks/numpy_reference.py) and PyTorch on
+the CPU when it is installed (`make parity` installs it).
 
 The implementations run interleaved: every round times each of them once,
 in an order that rotates from round to round, so a machine that is busier
 in one moment slows all of them alike. Reported are the median time per
 step over the rounds and, for the ratios, the median of the per-round
 ratios (a ratio taken within one round cancels most of the machine's noise).
+Each benchmark's targets (models.SPECS) are checked against those ratios.
 
 Also measured: the engine's cost per graph node (a chain of adds and
 multiplies on shape-(2,) tensors, forward + backward, divided by the chain's
 length: pure bookkeeping, no arithmetic to speak of), and the peak memory
-allocated during one lstm-lm step (tracemalloc, which numpy reports to).
+allocated during one lstm-lm step of each form (tracemalloc, which numpy reports to).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
 import math
@@ -39,6 +43,8 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.models import (
+    COMPOSED,
+    FUSED,
     SPECS,
     BenchSpec,
     engine_trainer,
@@ -49,8 +55,11 @@ from benchmarks.models import (
 )
 from tinygrad_rnn import Tensor
 
-SCHEMA = "tinygrad_rnn-bench/1"
+SCHEMA = "tinygrad_rnn-bench/2"
 ENGINE, NUMPY, TORCH = "tinygrad_rnn", "numpy", "torch"
+IMPLEMENTATIONS = (COMPOSED, FUSED, NUMPY, TORCH)
+# The ratios printed and stored for every benchmark: numerator / denominator.
+RATIOS = ((COMPOSED, FUSED), (COMPOSED, NUMPY), (FUSED, NUMPY), (COMPOSED, TORCH), (FUSED, TORCH))
 MIN_SAMPLE_MS = 50.0  # each timed sample repeats the step until it lasts about this long
 MAX_REPEATS = 200
 WARM_UP_STEPS = 5
@@ -104,6 +113,17 @@ def repeats_for(step: Callable[[], Any], min_sample_ms: float) -> int:
     return max(1, min(MAX_REPEATS, math.ceil(min_sample_ms / max(once, 1e-3))))
 
 
+def ratio_name(numerator: str, denominator: str) -> str:
+    return f"{numerator}/{denominator}"
+
+
+def median_ratio(samples: dict[str, list[float]], numerator: str, denominator: str) -> float | None:
+    """The median over rounds of numerator's time / denominator's time in the same round."""
+    if numerator not in samples or denominator not in samples:
+        return None
+    return statistics.median(a / b for a, b in zip(samples[numerator], samples[denominator]))
+
+
 def run_benchmark(
     spec: BenchSpec,
     rounds: int,
@@ -112,9 +132,13 @@ def run_benchmark(
     warm_up_steps: int = WARM_UP_STEPS,
 ) -> dict[str, Any]:
     inputs, targets = make_batch(spec, seed=0)
-    engine = engine_trainer(spec, inputs, targets, seed=0)
-    params = engine.model.state_dict()  # numpy and torch start from the engine's exact numbers
-    trainers = {ENGINE: engine, NUMPY: numpy_trainer(spec, params, inputs, targets)}
+    composed = engine_trainer(spec, inputs, targets, seed=0)
+    params = composed.model.state_dict()  # the others start from the composed model's exact numbers
+    trainers = {
+        COMPOSED: composed,
+        FUSED: engine_trainer(spec, inputs, targets, seed=0, fused=True),
+        NUMPY: numpy_trainer(spec, params, inputs, targets),
+    }
     if use_torch:
         trainers[TORCH] = torch_trainer(spec, params, inputs, targets)
     # Everything alive now (torch's large module graph above all) is moved out of the
@@ -136,13 +160,12 @@ def run_benchmark(
     finally:
         gc.unfreeze()
 
-    def ratio(baseline: str) -> float | None:
-        if baseline not in samples:
-            return None
-        return statistics.median(e / b for e, b in zip(samples[ENGINE], samples[baseline]))
-
-    ratios = {NUMPY: ratio(NUMPY), TORCH: ratio(TORCH)}
-    target_ratio = ratios[spec.baseline]
+    ratios = {ratio_name(a, b): median_ratio(samples, a, b) for a, b in RATIOS}
+    checked = []
+    for target in spec.targets:
+        value = median_ratio(samples, target.form, target.baseline)
+        met = None if value is None else target.met_by(value)
+        checked.append({**dataclasses.asdict(target), "text": target.text, "ratio": value, "met": met})
     return {
         "name": spec.name,
         "setting": spec.setting,
@@ -151,12 +174,9 @@ def run_benchmark(
         "steps_per_sample": repeats,
         "samples_ms": samples,
         "median_ms": {name: statistics.median(samples[name]) if name in samples else None
-                      for name in (ENGINE, NUMPY, TORCH)},
-        "ratio_vs_numpy": ratios[NUMPY],
-        "ratio_vs_torch": ratios[TORCH],
-        "target": {"baseline": spec.baseline, "max_ratio": spec.max_ratio, "strict": spec.strict,
-                   "text": spec.target},
-        "met": None if target_ratio is None else spec.meets_target(target_ratio),
+                      for name in IMPLEMENTATIONS},
+        "ratios": ratios,
+        "targets": checked,
     }  # fmt: skip
 
 
@@ -231,9 +251,15 @@ def peak_memory_mib(trainer: Any) -> float:
 
 def lstm_peak_memory(spec: BenchSpec) -> dict[str, Any]:
     inputs, targets = make_batch(spec, seed=0)
-    engine = engine_trainer(spec, inputs, targets, seed=0)
-    numpy_step = numpy_trainer(spec, engine.model.state_dict(), inputs, targets)
-    return {"benchmark": spec.name, ENGINE: peak_memory_mib(engine), NUMPY: peak_memory_mib(numpy_step)}
+    composed = engine_trainer(spec, inputs, targets, seed=0)
+    fused = engine_trainer(spec, inputs, targets, seed=0, fused=True)
+    numpy_step = numpy_trainer(spec, composed.model.state_dict(), inputs, targets)
+    return {
+        "benchmark": spec.name,
+        COMPOSED: peak_memory_mib(composed),
+        FUSED: peak_memory_mib(fused),
+        NUMPY: peak_memory_mib(numpy_step),
+    }
 
 
 # ---- report --------------------------------------------------------------------------------------
@@ -249,29 +275,33 @@ def _ratio(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}x"
 
 
-def results_table(results: list[dict[str, Any]]) -> Table:
+def _met(value: bool | None) -> str:
+    return {True: "[green]yes[/green]", False: "[red]no[/red]", None: "— (no torch)"}[value]
+
+
+def times_table(results: list[dict[str, Any]]) -> Table:
+    """Median ms per step of the four implementations, side by side."""
     title = "ms per training step (forward, cross-entropy, BPTT, SGD): medians of interleaved rounds"
     table = Table(title=title)
     table.add_column("benchmark", no_wrap=True)
     table.add_column("setting")  # the only column that may wrap on a narrow terminal
-    for column in ("tinygrad_rnn", "numpy", "torch", "vs numpy", "vs torch"):
-        table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("target", no_wrap=True)
-    table.add_column("met?", no_wrap=True)
+    for name in IMPLEMENTATIONS:
+        table.add_column(f"{name} ms", justify="right", no_wrap=True)
     for row in results:
-        met = {True: "[green]yes[/green]", False: "[red]no[/red]", None: "— (no torch)"}[row["met"]]
-        median = row["median_ms"]
-        table.add_row(
-            row["name"],
-            row["setting"],
-            _ms(median[ENGINE]),
-            _ms(median[NUMPY]),
-            _ms(median[TORCH]),
-            _ratio(row["ratio_vs_numpy"]),
-            _ratio(row["ratio_vs_torch"]),
-            row["target"]["text"],
-            met,
-        )
+        table.add_row(row["name"], row["setting"], *[_ms(row["median_ms"][name]) for name in IMPLEMENTATIONS])
+    return table
+
+
+def ratios_table(results: list[dict[str, Any]]) -> Table:
+    """The medians of per-round ratios, and each benchmark's targets with whether they are met."""
+    table = Table(title="time ratios (medians of per-round ratios) and targets")
+    table.add_column("benchmark", no_wrap=True)
+    for numerator, denominator in RATIOS:
+        table.add_column(ratio_name(numerator, denominator), justify="right", no_wrap=True)
+    table.add_column("targets: met?")
+    for row in results:
+        verdicts = "\n".join(f"{target['text']}: {_met(target['met'])}" for target in row["targets"])
+        table.add_row(row["name"], *[_ratio(row["ratios"][ratio_name(a, b)]) for a, b in RATIOS], verdicts)
     return table
 
 
@@ -320,7 +350,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             results.append(run_benchmark(spec, args.rounds, use_torch, min_sample_ms=0.0, warm_up_steps=1))
         else:
             results.append(run_benchmark(spec, args.rounds, use_torch))
-    console.print(results_table(results))
+    console.print(times_table(results))
+    console.print(ratios_table(results))
     for row in results:
         losses = list(row["first_loss"].values())
         if max(losses) - min(losses) > 1e-3 * max(1.0, abs(losses[0])):
@@ -336,7 +367,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     memory = lstm_peak_memory(lstm.tiny() if args.tiny else lstm)
     console.print(
         f"peak memory allocated during one {memory['benchmark']} step (tracemalloc): "
-        f"tinygrad_rnn {memory[ENGINE]:.1f} MiB, numpy reference {memory[NUMPY]:.1f} MiB"
+        f"composed {memory[COMPOSED]:.1f} MiB, fused {memory[FUSED]:.1f} MiB, "
+        f"numpy reference {memory[NUMPY]:.1f} MiB"
     )
     machine["load_average_1min_at_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     console.print(f"load average at the end: {_load(machine['load_average_1min_at_end'])}")

@@ -7,6 +7,9 @@ states, so every output entry gets its own gradient weight. Agreement is
 required to rtol 1e-10 / atol 1e-12: both sides compute the same float64
 arithmetic, only summation order may differ (errors ~1e-15).
 
+Every comparison runs over both of our forms: composed (the default, every step
+built from primitive ops) and fused (``fused=True``, the hand-written fused ops).
+
 Not compared here, having no PyTorch counterpart: GRU(reset_after=False) (the
 Cho et al. candidate), LeakyRNNCell and SkipRNN; test_recurrent_cells.py and
 test_recurrent_layers.py check those against their equations in numpy.
@@ -39,10 +42,13 @@ def torch_layer(kind, **options):
     return getattr(torch.nn, kind)(INPUT, HIDDEN, **options).double()
 
 
-def our_layer(kind, **options):
+def our_layer(kind, fused=False, **options):
     if kind.startswith("RNN"):
-        return nn.RNN(INPUT, HIDDEN, nonlinearity=kind.split("-")[1], **options)
-    return getattr(nn, kind)(INPUT, HIDDEN, **options)
+        return nn.RNN(INPUT, HIDDEN, nonlinearity=kind.split("-")[1], fused=fused, **options)
+    return getattr(nn, kind)(INPUT, HIDDEN, fused=fused, **options)
+
+
+FORMS = pytest.mark.parametrize("fused", [False, True], ids=["composed", "fused"])
 
 
 LAYER_KINDS = ["RNN-tanh", "RNN-relu", "GRU", "LSTM"]
@@ -50,11 +56,13 @@ LAYER_KINDS = ["RNN-tanh", "RNN-relu", "GRU", "LSTM"]
 LAYOUTS = [(1, False, False), (2, True, False), (1, True, True), (2, False, True), (3, True, True)]
 
 
-def compare_layer(kind, options, x_shape, state_shape, with_state, seed=1):
+def compare_layer(kind, options, x_shape, state_shape, with_state, fused, seed=1):
     """Run torch's and our layer on the same data; compare outputs, states and all gradients."""
     rng = np.random.default_rng(seed)
     theirs = torch_layer(kind, **options)
-    ours = our_layer(kind, **options)
+    ours = our_layer(kind, fused, **options)
+    assert ours.fused is fused
+    options = {**options, "fused": fused}  # named in the error messages
     ours.load_state_dict(numpy_state_dict(theirs))
     is_lstm = kind == "LSTM"
 
@@ -98,35 +106,39 @@ def compare_layer(kind, options, x_shape, state_shape, with_state, seed=1):
         close(p.grad, torch_params[name].grad, f"{kind} {options}: d loss / d {name}")
 
 
+@FORMS
 @pytest.mark.parametrize("with_state", [False, True], ids=["zero-state", "given-state"])
 @pytest.mark.parametrize("num_layers,bidirectional,batch_first", LAYOUTS)
 @pytest.mark.parametrize("kind", LAYER_KINDS)
-def test_layer_matches_torch(kind, num_layers, bidirectional, batch_first, with_state):
+def test_layer_matches_torch(kind, num_layers, bidirectional, batch_first, with_state, fused):
     options = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first)
     x_shape = (BATCH, STEPS, INPUT) if batch_first else (STEPS, BATCH, INPUT)
     directions = 2 if bidirectional else 1
-    compare_layer(kind, options, x_shape, (directions * num_layers, BATCH, HIDDEN), with_state)
+    compare_layer(kind, options, x_shape, (directions * num_layers, BATCH, HIDDEN), with_state, fused)
 
 
+@FORMS
 @pytest.mark.parametrize("kind", LAYER_KINDS)
-def test_two_layer_bidirectional_without_bias_matches_torch(kind):
+def test_two_layer_bidirectional_without_bias_matches_torch(kind, fused):
     options = dict(num_layers=2, bidirectional=True, bias=False)
-    compare_layer(kind, options, (STEPS, BATCH, INPUT), (4, BATCH, HIDDEN), with_state=True)
+    compare_layer(kind, options, (STEPS, BATCH, INPUT), (4, BATCH, HIDDEN), True, fused)
 
 
+@FORMS
 @pytest.mark.parametrize("with_state", [False, True], ids=["zero-state", "given-state"])
 @pytest.mark.parametrize("kind", LAYER_KINDS)
-def test_unbatched_sequence_matches_torch(kind, with_state):
+def test_unbatched_sequence_matches_torch(kind, with_state, fused):
     options = dict(num_layers=2, bidirectional=True)
-    compare_layer(kind, options, (STEPS, INPUT), (4, HIDDEN), with_state)
+    compare_layer(kind, options, (STEPS, INPUT), (4, HIDDEN), with_state, fused)
 
 
+@FORMS
 @pytest.mark.parametrize("kind", LAYER_KINDS)
-def test_dropout_is_off_in_eval_mode_like_torch(kind):
+def test_dropout_is_off_in_eval_mode_like_torch(kind, fused):
     """In eval mode dropout between layers does nothing, in both libraries."""
     rng = np.random.default_rng(2)
     theirs = torch_layer(kind, num_layers=2, dropout=0.5).eval()
-    ours = our_layer(kind, num_layers=2, dropout=0.5).eval()
+    ours = our_layer(kind, fused, num_layers=2, dropout=0.5).eval()
     ours.load_state_dict(numpy_state_dict(theirs))
     x = rng.standard_normal((STEPS, BATCH, INPUT))
     out_t, _ = theirs(torch.tensor(x))
@@ -134,10 +146,11 @@ def test_dropout_is_off_in_eval_mode_like_torch(kind):
     close(out_o.data, out_t, f"{kind} eval-mode output with dropout=0.5")
 
 
-def test_state_dict_from_torch_has_exactly_our_keys_and_shapes():
+@FORMS
+def test_state_dict_from_torch_has_exactly_our_keys_and_shapes(fused):
     for kind in LAYER_KINDS:
         theirs = torch_layer(kind, num_layers=3, bidirectional=True)
-        ours = our_layer(kind, num_layers=3, bidirectional=True)
+        ours = our_layer(kind, fused, num_layers=3, bidirectional=True)
         ours_shapes = {k: v.shape for k, v in ours.state_dict().items()}
         theirs_shapes = {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
         assert list(ours_shapes.items()) == list(theirs_shapes.items())
@@ -147,28 +160,30 @@ def test_state_dict_from_torch_has_exactly_our_keys_and_shapes():
 CELL_KINDS = ["RNNCell-tanh", "RNNCell-relu", "GRUCell", "LSTMCell"]
 
 
-def cell_pair(kind, bias):
+def cell_pair(kind, bias, fused=False):
     torch.manual_seed(3)
     if kind.startswith("RNNCell"):
         nonlinearity = kind.split("-")[1]
         theirs = torch.nn.RNNCell(INPUT, HIDDEN, bias=bias, nonlinearity=nonlinearity)
-        ours = nn.RNNCell(INPUT, HIDDEN, bias=bias, nonlinearity=nonlinearity)
+        ours = nn.RNNCell(INPUT, HIDDEN, bias=bias, nonlinearity=nonlinearity, fused=fused)
     else:
         theirs = getattr(torch.nn, kind)(INPUT, HIDDEN, bias=bias)
-        ours = getattr(nn, kind)(INPUT, HIDDEN, bias=bias)
+        ours = getattr(nn, kind)(INPUT, HIDDEN, bias=bias, fused=fused)
     theirs = theirs.double()
     ours.load_state_dict(numpy_state_dict(theirs))
     return theirs, ours
 
 
+@FORMS
 @pytest.mark.parametrize("bias", [True, False], ids=["bias", "no-bias"])
 @pytest.mark.parametrize("batched", [True, False], ids=["batched", "unbatched"])
 @pytest.mark.parametrize("with_state", [False, True], ids=["zero-state", "given-state"])
 @pytest.mark.parametrize("kind", CELL_KINDS)
-def test_cell_matches_torch_over_a_few_steps(kind, with_state, batched, bias):
+def test_cell_matches_torch_over_a_few_steps(kind, with_state, batched, bias, fused):
     """Three steps of the cell, feeding its state back: outputs and all gradients agree."""
     rng = np.random.default_rng(4)
-    theirs, ours = cell_pair(kind, bias)
+    theirs, ours = cell_pair(kind, bias, fused)
+    assert ours.fused is fused
     is_lstm = kind == "LSTMCell"
     lead = (BATCH,) if batched else ()
     xs = [rng.standard_normal((*lead, INPUT)) for _ in range(3)]
