@@ -39,7 +39,7 @@ SUMMARY = (
 )
 
 # Repetitions of one step for the timing table (medians are printed).
-TIMING_REPEATS = {"smoke": 20, "quick": 200, "full": 500}
+TIMING_REPEATS = {"smoke": 20, "quick": 200, "full": 300}
 TIMING_SIZES = {"batch": 8, "input": 16, "hidden": 32}  # small: a step is mostly per-node cost
 
 
@@ -233,7 +233,7 @@ def rnn_step(console: Console, rng: np.random.Generator, seed: int, verbose: boo
             "dL/dh_prev = (v * (1 - h_next**2)) @ W_hh, computed by hand with numpy, differs from "
             f"h_prev.grad by at most {carried:.1e}.\nIn the trace: tanh multiplies by (1 - h_next**2), add "
             "passes g on, matmul sends g @ W_hh to h_prev. Unrolled over T steps this product repeats T "
-            "times: the vanishing / exploding gradient of seed 003.",
+            "times: the vanishing / exploding gradient of seed article 003.",
             "the message passed back in time",
         )
     )
@@ -361,7 +361,7 @@ def lstm_step(console: Console, rng: np.random.Generator, seed: int, verbose: bo
             "dL/dc_prev = (w + v * o * (1 - tanh(c_next)**2)) * f, computed by hand with numpy, differs "
             f"from c_prev.grad by at most {carried:.1e}.\nThe cell state's path back in time multiplies by "
             "the forget gate f, with no W_hh and no tanh slope in it: where f is near 1 the gradient "
-            "passes many steps almost unchanged (seed 004's gated units).",
+            "passes many steps almost unchanged (seed article 004: gated units).",
             "the cell state's message passed back in time",
         )
     )
@@ -467,7 +467,7 @@ def time_steps(console: Console, size: str, seed: int) -> dict:
             "less time on bookkeeping; that pays most when the arrays are small and a step is mostly "
             "per-node cost (the table shows what it buys here, today). The price is a second copy of "
             "the calculus, which can be wrong where the composed form cannot: the composed form is the "
-            "reference, and the tests check every fused op against it, as this demo did above.",
+            "reference, and the tests check the fused forms against it, as this demo did above.",
             "composed or fused",
         )
     )
