@@ -1,11 +1,18 @@
-"""See the graph and the backward pass: a small expression, then one RNN step.
+"""See the graph and the backward pass: a small expression, one RNN step, one LSTM step, composed and fused.
 
 For each, the demo prints the graph that the forward pass recorded (a tree:
 every tensor once, reuses referred back), runs backward() under a trace, and
-walks the trace op by op: which gradient g = dL/d(output) arrived, which local
-derivative the op applies (read from the op's docstring in ops.py) and what it
-sent to each input. The RNN step's graph is written as Graphviz DOT
-(``dot -Tsvg graph.dot -o graph.svg`` draws it).
+lists the ops in the order backward visited them: which gradient
+g = dL/d(output) arrived and what each op sent to its inputs. The walk through
+a trace quotes each op's derivative from its docstring (viz.op_math).
+
+The recurrent steps are built twice. The default, composed form (nn/steps.py)
+records the seed equations op by op: transpose, matmul, add, tanh, and for the
+LSTM the gate slices and activations. The fused form (``fused=True``,
+tinygrad_rnn/fused.py) records one tanh_affine node for the RNN's recurrent
+part and one affine_gates node for the LSTM's four gates. The demo checks that
+both give the same numbers and times one step of each. The RNN step's graph is
+written as Graphviz DOT (``dot -Tsvg graph.dot -o graph.svg`` draws it).
 """
 
 from __future__ import annotations
@@ -13,16 +20,27 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
+import time
+from collections.abc import Callable
 
 import numpy as np
+from rich.columns import Columns
 from rich.console import Console
+from rich.panel import Panel
 
-from demos._ui import panel
+from demos._ui import panel, table
 from tinygrad_rnn import Tensor, nn, viz
 from tinygrad_rnn.gradcheck import numerical_grad
 
 NAME = "graph"
-SUMMARY = "the autograd graph as a tree and DOT, and a step-by-step backward trace (expression, RNN step)"
+SUMMARY = (
+    "the autograd graph as a tree and DOT, and step-by-step backward traces "
+    "(expression, RNN and LSTM steps, composed and fused, timed)"
+)
+
+# Repetitions of one step for the timing table (medians are printed).
+TIMING_REPEATS = {"smoke": 20, "quick": 200, "full": 300}
+TIMING_SIZES = {"batch": 8, "input": 16, "hidden": 32}  # small: a step is mostly per-node cost
 
 
 def add_arguments(parser: argparse._ArgumentGroup) -> None:
@@ -50,6 +68,8 @@ def _variables(record: viz.TraceRecord) -> list[str]:
         return ["x"]
     if n == 2 and record.op not in ("concat", "stack"):
         return ["x", "y"]
+    if record.op in ("affine", "tanh_affine", "affine_gates"):  # fused.py's docstrings: x, W, b
+        return ["x", "W", "b"][:n]
     return [f"x_{i + 1}" for i in range(n)]
 
 
@@ -64,8 +84,7 @@ def walk_trace(
 
     def node(tensor: Tensor) -> str:
         kind = tensor._ctx.name if tensor._ctx is not None else "leaf"
-        label = f"#{graph.number_of(tensor)} {display.get(id(tensor), kind)}"
-        return label
+        return f"#{graph.number_of(tensor)} {display.get(id(tensor), kind)}"
 
     for record in trace:
         math = viz.op_math(record.function)
@@ -110,6 +129,26 @@ def _leaf_check(trace: viz.BackwardTrace, leaves: dict[str, Tensor]) -> float:
     return worst
 
 
+def _op_counts(root: Tensor) -> dict[str, int]:
+    """How many nodes of each op the graph behind root holds (leaves not counted)."""
+    counts: dict[str, int] = {}
+    for tensor in viz.collect_graph(root).tensors:
+        if tensor._ctx is not None:
+            counts[tensor._ctx.name] = counts.get(tensor._ctx.name, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _side_by_side(title: str, left: object, right: object) -> Columns:
+    """The composed and the fused tree next to each other (one below the other on a narrow terminal)."""
+    return Columns(
+        [
+            Panel(left, title="composed (fused=False): nn/steps.py", title_align="left", expand=False),
+            Panel(right, title="fused (fused=True): fused.py", title_align="left", expand=False),
+        ],
+        title=title,
+    )
+
+
 def small_expression(console: Console, rng: np.random.Generator, verbose: bool) -> dict:
     """L = sum(tanh(x @ W + b) * y): x and y are data, W and b are learned."""
     x = Tensor(rng.standard_normal((2, 3)))
@@ -146,8 +185,19 @@ def small_expression(console: Console, rng: np.random.Generator, verbose: bool) 
     }
 
 
+def _twin(cell: nn.Module, make: Callable[..., nn.Module]) -> nn.Module:
+    """The same cell built with fused=True, holding the same parameter values."""
+    fused = make(fused=True)
+    fused.load_state_dict(cell.state_dict())
+    return fused
+
+
+def _max_difference(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> float:
+    return max(float(np.max(np.abs(a[k] - b[k]))) for k in a)
+
+
 def rnn_step(console: Console, rng: np.random.Generator, seed: int, verbose: bool, path: str) -> dict:
-    """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh), and L = sum(h' * v) for a fixed v."""
+    """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh), L = sum(h' * v) for a fixed v; composed, then fused."""
     cell = nn.RNNCell(3, 4, rng=seed)
     x = Tensor(rng.standard_normal((2, 3)))
     h = Tensor(rng.standard_normal((2, 4)), requires_grad=True)
@@ -162,13 +212,15 @@ def rnn_step(console: Console, rng: np.random.Generator, seed: int, verbose: boo
     )
     console.print(
         "v stands for dL/dh_next, the gradient later time steps would send back; h_prev requires grad "
-        "so we can watch dL/dh_prev, what backpropagation through time carries to the step before.",
+        "so we can watch dL/dh_prev, what backpropagation through time carries to the step before. "
+        "The composed step records each operator of the equation: W.T is a transpose node, x @ W.T a "
+        "matmul, each + an add, then tanh.",
         highlight=False,
     )
     with viz.trace_backward(keep_grads=True) as trace:
         L.backward()
     console.print(viz.graph_tree(L, names=names, module=cell, trace=trace))
-    console.print(trace.table(names=names, module=cell, title="backward trace of one RNN step"))
+    console.print(trace.table(names=names, module=cell, title="backward trace of one composed RNN step"))
     if verbose:
         walk_trace(console, trace, names, cell, show_values=False)
 
@@ -179,8 +231,9 @@ def rnn_step(console: Console, rng: np.random.Generator, seed: int, verbose: boo
     console.print(
         panel(
             "dL/dh_prev = (v * (1 - h_next**2)) @ W_hh, computed by hand with numpy, differs from "
-            f"h_prev.grad by at most {carried:.1e}.\nUnrolled over T steps this product repeats T times: "
-            "the vanishing / exploding gradient of seed 003.",
+            f"h_prev.grad by at most {carried:.1e}.\nIn the trace: tanh multiplies by (1 - h_next**2), add "
+            "passes g on, matmul sends g @ W_hh to h_prev. Unrolled over T steps this product repeats T "
+            "times: the vanishing / exploding gradient of seed article 003.",
             "the message passed back in time",
         )
     )
@@ -190,14 +243,235 @@ def rnn_step(console: Console, rng: np.random.Generator, seed: int, verbose: boo
     with open(path, "w", encoding="utf-8") as f:
         f.write(dot)
     console.print(f"Wrote the RNN step's graph to {path} (draw it with: dot -Tsvg {path} -o graph.svg)")
-    graph = viz.collect_graph(L)
+
+    # The fused twin: the same parameters, the same inputs.
+    fused_cell = _twin(cell, lambda **kw: nn.RNNCell(3, 4, **kw))
+    h_fused = Tensor(h.data.copy(), requires_grad=True)
+    h_next_fused = fused_cell(x, h_fused)
+    L_fused = (h_next_fused * v).sum()
+    fused_names = {x: "x_t", h_fused: "h_prev", v: "v", h_next_fused: "h_next"}
+    with viz.trace_backward(keep_grads=True) as fused_trace:
+        L_fused.backward()
+    console.print(
+        "\nThe same step with [bold]fused=True[/bold]: the recurrent part, tanh(h_prev W_hh^T + b), is one "
+        "tanh_affine node whose bias b = x_t W_ih^T + b_ih + b_hh (the input drive gx_t plus b_hh).",
+        highlight=False,
+    )
+    console.print(
+        _side_by_side(
+            "one RNN step, composed and fused",
+            viz.graph_tree(L, names=names, module=cell),
+            viz.graph_tree(L_fused, names=fused_names, module=fused_cell),
+        )
+    )
+    console.print(fused_trace.table(names=fused_names, module=fused_cell, title="backward trace, fused"))
+    console.print("Walking the fused trace, op by op (tanh_affine's derivative is written out by hand):")
+    walk_trace(console, fused_trace, fused_names, fused_cell, show_values=False)
+    composed_values = {"h_next": h_next.data, "h_prev.grad": h.grad}
+    composed_values.update({f"{n}.grad": p.grad for n, p in cell.named_parameters()})
+    fused_values = {"h_next": h_next_fused.data, "h_prev.grad": h_fused.grad}
+    fused_values.update({f"{n}.grad": p.grad for n, p in fused_cell.named_parameters()})
+
+    fused_error = _max_difference(composed_values, fused_values)
+    console.print(
+        f"Fused against composed: h_next, dL/dh_prev and every parameter's gradient differ by at most "
+        f"{fused_error:.1e} (float64 rounding).",
+        highlight=False,
+    )
+    graph, fused_graph = viz.collect_graph(L), viz.collect_graph(L_fused)
     return {
         "nodes": len(graph.tensors),
         "edges": len(graph.edges),
         "trace_steps": len(trace),
+        "ops": _op_counts(L),
         "h_prev_grad_error_vs_hand": carried,
         "leaf_norm_mismatch": _leaf_check(trace, dict(cell.named_parameters())),
+        "fused": {
+            "nodes": len(fused_graph.tensors),
+            "trace_steps": len(fused_trace),
+            "ops": _op_counts(L_fused),
+            "max_abs_diff_vs_composed": fused_error,
+        },
     }
+
+
+def _sigmoid(a: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-a))
+
+
+def lstm_step(console: Console, rng: np.random.Generator, seed: int, verbose: bool) -> dict:
+    """(h', c') = LSTMCell(x, (h, c)), L = sum(h' * v) + sum(c' * w); composed, then fused."""
+    cell = nn.LSTMCell(3, 4, rng=seed)
+    x = Tensor(rng.standard_normal((2, 3)))
+    h = Tensor(rng.standard_normal((2, 4)), requires_grad=True)
+    c = Tensor(rng.standard_normal((2, 4)), requires_grad=True)
+    v, w = Tensor(rng.standard_normal((2, 4))), Tensor(rng.standard_normal((2, 4)))
+
+    def step(module: nn.Module, h_prev: Tensor, c_prev: Tensor) -> tuple[Tensor, dict, viz.BackwardTrace]:
+        h_next, c_next = module(x, (h_prev, c_prev))
+        L = (h_next * v).sum() + (c_next * w).sum()
+        names = {
+            x: "x_t",
+            h_prev: "h_prev",
+            c_prev: "c_prev",
+            v: "v",
+            w: "w",
+            h_next: "h_next",
+            c_next: "c_next",
+        }
+        with viz.trace_backward() as trace:
+            L.backward()
+        return L, names, trace
+
+    console.print(
+        "\n[bold]3. One LSTM step[/bold] (nn.LSTMCell): gates i, f, g, o from one (B, 4H) pre-activation, "
+        "c_next = f * c_prev + i * g, h_next = o * tanh(c_next); L = sum(h_next * v) + sum(c_next * w)"
+    )
+    L, names, trace = step(cell, h, c)
+    console.print(
+        "Composed: the four gates are four index nodes (slices of one add) and four activations; the "
+        "cell update is mul, mul, add; the output mul and tanh.",
+        highlight=False,
+    )
+    console.print(viz.graph_tree(L, names=names, module=cell, trace=trace))
+    console.print(trace.table(names=names, module=cell, title="backward trace of one composed LSTM step"))
+    if verbose:
+        walk_trace(console, trace, names, cell, show_values=False)
+
+    # dL/dc_prev by hand: c_prev reaches L only through c_next = f * c_prev + i * g, so it gets
+    # dL/dc_next * f, where dL/dc_next = w + v * o * (1 - tanh(c_next)^2).
+    H = 4
+    pre = (
+        x.data @ cell.weight_ih.data.T
+        + cell.bias_ih.data
+        + h.data @ cell.weight_hh.data.T
+        + cell.bias_hh.data
+    )
+    i, f, g, o = (
+        _sigmoid(pre[:, :H]),
+        _sigmoid(pre[:, H : 2 * H]),
+        np.tanh(pre[:, 2 * H : 3 * H]),
+        _sigmoid(pre[:, 3 * H :]),
+    )
+    c_next = f * c.data + i * g
+    by_hand = (w.data + v.data * o * (1 - np.tanh(c_next) ** 2)) * f
+    carried = float(np.max(np.abs(c.grad - by_hand)))
+    console.print(
+        panel(
+            "dL/dc_prev = (w + v * o * (1 - tanh(c_next)**2)) * f, computed by hand with numpy, differs "
+            f"from c_prev.grad by at most {carried:.1e}.\nThe cell state's path back in time multiplies by "
+            "the forget gate f, with no W_hh and no tanh slope in it: where f is near 1 the gradient "
+            "passes many steps almost unchanged (seed article 004: gated units).",
+            "the cell state's message passed back in time",
+        )
+    )
+
+    fused_cell = _twin(cell, lambda **kw: nn.LSTMCell(3, 4, **kw))
+    h_fused = Tensor(h.data.copy(), requires_grad=True)
+    c_fused = Tensor(c.data.copy(), requires_grad=True)
+    L_fused, fused_names, fused_trace = step(fused_cell, h_fused, c_fused)
+    console.print(
+        "\nThe same step with [bold]fused=True[/bold]: the matmul, the bias and the four activations are "
+        "one affine_gates node; the gates are slices of its output.",
+        highlight=False,
+    )
+    console.print(
+        _side_by_side(
+            "one LSTM step, composed and fused",
+            viz.graph_tree(L, names=names, module=cell),
+            viz.graph_tree(L_fused, names=fused_names, module=fused_cell),
+        )
+    )
+    console.print(fused_trace.table(names=fused_names, module=fused_cell, title="backward trace, fused"))
+    composed_values = {"L": L.data, "h_prev.grad": h.grad, "c_prev.grad": c.grad}
+    composed_values.update({f"{n}.grad": p.grad for n, p in cell.named_parameters()})
+    fused_values = {"L": L_fused.data, "h_prev.grad": h_fused.grad, "c_prev.grad": c_fused.grad}
+    fused_values.update({f"{n}.grad": p.grad for n, p in fused_cell.named_parameters()})
+    fused_error = _max_difference(composed_values, fused_values)
+    console.print(
+        f"Fused against composed: L, dL/dh_prev, dL/dc_prev and every parameter's gradient differ by at "
+        f"most {fused_error:.1e} (float64 rounding).",
+        highlight=False,
+    )
+    return {
+        "nodes": len(viz.collect_graph(L).tensors),
+        "trace_steps": len(trace),
+        "ops": _op_counts(L),
+        "c_prev_grad_error_vs_hand": carried,
+        "fused": {
+            "nodes": len(viz.collect_graph(L_fused).tensors),
+            "trace_steps": len(fused_trace),
+            "ops": _op_counts(L_fused),
+            "max_abs_diff_vs_composed": fused_error,
+        },
+    }
+
+
+def time_steps(console: Console, size: str, seed: int) -> dict:
+    """Median time of one step, forward alone and forward + backward, for each cell in each form."""
+    repeats = TIMING_REPEATS.get(size, TIMING_REPEATS["quick"])
+    B, I, H = TIMING_SIZES["batch"], TIMING_SIZES["input"], TIMING_SIZES["hidden"]
+    rng = np.random.default_rng(seed)
+    x = Tensor(rng.standard_normal((B, I)))
+    h0, c0 = Tensor(rng.standard_normal((B, H))), Tensor(rng.standard_normal((B, H)))
+    v = Tensor(rng.standard_normal((B, H)))
+    forms = {}
+    for cell_name, make, state in (
+        ("RNNCell", lambda **kw: nn.RNNCell(I, H, rng=seed, **kw), h0),
+        ("LSTMCell", lambda **kw: nn.LSTMCell(I, H, rng=seed, **kw), (h0, c0)),
+    ):
+        for fused in (False, True):
+            cell = make(fused=fused)
+            forward_times, total_times = [], []
+            for _ in range(repeats):
+                cell.zero_grad()
+                start = time.perf_counter()
+                out = cell(x, state)
+                L = ((out[0] if isinstance(out, tuple) else out) * v).sum()
+                middle = time.perf_counter()
+                L.backward()
+                end = time.perf_counter()
+                forward_times.append(middle - start)
+                total_times.append(end - start)
+            forms[f"{cell_name}{' fused' if fused else ''}"] = {
+                "nodes": sum(_op_counts(L).values()),
+                "forward_us": 1e6 * float(np.median(forward_times)),
+                "forward_backward_us": 1e6 * float(np.median(total_times)),
+            }
+    rows = []
+    for name, numbers in forms.items():
+        composed = forms[name.removesuffix(" fused")]
+        speedup = composed["forward_backward_us"] / numbers["forward_backward_us"]
+        rows.append(
+            [
+                name,
+                numbers["nodes"],
+                f"{numbers['forward_us']:.0f}",
+                f"{numbers['forward_backward_us']:.0f}",
+                "" if name == name.removesuffix(" fused") else f"{speedup:.2f}x",
+            ]
+        )
+    console.print(
+        table(
+            f"\n4. Time per step (batch {B}, input {I}, hidden {H}, float64; median of {repeats} runs)",
+            ["cell", "op nodes", "forward µs", "forward + backward µs", "fused speed-up"],
+            rows,
+            caption="measured now, on this machine; other processes make them swing (make bench measures "
+            "with care). op nodes: ops recorded by one step with its loss sum(h * v).",
+        )
+    )
+    console.print(
+        panel(
+            "Why frameworks fuse: a fused op makes fewer graph nodes and keeps fewer arrays, and its "
+            "backward is one formula written by hand instead of a chain of small ones, so a step spends "
+            "less time on bookkeeping; that pays most when the arrays are small and a step is mostly "
+            "per-node cost (the table shows what it buys here, today). The price is a second copy of "
+            "the calculus, which can be wrong where the composed form cannot: the composed form is the "
+            "reference, and the tests check the fused forms against it, as this demo did above.",
+            "composed or fused",
+        )
+    )
+    return {"repeats": repeats, "sizes": dict(TIMING_SIZES), "forms": forms}
 
 
 def run(args: argparse.Namespace, console: Console) -> dict:
@@ -206,10 +480,14 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     expression = small_expression(console, rng, verbose)
     path = dot_path(args)
     step = rnn_step(console, rng, args.seed, verbose, path)
+    lstm = lstm_step(console, rng, args.seed, verbose)
+    timing = time_steps(console, args.size, args.seed)
     return {
         "nodes": step["nodes"],
         "edges": step["edges"],
         "dot_path": path,
         "expression": expression,
         "rnn_step": step,
+        "lstm_step": lstm,
+        "timing": timing,
     }

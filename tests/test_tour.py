@@ -268,7 +268,8 @@ def test_every_link_points_at_a_real_file_line_range_and_definition(doc):
 
 
 def test_tour_follows_the_reading_order_with_line_links():
-    """tensor.py -> ops.py -> gradcheck -> nn/recurrent.py -> a demo, each with links to its lines."""
+    """tensor.py -> ops.py -> gradcheck -> nn/steps.py (time loop in nn/recurrent.py) -> bookkeeping.py
+    -> fused.py -> a demo, each with links to its lines."""
     links, _ = find_links(TOUR)
     first_seen: dict[str, int] = {}
     for index, link in enumerate(links):
@@ -279,7 +280,10 @@ def test_tour_follows_the_reading_order_with_line_links():
         "tinygrad_rnn/tensor.py",
         "tinygrad_rnn/ops.py",
         "tinygrad_rnn/gradcheck.py",
+        "tinygrad_rnn/nn/steps.py",
         "tinygrad_rnn/nn/recurrent.py",
+        "tinygrad_rnn/bookkeeping.py",
+        "tinygrad_rnn/fused.py",
     ]
     missing = [name for name in order if name not in first_seen]
     assert not missing, f"the tour has no line link into {missing}"
@@ -288,9 +292,22 @@ def test_tour_follows_the_reading_order_with_line_links():
         f"the first line links into {order} are not in that order: {positions}"
     )
     demo_links = [i for name, i in first_seen.items() if name.startswith("demos/")]
-    assert demo_links and min(demo_links) > positions[-1], (
-        "the tour should reach a demo after nn/recurrent.py"
-    )
+    assert demo_links and min(demo_links) > positions[-1], "the tour should reach a demo after fused.py"
+
+
+def test_tour_says_which_seed_it_means():
+    """ "Seed" is either a source article ("seed article 003") or a random seed; the tour says which."""
+    prose = " ".join(_CODE_SPAN.sub("", line) for line in _prose_lines(TOUR.read_text(encoding="utf-8")))
+    prose = re.sub(r"\s+", " ", prose)
+    unqualified = [
+        prose[max(0, m.start() - 30) : m.end() + 30]
+        for m in re.finditer(r"\bseeds?\b", prose, flags=re.IGNORECASE)
+        if not prose[m.end() :].startswith((" article", " Article"))
+        and not prose[: m.start()].lower().endswith("random ")
+    ]
+    assert not unqualified, f"say 'seed article' or 'random seed': {unqualified}"
+    cited = set(re.findall(r"seed articles? (\d{3})", prose))
+    assert cited == {"000", "001", "002", "003", "004"}, f"the tour cites seed articles {sorted(cited)}"
 
 
 def _demo_names() -> set[str]:

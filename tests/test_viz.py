@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from demos import graph as graph_demo
-from tinygrad_rnn import Tensor, ops, viz
+from tinygrad_rnn import Tensor, fused, ops, viz
 from tinygrad_rnn.nn import Module, Parameter
 from tinygrad_rnn.tensor import Function, _GradMode
 
@@ -572,6 +572,45 @@ def test_graph_demo_runs_and_writes_a_well_formed_dot_file(tmp_path):
     text = console.file.getvalue()
     for op in (ops.Sum, ops.Mul, ops.Tanh, ops.Add, ops.MatMul):  # the walk quotes ops.py's derivatives
         assert viz.op_math(op).derivative in text
+    assert viz.op_math(fused.TanhAffine).derivative in text  # and fused.py's, for the fused step
+
+
+def test_graph_demo_shows_composed_and_fused_steps_that_agree(tmp_path):
+    console = Console(file=io.StringIO(), width=150, color_system=None)
+    result = graph_demo.run(argparse.Namespace(size="smoke", seed=5, dot=str(tmp_path / "g.dot")), console)
+    rnn, lstm = result["rnn_step"], result["lstm_step"]
+    # nn.RNNCell, composed: h' = tanh((x @ W_ih.T + b_ih) + (h @ W_hh.T + b_hh)), then L = sum(h' * v):
+    # two transposes, two matmuls, three adds, one tanh, and the loss's mul and sum.
+    assert rnn["ops"] == {"add": 3, "matmul": 2, "mul": 1, "sum": 1, "tanh": 1, "transpose": 2}
+    # fused: the input drive is one affine node, + b_hh one add, the recurrent part one tanh_affine.
+    assert rnn["fused"]["ops"] == {"add": 1, "affine": 1, "mul": 1, "sum": 1, "tanh_affine": 1}
+    # nn.LSTMCell, composed: the same two affine maps (2 transposes, 2 matmuls, 2 adds) and their sum,
+    # 4 slices, sigmoid x3 (i, f, o), tanh x2 (g, tanh(c')), c' = f*c + i*g, h' = o*tanh(c');
+    # L = sum(h' v) + sum(c' w) adds two muls, two sums and an add.
+    assert lstm["ops"] == {
+        "add": 5,
+        "index": 4,
+        "matmul": 2,
+        "mul": 5,
+        "sigmoid": 3,
+        "sum": 2,
+        "tanh": 2,
+        "transpose": 2,
+    }
+    assert lstm["fused"]["ops"]["affine_gates"] == 1 and "sigmoid" not in lstm["fused"]["ops"]
+    assert lstm["fused"]["ops"]["tanh"] == 1  # only tanh(c') is left outside the fused gates
+    for step in (rnn, lstm):
+        assert step["fused"]["max_abs_diff_vs_composed"] < 1e-12
+        assert step["fused"]["trace_steps"] < step["trace_steps"]
+    assert lstm["c_prev_grad_error_vs_hand"] < 1e-12
+    forms = result["timing"]["forms"]
+    assert set(forms) == {"RNNCell", "RNNCell fused", "LSTMCell", "LSTMCell fused"}
+    for numbers in forms.values():
+        assert 0 < numbers["forward_us"] <= numbers["forward_backward_us"] < 1e6
+    assert forms["RNNCell fused"]["nodes"] < forms["RNNCell"]["nodes"]
+    assert forms["LSTMCell fused"]["nodes"] < forms["LSTMCell"]["nodes"]
+    text = console.file.getvalue()
+    assert "tanh_affine" in text and "affine_gates" in text and "Why frameworks fuse" in text
     # without --dot: quick and smoke runs write into the temp dir, a full run into the working directory
     quick = graph_demo.dot_path(argparse.Namespace(size="quick", seed=0, dot=None))
     assert quick.startswith(tempfile.gettempdir())
