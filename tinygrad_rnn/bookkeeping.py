@@ -99,7 +99,7 @@ class GradSums:
 
     def __init__(self) -> None:
         self._sums: dict[Tensor, Any] = {}  # a Tensor hashes by identity
-        self._ours: set[int] = set()  # ids of the tensors whose sum is an array allocated here
+        self._ours: set[Tensor] = set()  # the tensors whose sum is an array allocated here
 
     def add(self, tensor: Tensor, grad: Any) -> bool:
         """Add one use's gradient to tensor's sum; True when it is the first to arrive."""
@@ -110,13 +110,13 @@ class GradSums:
         if not isinstance(total, np.ndarray | IndexedGrad):  # a recorded backward: Tensors
             self._sums[tensor] = total + grad  # the sum is itself an op of the new graph
             return False
-        if id(tensor) not in self._ours:  # the second use: a buffer of our own, added into from now on
+        if tensor not in self._ours:  # the second use: a buffer of our own, added into from now on
             total = self._sums[tensor] = total.dense() if isinstance(total, IndexedGrad) else total.copy("K")
-            self._ours.add(id(tensor))
+            self._ours.add(tensor)
         if isinstance(grad, IndexedGrad):
             grad.add_into(total)
         else:
-            total += grad  # SPEEDNOTE
+            total += grad  # in place: the buffer is ours, so no new array per use
         return False
 
     def pop(self, tensor: Tensor) -> Any:
@@ -124,16 +124,9 @@ class GradSums:
         grad = self._sums.pop(tensor)
         if type(grad) is IndexedGrad:
             grad = grad.dense()
-        self._ours.discard(id(tensor))
-        if grad.dtype != tensor.dtype:  # from an op that mixed float32 and float64
-            grad = grad.astype(tensor.dtype)
+        if grad.dtype != tensor._data.dtype:  # from an op that mixed float32 and float64
+            grad = grad.astype(tensor._data.dtype)
         return grad
-
-    def __contains__(self, tensor: Tensor) -> bool:
-        return tensor in self._sums
-
-    def __len__(self) -> int:
-        return len(self._sums)
 
 
 def accumulate_grad(tensor: Tensor, grad: Any) -> None:
