@@ -10,7 +10,9 @@ the chain rule does not mention are solved here instead:
    op's own output array must never be added into (it may be another
    tensor's gradient too). Indexing sends back ``IndexedGrad``, a gradient that
    is zero except at the indexed entries: a time loop that reads x[0], ...,
-   x[T-1] then costs O(size of x) in backward, not O(T * size of x).
+   x[T-1] then costs O(size of x) in backward, not O(T * size of x). The fused
+   ops send a weight's gradient as ``RowProducts``, summed over all time steps
+   with one matmul.
 2. **dtypes.** An op that mixes float32 and float64 sends a float64 gradient to
    its float32 input; it is cast back when that input's turn comes, so a
    float32 model keeps float32 gradients.
@@ -43,16 +45,31 @@ import numpy as np
 if TYPE_CHECKING:
     from tinygrad_rnn.tensor import Function, Tensor
 
-__all__ = ["GradSums", "IndexedGrad", "dense_grad", "accumulate_grad", "WatchedArray", "AnomalyError"]
+__all__ = ["GradSums", "DeferredGrad", "IndexedGrad", "RowProducts", "dense_grad", "accumulate_grad"]
+__all__ += ["WatchedArray", "AnomalyError"]
 
 
 # ---- 1. running sums ------------------------------------------------------------------------
-class IndexedGrad:
-    """The gradient of y = x[index]: zero except at x[index], where it is ``values``.
+class DeferredGrad:
+    """A gradient kept in a cheaper form than the array it stands for, until it is added into a
+    buffer (``add_into``) or formed (``dense``); ``np.asarray`` of one gives the dense array too."""
 
-    Kept in this form until it is added into a buffer (``add_into``) or formed
-    (``dense``); ``np.asarray`` of one gives the dense array too.
-    """
+    __slots__ = ()
+    shape: tuple[int, ...]
+
+    def add_into(self, buffer: np.ndarray) -> None:
+        buffer += self.dense()
+
+    def dense(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        array = self.dense()
+        return array if dtype is None else array.astype(dtype, copy=False)
+
+
+class IndexedGrad(DeferredGrad):
+    """The gradient of y = x[index]: zero except at x[index], where it is ``values``."""
 
     __slots__ = ("index", "values", "shape")
 
@@ -74,9 +91,36 @@ class IndexedGrad:
         self.add_into(buffer)
         return buffer
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        array = self.dense()
-        return array if dtype is None else array.astype(dtype, copy=False)
+
+class RowProducts(DeferredGrad):
+    """sum_k G_k^T X_k, kept as its factors: fused.Affine's weight gradient, one term per use.
+
+    A weight used at every time step gets T terms, and stacking their rows gives
+    the sum in one matmul, [G_1; ...; G_T]^T [X_1; ...; X_T], instead of T matmuls
+    and T additions of a weight-sized array.
+    """
+
+    __slots__ = ("lefts", "rights")
+
+    def __init__(self, left: np.ndarray, right: np.ndarray):
+        self.lefts, self.rights = [left], [right]  # the G_k (N_k, m) and the X_k (N_k, n)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.lefts[0].shape[1], self.rights[0].shape[1]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.result_type(self.lefts[0], self.rights[0])
+
+    def extend(self, other: RowProducts) -> None:
+        self.lefts += other.lefts
+        self.rights += other.rights
+
+    def dense(self) -> np.ndarray:
+        if len(self.lefts) == 1:
+            return self.lefts[0].T @ self.rights[0]
+        return np.concatenate(self.lefts).T @ np.concatenate(self.rights)
 
 
 def _picks_each_entry_once(index: Any) -> bool:
@@ -91,7 +135,7 @@ def _picks_each_entry_once(index: Any) -> bool:
 
 def dense_grad(grad: Any) -> Any:
     """A gradient as a plain array (or Tensor, in a recorded backward)."""
-    return grad.dense() if isinstance(grad, IndexedGrad) else grad
+    return grad.dense() if isinstance(grad, DeferredGrad) else grad
 
 
 class GradSums:
@@ -107,13 +151,16 @@ class GradSums:
         if total is None:  # kept as it is: it may be an op's own array, or a read-only view
             self._sums[tensor] = grad
             return True
-        if not isinstance(total, np.ndarray | IndexedGrad):  # a recorded backward: Tensors
+        if not isinstance(total, np.ndarray | DeferredGrad):  # a recorded backward: Tensors
             self._sums[tensor] = total + grad  # the sum is itself an op of the new graph
             return False
+        if type(total) is RowProducts and type(grad) is RowProducts:  # made by backward: ours
+            total.extend(grad)
+            return False
         if tensor not in self._ours:  # the second use: a buffer of our own, added into from now on
-            total = self._sums[tensor] = total.dense() if isinstance(total, IndexedGrad) else total.copy("K")
+            total = self._sums[tensor] = total.dense() if isinstance(total, DeferredGrad) else total.copy("K")
             self._ours.add(tensor)
-        if isinstance(grad, IndexedGrad):
+        if isinstance(grad, DeferredGrad):
             grad.add_into(total)
         else:
             total += grad  # in place: the buffer is ours, so no new array per use
@@ -122,7 +169,7 @@ class GradSums:
     def pop(self, tensor: Tensor) -> Any:
         """tensor's complete gradient, dense, in tensor's dtype; forgotten here."""
         grad = self._sums.pop(tensor)
-        if type(grad) is IndexedGrad:
+        if isinstance(grad, DeferredGrad):
             grad = grad.dense()
         if grad.dtype != tensor._data.dtype:  # from an op that mixed float32 and float64
             grad = grad.astype(tensor._data.dtype)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_rnn.bookkeeping import RowProducts
 from tinygrad_rnn.ops import unbroadcast
 from tinygrad_rnn.tensor import Function, Tensor
 
@@ -43,6 +44,8 @@ class Affine(_Fused):
     (..., m) array for x @ W.T kept apart from z. x is (..., n), W (m, n), and b
     broadcasts to z (..., m), e.g. one time step's input drive gx_t; with two
     inputs there is no b. Batch axes are folded into rows: one 2-D matmul each.
+    dL/dW goes back as its factors (bookkeeping.RowProducts): a weight used at
+    every time step gets one matmul over all steps' rows.
     """
 
     name = "affine"
@@ -63,7 +66,7 @@ class Affine(_Fused):
         needs = self.needs_grad
         g_rows, x_rows = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
         gx = (g_rows @ weight).reshape(x.shape) if needs[0] else None
-        gw = g_rows.T @ x_rows if needs[1] else None
+        gw = RowProducts(g_rows, x_rows) if needs[1] else None  # g_rows.T @ x_rows, summed over uses
         if len(needs) == 2:
             return gx, gw
         return gx, gw, unbroadcast(g, self.bias_shape) if needs[2] else None
@@ -187,6 +190,7 @@ def lstm_step(
 def leaky_rnn_step(
     gx: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None, alpha: float | Tensor
 ) -> Tensor:
+    """nn.steps.leaky_rnn_step around the fused Elman step (one TanhAffine node)."""
     return alpha * h + (1 - alpha) * rnn_step(gx, h, weight_hh, bias_hh, "tanh")
 
 
