@@ -12,7 +12,7 @@ from tinygrad_rnn.data import recall_baseline, theory_cross_entropies
 
 
 def run_demo(name, tmp_path, *extra):
-    path = tmp_path / "out" / f"{name}.json"  # the parent folder does not exist yet
+    path = tmp_path / f"{name}.json"
     console = Console(file=io.StringIO(), width=100)
     assert main([name, "--smoke", "--seed", "3", "--json", str(path), *extra], console=console) == 0
     return json.loads(path.read_text()), console.file.getvalue()
@@ -90,8 +90,18 @@ def test_vanishing_json(tmp_path):
 
 def test_language_model_json_schema(tmp_path):
     data, _ = run_demo("language-model", tmp_path, "--prime", "The ")
-    assert set(data) == {"baseline_bpc", "val_bpc", "samples"}
+    per_seed = {
+        "val_bpc_per_seed",
+        "steps_per_seed",
+        "best_step_per_seed",
+        "passes_per_seed",
+        "held_out_rose",
+    }
+    assert set(data) == {"baseline_bpc", "val_bpc", "seeds", "training_chars", "samples"} | per_seed
     assert _is_number(data["baseline_bpc"]) and _is_number(data["val_bpc"])
+    assert data["seeds"] == [3, 4]  # smoke mode: two seeds from the one given
+    assert all(len(data[key]) == 2 for key in per_seed)
+    assert data["val_bpc"] == pytest.approx(sum(data["val_bpc_per_seed"]) / 2, rel=1e-12)
     assert data["samples"] and all(s.startswith("The ") for s in data["samples"])
 
 
@@ -115,7 +125,7 @@ def test_memory_json_schema(tmp_path):
 def test_json_is_written_atomically(tmp_path):
     from demos.__main__ import write_json
 
-    path = tmp_path / "a" / "b.json"
+    path = tmp_path / "b.json"
     write_json(str(path), {"x": 1})
     write_json(str(path), {"x": 2})
     assert json.loads(path.read_text()) == {"x": 2}
@@ -193,3 +203,143 @@ def test_json_writes_non_finite_numbers_as_null(tmp_path):
     path = tmp_path / "c.json"
     write_json(str(path), {"loss": float("inf"), "runs": [1.5, float("nan")], "name": "x", "n": 3})
     assert json.loads(path.read_text()) == {"loss": None, "runs": [1.5, None], "name": "x", "n": 3}
+
+
+# --- the command line: bad input is refused before a demo runs, in one line ---
+
+
+def _refused(capsys, argv):
+    """Run main(argv), expect argparse's exit 2, and return the error line."""
+    console = Console(file=io.StringIO(), width=100)
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv, console=console)
+    assert exit_info.value.code == 2
+    assert "took" not in console.file.getvalue()  # refused before the demo ran
+    lines = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(lines) == 1
+    return lines[0]
+
+
+def test_json_path_in_a_missing_folder_is_refused_before_the_run(tmp_path, capsys):
+    error = _refused(capsys, ["bptt", "--smoke", "--json", str(tmp_path / "missing" / "out.json")])
+    assert "--json" in error and "does not exist" in error
+    assert not (tmp_path / "missing").exists()  # and not created either
+
+
+def test_json_path_that_is_a_folder_is_refused(tmp_path, capsys):
+    assert "is a folder" in _refused(capsys, ["bptt", "--smoke", "--json", str(tmp_path)])
+
+
+def test_dot_path_in_a_missing_folder_is_refused(tmp_path, capsys):
+    error = _refused(capsys, ["graph", "--smoke", "--dot", str(tmp_path / "missing" / "g.dot")])
+    assert "--dot" in error and "does not exist" in error
+
+
+def test_negative_seed_is_refused(capsys):
+    assert "--seed" in _refused(capsys, ["bptt", "--smoke", "--seed", "-1"])
+
+
+@pytest.mark.parametrize("option", [["--dot", "g.dot"], ["--corpus", "c.txt"], ["--prime", "x"]])
+def test_an_option_the_demo_ignores_is_refused(option, capsys):
+    error = _refused(capsys, ["forward", "--smoke", *option])
+    assert option[0] in error and "forward does not use it" in error
+
+
+def test_written_files_get_normal_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        run_demo("bptt", tmp_path)
+        main(["graph", "--smoke", "--dot", str(tmp_path / "g.dot")], console=Console(file=io.StringIO()))
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "bptt.json").stat().st_mode & 0o777 == 0o644  # rw-r--r--, not mkstemp's 0600
+    assert (tmp_path / "g.dot").stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bptt.json", "g.dot"]
+
+
+def test_ctrl_c_exits_130_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    from demos import bptt
+
+    def interrupted(args, console):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bptt, "run", interrupted)
+    path = tmp_path / "out.json"
+    assert main(["bptt", "--smoke", "--json", str(path)], console=Console(file=io.StringIO())) == 130
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (None, "no such file"),
+        ("", "has no text"),
+        ("one paragraph\nof two lines\n", "at least 2 paragraphs"),
+        ("\n\n".join(f"p{i}" for i in range(12)), "needs at least"),
+    ],
+)
+def test_corpus_problems_are_explained_in_one_line(tmp_path, capsys, text, expected):
+    corpus = tmp_path / "corpus.txt"
+    if text is not None:
+        corpus.write_text(text, encoding="utf-8")
+    error = _refused(capsys, ["language-model", "--quick", "--corpus", str(corpus)])
+    assert expected in error and "corpus.txt" in error
+
+
+def test_language_model_refuses_text_that_gives_no_window():
+    import numpy as np
+
+    from demos.language_model import SIZES, train_one
+    from tinygrad_rnn.data import Vocabulary
+
+    vocab = Vocabulary.from_text("abc")
+    size = SIZES["smoke"]
+    too_short = vocab.encode("ab" * (size["batch"] * size["window"] // 2))  # one character short
+    with pytest.raises(ValueError, match="no window"):
+        train_one(0, vocab, too_short, too_short, size, lambda step, loss: None)
+    enough = np.concatenate([too_short, too_short[:1]])
+    assert train_one(0, vocab, enough, enough, size, lambda step, loss: None)["losses"]
+
+
+def _tiny_language_model_run(monkeypatch, held_out_curve):
+    """train_one on 61 characters in 2 streams, windows of 3 (10 windows per pass), with the
+    held-out check replaced by ``held_out_curve`` (one value per check); returns the run and the
+    weights the model had at each check."""
+    import numpy as np
+
+    from demos import language_model
+    from tinygrad_rnn.data import Vocabulary
+
+    seen = []
+
+    def fake_bits_per_char(model, ids):
+        seen.append(model.state_dict())
+        return held_out_curve[len(seen) - 1]
+
+    monkeypatch.setattr(language_model, "bits_per_char", fake_bits_per_char)
+    vocab = Vocabulary.from_text("abcd")
+    ids = vocab.encode(("abcd" * 16)[:61])
+    size = {"hidden": 4, "batch": 2, "window": 3, "steps": 1000, "passes": 4, "check_every": 2}
+    run = language_model.train_one(0, vocab, ids, ids, size, lambda step, loss: None)
+    assert not np.array_equal(seen[0]["head.weight"], seen[1]["head.weight"])  # it did train
+    return run, seen
+
+
+def test_language_model_steps_follow_the_text_length(monkeypatch):
+    run, _ = _tiny_language_model_run(monkeypatch, [10.0 - k for k in range(100)])  # always improving
+    # 60 targets in 2 streams of 30 = 10 windows of 3 per pass; at most 4 passes, so 40 steps, not 1000
+    assert len(run["losses"]) == 40 and run["passes"] == 4
+    assert [step for step, _ in run["checks"]] == list(range(2, 41, 2))
+
+
+def test_language_model_stops_when_held_out_rises_and_keeps_the_best(monkeypatch):
+    import numpy as np
+
+    run, seen = _tiny_language_model_run(monkeypatch, [3.0, 2.0, 2.5, 2.6, 2.7] + [1.0] * 50)
+    # best at the 2nd check (step 4); three checks without a new best (steps 6, 8, 10), then stop
+    assert len(run["losses"]) == 10 and run["best_step"] == 4
+    for name, value in run["model"].state_dict().items():
+        assert np.array_equal(value, seen[1][name])  # the weights of the best check are kept
