@@ -78,14 +78,21 @@ def test_dependencies_json_schema(tmp_path):
 
 def test_vanishing_json(tmp_path):
     data, _ = run_demo("vanishing", tmp_path)
+    assert data["seeds"] == [3, 4]  # smoke mode: two seeds from the one given
     for profiles in (data["at_init"], data["trained"]):
-        for values in profiles.values():
-            assert len(values) == data["lag"] + 1 and all(_is_number(v) and v > 0 for v in values)
-    assert set(data["clipping"]) == {"plain", "clipped"}
+        for runs in profiles.values():
+            assert len(runs) == 2
+            for values in runs:
+                assert len(values) == data["lag"] + 1 and all(_is_number(v) and v > 0 for v in values)
     for when in ("at_init", "trained"):
-        for name, values in data[when].items():
-            expected = (values[-1] / values[0]) ** (1 / data["lag"])
+        for name, runs in data[when].items():
+            expected = [(values[-1] / values[0]) ** (1 / data["lag"]) for values in runs]
             assert data["factor_per_step"][when][name] == pytest.approx(expected, rel=1e-12)
+    for name, losses in data["trained_loss"].items():
+        assert data["learned"][name] == [loss < 0.5 * math.log(4) for loss in losses]
+    assert set(data["clipping"]) == {"plain", "clipped"}
+    for runs in data["clipping"].values():
+        assert all(len(values) == 2 for values in runs.values())
 
 
 def test_language_model_json_schema(tmp_path):
@@ -116,10 +123,12 @@ def test_language_model_reads_a_corpus_file(tmp_path):
 
 def test_memory_json_schema(tmp_path):
     data, _ = run_demo("memory", tmp_path)
-    assert set(data) == {"baseline", "results"}
+    assert set(data) == {"baseline", "seeds", "results", "accuracy"}
     assert data["baseline"] == pytest.approx(recall_baseline(4), abs=1e-15)
-    assert set(data["results"]) == {"rnn", "leaky", "skip", "gru", "lstm"}
-    assert all(_is_number(v) and v > 0 for v in data["results"].values())
+    assert data["seeds"] == [3, 4]
+    for key in ("results", "accuracy"):
+        assert set(data[key]) == {"rnn", "leaky", "skip", "gru", "lstm"}
+        assert all(len(v) == 2 and all(_is_number(x) and x >= 0 for x in v) for v in data[key].values())
 
 
 def test_json_is_written_atomically(tmp_path):
@@ -153,38 +162,85 @@ def test_vanishing_reading_follows_the_numbers():
 
     from demos.vanishing import _reading
 
-    def profile(factor, lag=10):
-        return 0.01 * factor ** np.arange(lag + 1)
+    def profiles(*factors, lag=10):
+        return [0.01 * f ** np.arange(lag + 1) for f in factors]  # one profile per seed
 
     at_init = {
-        name: profile(f)
-        for name, f in [
-            ("RNN", 0.5),
-            ("GRU", 0.6),
-            ("LSTM", 0.6),
-            ("GRU+keep", 0.95),
-            ("LSTM+keep", 0.85),
-            ("RNN, W_hh = 1.5 Q", 1.1),
-        ]
+        "RNN": profiles(0.5, 0.5, 0.5),
+        "GRU": profiles(0.6, 0.6, 0.6),
+        "LSTM": profiles(0.6, 0.6, 0.6),
+        "GRU+keep": profiles(0.95, 0.9, 0.9),
+        "LSTM+keep": profiles(0.85, 0.5, 0.5),  # passes more than LSTM in seed 1 only
+        "RNN, W_hh = 1.5 Q": profiles(1.1, 1.2, 0.9),
     }
     trained = {
-        "RNN": profile(0.5),
-        "GRU": profile(0.7),
-        "LSTM": profile(0.4),
-        "GRU+keep": profile(1.0),
-        "LSTM+keep": profile(0.95),
+        "RNN": profiles(0.5, 0.8, 0.8),
+        "GRU": profiles(0.7, 0.7, 0.7),
+        "LSTM": profiles(0.4, 0.4, 0.4),
+        "GRU+keep": profiles(1.0, 1.0, 1.0),
+        "LSTM+keep": profiles(1.6, 1.6, 1.05),
     }
-    losses = {"RNN": 0.01, "GRU": 1.38, "LSTM": 1.39, "GRU+keep": 0.001, "LSTM+keep": 1.2}
+    losses = {
+        "RNN": [0.01, 1.3, 1.3],  # learned in the first seed only, with a vanishing gradient
+        "GRU": [1.38, 1.38, 1.38],
+        "LSTM": [1.39, 1.39, 1.39],
+        "GRU+keep": [0.001, 0.002, 0.003],
+        "LSTM+keep": [1.2, 1.2, 1.2],
+    }
     text = _reading(at_init, trained, losses, lag=10)
-    assert "Slower decay than the RNN: GRU x0.70, GRU+keep x1.00, LSTM+keep x0.95." in text
-    assert "As fast or faster: LSTM x0.40." in text
+    # means over seeds, each with the word its printed value calls for
+    assert "RNN x0.70 (decay)" in text and "GRU+keep x1.00 (no change)" in text
+    assert "LSTM+keep x1.42 (growth)" in text
+    # |log f| < |log f_RNN| seed by seed: GRU (0.7) beats 0.5 but not 0.8; LSTM+keep's 1.6 beats 0.5,
+    # not 0.8, and 1.05 beats 0.8; LSTM's 0.4 is never closer
+    assert "Closer to x1 than the RNN's factor in every seed: GRU+keep." in text
+    assert "In some seeds only: GRU (1 of 3), LSTM+keep (2 of 3)." in text
+    assert "GRU+keep passes more than GRU in all 3 seeds" in text
+    assert "LSTM+keep passes more than LSTM in 1 of 3 seeds" in text
+    assert "the product grows in 2 of 3 seeds" in text
+    assert "RNN 1 of 3, GRU 0 of 3, LSTM 0 of 3, GRU+keep 3 of 3, LSTM+keep 0 of 3" in text
     paragraphs = {line.split(":")[0]: line for line in text.split("\n") if line}
-    assert "GRU+keep" in paragraphs[next(k for k in paragraphs if k.startswith("Learned (task loss"))]
-    assert "RNN (x0.50" in paragraphs["Learned, yet the gradient vanishes"]
-    assert "LSTM+keep" in paragraphs["Not yet learned, though the gradient reaches back"]
+    assert (
+        "GRU+keep in all 3 seeds" in paragraphs[next(k for k in paragraphs if k.startswith("Learned, and"))]
+    )
+    assert "RNN in 1 of 3 seeds (x0.50, loss 0.010)" in paragraphs["Learned, yet the gradient vanishes"]
+    assert "LSTM+keep in all 3 seeds" in paragraphs["Not yet learned, though the gradient reaches back"]
     stuck = paragraphs["Not learned in this budget"]
-    assert "GRU (x0.70" in stuck and "LSTM (x0.40" in stuck and "keep" not in stuck
-    assert "the product grows instead" in text
+    assert "RNN in 2 of 3 seeds" in stuck and "GRU in all 3" in stuck and "LSTM in all 3" in stuck
+    assert "keep" not in stuck
+
+
+def test_vanishing_wording_of_a_factor():
+    from demos.vanishing import change
+
+    assert change(1.11) == "growth" and change(0.56) == "decay"
+    assert change(1.004) == "no change" and change(0.996) == "no change"  # both print as x1.00
+    assert change(1.006) == "growth" and change(0.994) == "decay"  # x1.01 and x0.99
+
+
+def test_clipping_reading_counts_the_seeds():
+    from demos.vanishing import _clipping_reading
+
+    final = {"plain": [float("inf"), 5.0, 0.1], "clipped": [0.05, 0.2, 0.1]}
+    text = _clipping_reading(final, [11.0, 8.0, 9.0], baseline=1 / 6)
+    assert "ran away in 2 of 3 seeds" in text  # inf, and 5.0 > 10 x 1/6
+    assert "in 2 of 3 seeds (0.05, 0.2, 0.1)" in text  # 0.05 and 0.1 < 0.9 / 6 = 0.15
+
+
+def test_memory_reading_counts_the_seeds():
+    from demos.memory import _reading
+
+    results = {
+        "rnn": [1.386, 1.39, 1.38],
+        "leaky": [0.5, 1.3, 1.2],  # below 0.9 x 1.386 = 1.247 in seeds 0 and 2
+        "skip": [0.0, 0.0, 0.01],
+        "gru": [0.001, 0.002, 0.0],
+        "lstm": [0.001, 1.25, 0.0],  # 1.25 is just above 1.247
+    }
+    text = _reading(results, baseline=1.386)
+    assert "in all 3 seeds: skip, gru." in text
+    assert "leaky (2 of 3;" in text and "lstm (2 of 3;" in text
+    assert "In no seed (little or no usable memory yet): rnn (100%/100%/100%)" in text
 
 
 def test_language_model_finds_the_loop_an_argmax_sample_falls_into():
