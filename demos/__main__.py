@@ -134,6 +134,10 @@ def list_demos(console: Console) -> None:
     for module in DEMOS:
         listing.add_row(f"  {module.NAME}", module.SUMMARY)
     console.print(listing)
+    console.print(
+        "[dim]python -m demos report: every demo in full mode, and the README's results written from "
+        "their JSON (docs/results/).[/dim]"
+    )
 
 
 def run_demo(module: ModuleType, args: argparse.Namespace, console: Console) -> dict:
@@ -159,6 +163,8 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
     if not args.all and args.name is None:
         list_demos(console)
         return 0
+    if args.name == "report":
+        parser.error("report comes first and takes its own options: python -m demos report [--from-json]")
     if not args.all and args.name not in demos:
         parser.error(f"unknown demo {args.name!r}; choose from {', '.join(demos)}")
     chosen = DEMOS if args.all else [demos[args.name]]
