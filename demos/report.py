@@ -398,6 +398,7 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
         for name, record in records.items():
             write_text_atomically(os.path.join(args.results, f"{name}.json"), _json(record))
         write_text_atomically(os.path.join(args.results, RUN_FILE), _json(info))
+        info, records = read_results(args.results)  # render what was written, exactly as a test will
     write_text_atomically(args.readme, replace_section(readme, render(info, records)))
     console.print(f"wrote the results section of {args.readme} from {args.results}/")
     return 0
