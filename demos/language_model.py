@@ -218,17 +218,28 @@ def train_one(
     losses: list[float] = []
     checks: list[tuple[int, float]] = []  # (step, validation bpc)
     best_weights, best_bpc = model.state_dict(), math.inf
+    position, state = 0, None  # the next window of the current pass, and the state carried to it
     while len(losses) < steps:
-        # one pass over the streams from their start (state zero), cut at the next held-out check
+        if position == windows_per_pass:  # a new pass: from the streams' start, with state zero
+            position, state = 0, None
         until_check = check_every - len(losses) % check_every
-        end = min(windows_per_pass, steps - len(losses), until_check) * size["window"]
-        log, _ = truncated_bptt(
-            model, optimizer, inputs[:end], targets[:end], size["window"], max_norm=MAX_NORM, on_step=bar
+        count = min(windows_per_pass - position, steps - len(losses), until_check)
+        start, end = position * size["window"], (position + count) * size["window"]
+        log, state = truncated_bptt(
+            model,
+            optimizer,
+            inputs[start:end],
+            targets[start:end],
+            size["window"],
+            state=state,
+            max_norm=MAX_NORM,
+            on_step=bar,
         )
         if not log.losses:  # cannot happen once prepare_texts passed; never loop without progress
             raise RuntimeError(
-                f"language-model: a pass over {end} time steps gave no window of {size['window']}"
+                f"language-model: time steps {start} to {end} gave no window of {size['window']}"
             )
+        position += len(log.losses)
         losses += log.losses
         if len(losses) % check_every == 0 or len(losses) == steps:
             checks.append((len(losses), bits_per_char(model, validation_ids)))

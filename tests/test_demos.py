@@ -399,3 +399,34 @@ def test_language_model_stops_when_held_out_rises_and_keeps_the_best(monkeypatch
     assert len(run["losses"]) == 10 and run["best_step"] == 4
     for name, value in run["model"].state_dict().items():
         assert np.array_equal(value, seen[1][name])  # the weights of the best check are kept
+
+
+def test_language_model_checks_do_not_restart_the_pass(monkeypatch):
+    """Held-out checks every 3 windows cut a 10-window pass into pieces: the pieces must continue
+    the pass (each window once, the state carried), and only a new pass starts from state zero."""
+    import numpy as np
+
+    from demos import language_model
+
+    chunks = []
+    real = language_model.truncated_bptt
+
+    def recording(model, optimizer, inputs, targets, num_steps, *, state=None, **kw):
+        chunks.append((inputs.copy(), state is None))
+        return real(model, optimizer, inputs, targets, num_steps, state=state, **kw)
+
+    monkeypatch.setattr(language_model, "truncated_bptt", recording)
+    curve = iter(range(100, 0, -1))  # always improving: no early stop
+    monkeypatch.setattr(language_model, "bits_per_char", lambda model, ids: float(next(curve)))
+    from tinygrad_rnn.data import Vocabulary
+
+    vocab = Vocabulary.from_text("abcdefgh")
+    ids = vocab.encode(("abcdefgh" * 8)[:61])  # 2 streams of 30 targets: 10 windows of 3 per pass
+    size = {"hidden": 4, "batch": 2, "window": 3, "steps": 15, "passes": 4, "check_every": 3}
+    run = language_model.train_one(0, vocab, ids, ids, size, lambda step, loss: None)
+    assert [len(x) // 3 for x, _ in chunks] == [3, 3, 3, 1, 2, 3]  # cut at steps 3, 6, 9, 10, 12, 15
+    assert [fresh for _, fresh in chunks] == [True, False, False, False, True, False]
+    inputs, _ = language_model.streams(ids, 2)
+    assert np.array_equal(np.concatenate([x for x, _ in chunks[:4]]), inputs)  # the first pass, once
+    assert np.array_equal(np.concatenate([x for x, _ in chunks[4:]]), inputs[:15])
+    assert len(run["losses"]) == 15
