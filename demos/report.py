@@ -54,19 +54,22 @@ def run_all(console: Console, size: str = "full") -> tuple[dict, dict[str, dict]
 
     records = {}
     started = datetime.datetime.now(datetime.timezone.utc)
+    load_at_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as scratch:
         for module in DEMOS:
             argv = [module.NAME] + (["--smoke"] if size == "smoke" else [])
             if module.NAME == "graph":
                 argv += ["--dot", os.path.join(scratch, "graph.dot")]
             args = build_parser().parse_args(argv)
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             result = run_demo(module, args, console)
             records[module.NAME] = {
                 "demo": module.NAME,
                 "mode": args.size,
                 "seed": args.seed,
                 "seconds": round(time.perf_counter() - start, 1),
+                # CPU time of this process: close to the wall time on an idle machine (one BLAS thread)
+                "cpu_seconds": round(time.process_time() - cpu_start, 1),
                 "result": finite_or_null(result),
             }
     if "graph" in records:
@@ -76,6 +79,8 @@ def run_all(console: Console, size: str = "full") -> tuple[dict, dict[str, dict]
         "machine": machine(),
         "command": "python -m demos report",
         "mode": size,
+        # other processes' demand for the cores: the 1-minute load average as the run began and ended
+        "load_average": [round(load_at_start, 2), round(os.getloadavg()[0], 2)],
     }
     return info, records
 
@@ -326,18 +331,39 @@ def closing_note(records: dict[str, dict]) -> str:
     return "What holds across seeds, and what does not:\n\n" + "\n".join(f"- {note}" for note in notes) + "\n"
 
 
+def _load(info: dict) -> str:
+    if "load_average" not in info:
+        return ""
+    start, end = info["load_average"]
+    return f"; load average {start:.1f} as it began, {end:.1f} as it ended"
+
+
 def render(info: dict, records: dict[str, dict]) -> str:
     """The README's results section (markdown) from the run info and the demos' records."""
     m = info["machine"]
-    total = sum(record["seconds"] for record in records.values())
-    times = [[f"`{name}`", f"{record['seconds']:.1f} s"] for name, record in records.items()]
-    times.append(["all", f"{total:.1f} s"])
+    with_cpu = all("cpu_seconds" in record for record in records.values())
+    columns = [f"demo ({info['mode']} mode)", "wall time"] + (["CPU time"] if with_cpu else [])
+    times = [
+        [f"`{name}`", f"{record['seconds']:.1f} s"] + ([f"{record['cpu_seconds']:.1f} s"] if with_cpu else [])
+        for name, record in records.items()
+    ]
+    times.append(
+        ["all", f"{sum(r['seconds'] for r in records.values()):.1f} s"]
+        + ([f"{sum(r['cpu_seconds'] for r in records.values()):.1f} s"] if with_cpu else [])
+    )
     parts = [
         f"Written by `{info['command']}` on {info['date']}: every demo in {info['mode']} mode, first seed "
         f"{next(iter(records.values()))['seed']}, on {m['platform']} ({m['processor']}, {m['cpus']} CPUs, "
-        f"Python {m['python']}, numpy {m['numpy']}). The numbers are read from the JSON the same command "
-        f"wrote to `{RESULTS_DIR}/`; `python -m demos report --from-json` rewrites this section from it.\n",
-        _table([f"demo ({info['mode']} mode)", "time"], times),
+        f"Python {m['python']}, numpy {m['numpy']}{_load(info)}). The numbers are read from the JSON the "
+        f"same command wrote to `{RESULTS_DIR}/`; `python -m demos report --from-json` rewrites this "
+        "section from it.\n",
+        _table(columns, times)
+        + (
+            "\nWall time depends on what else the machine was doing; CPU time (this process alone) is "
+            "what the run costs on an idle machine.\n"
+            if with_cpu
+            else ""
+        ),
         render_exact(records),
     ]
     renderers = {
