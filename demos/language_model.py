@@ -360,7 +360,7 @@ def _reading(test_bpc: list[float], baseline_bpc: float, samples: list[str]) -> 
     if beat == n:
         verdict = (
             f"In all {n} seeds the GRU predicts held-out text better than character frequencies alone "
-            f"({min(test_bpc):.2f} to {max(test_bpc):.2f} bits per character against {baseline_bpc:.2f}): "
+            f"({_span(test_bpc)} bits per character against {baseline_bpc:.2f}): "
             f"{baseline_bpc - max(test_bpc):.2f} or more bits per character come from the context carried in "
             "its state."
         )
@@ -414,6 +414,12 @@ def looping_unit(text: str, span: int = 40, max_period: int = 30) -> str | None:
                 start -= 1
             return text[start : start + period]
     return None
+
+
+def _span(values: list[float]) -> str:
+    """'1.23 to 1.45', or '1.23 in every seed' when they print alike."""
+    low, high = f"{min(values):.2f}", f"{max(values):.2f}"
+    return f"{low} in every seed" if low == high else f"{low} to {high}"
 
 
 def _temperature_name(t: float) -> str:
