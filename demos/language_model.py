@@ -360,7 +360,7 @@ def _reading(test_bpc: list[float], baseline_bpc: float, samples: list[str]) -> 
     if beat == n:
         verdict = (
             f"In all {n} seeds the GRU predicts held-out text better than character frequencies alone "
-            f"({_span(test_bpc)} bits per character against {baseline_bpc:.2f}): "
+            f"({_span(test_bpc, 'bits per character')} against {baseline_bpc:.2f}): "
             f"{baseline_bpc - max(test_bpc):.2f} or more bits per character come from the context carried in "
             "its state."
         )
@@ -416,10 +416,10 @@ def looping_unit(text: str, span: int = 40, max_period: int = 30) -> str | None:
     return None
 
 
-def _span(values: list[float]) -> str:
-    """'1.23 to 1.45', or '1.23 in every seed' when they print alike."""
+def _span(values: list[float], unit: str) -> str:
+    """'1.23 to 1.45 UNIT', or '1.23 UNIT in every seed' when they print alike."""
     low, high = f"{min(values):.2f}", f"{max(values):.2f}"
-    return f"{low} in every seed" if low == high else f"{low} to {high}"
+    return f"{low} {unit} in every seed" if low == high else f"{low} to {high} {unit}"
 
 
 def _temperature_name(t: float) -> str:
