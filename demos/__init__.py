@@ -9,7 +9,16 @@ Convention for a demo module (``demos/<name>.py``):
   ``size`` (``"smoke"``, ``"quick"`` or ``"full"``), ``seed`` and any option the
   module added; ``console`` is the ``rich.console.Console`` to print on;
 * optionally ``add_arguments(parser)`` to add the demo's own options
-  (they get defaults when the demo runs under ``--all``).
+  (they get defaults when the demo runs under ``--all``; another demo's
+  option given to this one is refused);
+* optionally ``check_args(args) -> str | None``: a one-line reason to refuse
+  the arguments, called before anything runs (a path that cannot be
+  written, a corpus too short), so a typo does not cost a whole run.
+
+A training demo runs seeds ``args.seed``, ``args.seed + 1``, ... (three in full
+and quick mode) and reports each seed's numbers and their spread; every
+sentence it prints says for how many seeds it holds. ``python -m demos report``
+(``demos/report.py``) writes the README's results from the demos' JSON.
 
 To add a demo, write the module and add one line to ``DEMOS`` in
 ``demos/__main__.py``; ``--all`` runs them in that order.

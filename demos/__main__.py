@@ -3,6 +3,9 @@
 python -m demos                          # the list
 python -m demos NAME [--quick] [--seed N] [--json PATH] [demo options]
 python -m demos --all --quick            # every demo, in order
+python -m demos report [--from-json]     # full runs -> docs/results/*.json -> the README's results
+
+Run it from the repository root (the folder that holds demos/).
 """
 
 from __future__ import annotations
@@ -10,9 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from types import ModuleType
@@ -21,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from demos import bptt, curvature, dependencies, forward, graph, language_model, memory, vanishing
+from demos._files import output_path_problem, write_text_atomically
 
 # The registry: one line per demo, in the order `--all` runs them.
 DEMOS: list[ModuleType] = [
@@ -37,6 +39,26 @@ DEMOS: list[ModuleType] = [
 
 def demo_by_name() -> dict[str, ModuleType]:
     return {module.NAME: module for module in DEMOS}
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type for --seed: numpy's generators take no negative seeds."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
+def demo_options(module: ModuleType) -> dict[str, object]:
+    """The options a demo adds (dest -> default); empty if it adds none."""
+    if not hasattr(module, "add_arguments"):
+        return {}
+    probe = argparse.ArgumentParser(add_help=False)
+    module.add_arguments(probe)
+    return vars(probe.parse_args([]))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     size.add_argument("--smoke", dest="size", action="store_const", const="smoke", help=argparse.SUPPRESS)
     parser.set_defaults(size="full")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--seed", type=non_negative_int, default=0, help="first random seed, >= 0 (default 0)"
+    )
     parser.add_argument("--json", metavar="PATH", help="write the key numbers to PATH as JSON")
     for module in DEMOS:
         if hasattr(module, "add_arguments"):
@@ -77,19 +101,30 @@ def finite_or_null(data: object) -> object:
 
 
 def write_json(path: str, data: object) -> None:
-    """Write ``data`` as JSON atomically: a temporary file in the same folder, then a rename.
-    Non-finite numbers are written as null."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(finite_or_null(data), f, indent=2, allow_nan=False)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    """Write ``data`` as JSON atomically (nothing half-written is ever left at ``path``).
+    Non-finite numbers are written as null. The folder must exist."""
+    text = json.dumps(finite_or_null(data), indent=2, allow_nan=False) + "\n"
+    write_text_atomically(path, text)
+
+
+def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace, chosen: list[ModuleType]) -> None:
+    """Reject, before anything runs, what would fail or be ignored later: an option that none of
+    the chosen demos reads, an output path that cannot be written, a demo's own bad input."""
+    for module in DEMOS:
+        if module in chosen:
+            continue
+        for dest, default in demo_options(module).items():
+            if getattr(args, dest) != default and not any(dest in demo_options(m) for m in chosen):
+                option, names = "--" + dest.replace("_", "-"), ", ".join(m.NAME for m in chosen)
+                parser.error(f"{option} is an option of {module.NAME}; {names} does not use it")
+    if args.json:
+        problem = output_path_problem(args.json, "--json")
+        if problem:
+            parser.error(problem)
+    for module in chosen:
+        problem = module.check_args(args) if hasattr(module, "check_args") else None
+        if problem:
+            parser.error(problem)
 
 
 def list_demos(console: Console) -> None:
@@ -100,6 +135,10 @@ def list_demos(console: Console) -> None:
     for module in DEMOS:
         listing.add_row(f"  {module.NAME}", module.SUMMARY)
     console.print(listing)
+    console.print(
+        "[dim]python -m demos report: every demo in full mode, and the README's results written from "
+        "their JSON (docs/results/).[/dim]"
+    )
 
 
 def run_demo(module: ModuleType, args: argparse.Namespace, console: Console) -> dict:
@@ -111,28 +150,40 @@ def run_demo(module: ModuleType, args: argparse.Namespace, console: Console) -> 
 
 
 def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["report"]:
+        from demos import report
+
+        return report.main(argv[1:], console)
     parser = build_parser()
     args = parser.parse_args(argv)
     console = Console() if console is None else console
     demos = demo_by_name()
-    if args.all:
-        if args.name:
-            parser.error("give a demo name or --all, not both")
-        start = time.perf_counter()
-        results = {module.NAME: run_demo(module, args, console) for module in DEMOS}
-        console.print(
-            f"[bold]All {len(DEMOS)} demos ({args.size} mode) took {time.perf_counter() - start:.1f} s[/bold]"
-        )
-    elif args.name is None:
+    if args.all and args.name:
+        parser.error("give a demo name or --all, not both")
+    if not args.all and args.name is None:
         list_demos(console)
         return 0
-    elif args.name not in demos:
+    if args.name == "report":
+        parser.error("report comes first and takes its own options: python -m demos report [--from-json]")
+    if not args.all and args.name not in demos:
         parser.error(f"unknown demo {args.name!r}; choose from {', '.join(demos)}")
-    else:
-        results = run_demo(demos[args.name], args, console)
-    if args.json:
-        write_json(args.json, results)
-        console.print(f"[dim]wrote {args.json}[/dim]")
+    chosen = DEMOS if args.all else [demos[args.name]]
+    check_args(parser, args, chosen)
+    try:
+        start = time.perf_counter()
+        results = {module.NAME: run_demo(module, args, console) for module in chosen}
+        if args.all:
+            took = time.perf_counter() - start
+            console.print(f"[bold]All {len(DEMOS)} demos ({args.size} mode) took {took:.1f} s[/bold]")
+        else:
+            results = results[args.name]
+        if args.json:
+            write_json(args.json, results)
+            console.print(f"[dim]wrote {args.json}[/dim]")
+    except KeyboardInterrupt:
+        print("interrupted (Ctrl-C): stopped, no results written", file=sys.stderr)
+        return 130
     return 0
 
 

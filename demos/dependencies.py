@@ -32,7 +32,7 @@ CONFIGS = [(1, 4, 2), (5, 4, 1), (10, 16, 10)]
 # size -> (steps per epoch's series, seeds, held-out steps)
 SIZES = {
     "full": (1_000_000, 3, 400_000),
-    "quick": (200_000, 2, 200_000),
+    "quick": (200_000, 3, 200_000),
     "smoke": (20_000, 1, 10_000),
 }
 KNOWS = {"neither": "no dependency", "first": "X_(t-3) only", "both": "X_(t-3) and X_(t-8)"}

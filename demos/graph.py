@@ -28,6 +28,7 @@ from rich.columns import Columns
 from rich.console import Console
 from rich.panel import Panel
 
+from demos._files import output_path_problem, write_text_atomically
 from demos._ui import panel, table
 from tinygrad_rnn import Tensor, nn, viz
 from tinygrad_rnn.gradcheck import numerical_grad
@@ -50,6 +51,11 @@ def add_arguments(parser: argparse._ArgumentGroup) -> None:
         default=None,
         help="where to write the RNN step's graph as DOT (default ./graph.dot; with --quick, the temp dir)",
     )
+
+
+def check_args(args: argparse.Namespace) -> str | None:
+    """A --dot path that cannot be written, found before the demo runs."""
+    return output_path_problem(args.dot, "--dot") if getattr(args, "dot", None) is not None else None
 
 
 def dot_path(args: argparse.Namespace) -> str:
@@ -237,11 +243,7 @@ def rnn_step(console: Console, rng: np.random.Generator, seed: int, verbose: boo
             "the message passed back in time",
         )
     )
-    dot = viz.to_dot(L, names=names, module=cell, trace=trace)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(dot)
+    write_text_atomically(path, viz.to_dot(L, names=names, module=cell, trace=trace))
     console.print(f"Wrote the RNN step's graph to {path} (draw it with: dot -Tsvg {path} -o graph.svg)")
 
     # The fused twin: the same parameters, the same inputs.

@@ -15,6 +15,9 @@ and after training on a task that needs memory (recall the first symbol).
 
 Part 2. Exploding gradients in practice: a tanh RNN whose recurrent matrix is
 scaled up, trained on the adding problem with and without clip_grad_norm_.
+
+Every part runs once per seed (initialisation and data both follow the seed), and
+each sentence of the reading counts the seeds it holds for.
 """
 
 from __future__ import annotations
@@ -35,8 +38,8 @@ SUMMARY = "seed 003: ||dL_T/dh_t|| against T - t for RNN, GRU, LSTM; exploding g
 
 SYMBOLS, HIDDEN, BATCH = 4, 32, 32
 LEARNING_RATE = 0.01
-# size -> (sequence lag, training steps for part 1, training steps for part 2)
-SIZES = {"full": (50, 400, 1000), "quick": (30, 100, 300), "smoke": (5, 2, 3)}
+# size -> (sequence lag, training steps for part 1, training steps for part 2, seeds)
+SIZES = {"full": (50, 400, 1000, 3), "quick": (30, 100, 300, 3), "smoke": (5, 2, 3, 2)}
 SCALED = 1.5  # part 2: recurrent matrix = SCALED x a random orthogonal matrix
 # Part 2 uses short sequences (T = 10) so that the clipped run has time to learn, not just survive.
 EXPLODING_LR, EXPLODING_LENGTH = 0.1, 10
@@ -90,61 +93,75 @@ def factor_per_step(profile: np.ndarray) -> float:
     return float((profile[-1] / profile[0]) ** (1.0 / (len(profile) - 1)))
 
 
-def profile_table(title: str, profiles: dict[str, np.ndarray], extra: dict[str, str] | None = None) -> object:
-    """One row per model: the norm at both ends, the factor per step, and the whole profile
-    as a log-scale chart (one shared scale, so slopes compare)."""
-    logs = {name: np.log10(p) for name, p in profiles.items()}
+def change(factor: float) -> str:
+    """'growth' or 'decay' as the factor prints (x1.00 is neither)."""
+    shown = round(factor, 2)
+    return "growth" if shown > 1 else "decay" if shown < 1 else "no change"
+
+
+def mean_sd(values: list[float], digits: int = 2) -> str:
+    return f"{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f}"
+
+
+def count(k: int, n: int) -> str:
+    return f"all {n}" if k == n else f"{k} of {n}"
+
+
+def profile_table(
+    title: str, profiles: dict[str, list[np.ndarray]], losses: dict[str, list[float]] | None = None
+) -> object:
+    """One row per model: the norm at the far end, the factor per step (mean ± sd over seeds, then
+    each seed's) and the profile's log-scale chart (geometric mean over seeds; one shared scale,
+    so slopes compare); with ``losses``, each seed's task loss and how many runs learned."""
+    logs = {name: np.mean([np.log10(p) for p in runs], axis=0) for name, runs in profiles.items()}
     low = min(float(v.min()) for v in logs.values())
     high = max(float(v.max()) for v in logs.values())
-    lag = len(next(iter(profiles.values()))) - 1
-    starts = [float(p[0]) for p in profiles.values()]
-    columns = ["model", f"at T-t = {lag}", "per step", f"log10 norm, T-t = 0..{lag}"]
+    lag = len(next(iter(logs.values()))) - 1
+    starts = [float(p[0]) for runs in profiles.values() for p in runs]
+    columns = ["model", f"at T-t = {lag}", "per step", "per seed", f"log10 norm, T-t = 0..{lag}"]
     rows = []
-    for name, p in profiles.items():
+    for name, runs in profiles.items():
+        factors = [factor_per_step(p) for p in runs]
         row = [
             name,
-            f"{p[-1]:.1e}",
-            f"x{factor_per_step(p):.2f}",
+            f"{10 ** logs[name][-1]:.1e}",
+            f"x{mean_sd(factors)}",
+            " ".join(f"x{f:.2f}" for f in factors),
             sparkline(logs[name], width=min(lag + 1, 20), low=low, high=high),
         ]
-        rows.append(row + ([extra[name]] if extra else []))
+        if losses:
+            row += [" ".join(f"{v:.3f}" for v in losses[name]), count(sum(learned(losses[name])), len(runs))]
+        rows.append(row)
     return table(
         title,
-        columns + (["task loss"] if extra else []),
+        columns + (["task loss per seed", "learned"] if losses else []),
         rows,
         caption=f"||dL_T/dh_t||, mean over a batch of {BATCH}; at T-t = 0 it is {min(starts):.1e} to "
-        f"{max(starts):.1e}. Chart: a shared log scale from 1e{low:.0f} (▁) to 1e{high:.0f} (█).",
+        f"{max(starts):.1e}. 'at T-t' and the chart: geometric mean over seeds; chart on a shared log "
+        f"scale from 1e{low:.0f} (▁) to 1e{high:.0f} (█)."
+        + (
+            f" Learned: task loss below half of the no-memory {recall_baseline(SYMBOLS):.3f}."
+            if losses
+            else ""
+        ),
     )
 
 
-def run(args: argparse.Namespace, console: Console) -> dict:
-    lag, steps, exploding_steps = SIZES[args.size]
-    data_rng = np.random.default_rng(args.seed + 1000)
-    probe_x, probe_y = recall_batch(BATCH, lag, SYMBOLS, data_rng)  # one fixed batch to measure on
-    console.print(
-        f"Task: a marked symbol ({SYMBOLS} kinds), then {lag} random distractors; L_T = cross-entropy of "
-        f"naming the marked symbol after the last step (no memory: {recall_baseline(SYMBOLS):.3f}). "
-        f"Cells of {HIDDEN} units, PyTorch's initialisation; '+keep': the gates are also biased to keep "
-        "the state at the start (LSTM forget gate, GRU update gate: keep_gate_init)."
-    )
-    models = {}
-    for name, (kind, keep) in MODELS.items():
-        rng = np.random.default_rng(args.seed)
-        models[name] = Unrolled(kind, rng)
-        if keep:
-            keep_gate_init(models[name].cell, lag, rng)
-    at_init = {name: gradient_profile(model, probe_x, probe_y) for name, model in models.items()}
-    scaled = Unrolled("RNN", np.random.default_rng(args.seed))
-    scaled.cell.weight_hh.data[:] = scaled_orthogonal(np.random.default_rng(args.seed), SCALED)
-    at_init[f"RNN, W_hh = {SCALED:g} Q"] = gradient_profile(scaled, probe_x, probe_y)
-    console.print(profile_table("At initialisation", at_init))
+def learned(losses: list[float]) -> list[bool]:
+    """Per run: task loss below half of the no-memory baseline."""
+    return [loss < 0.5 * recall_baseline(SYMBOLS) for loss in losses]
 
+
+def train_recall(
+    models: dict[str, Unrolled], lag: int, steps: int, seed: int, console: Console
+) -> dict[str, float]:
+    """Adam on the recall task, the same batches for every model; the mean loss of the last 10%."""
     losses: dict[str, float] = {}
     with progress(console) as bars:
         for name, model in models.items():
             optimizer = optim.Adam(model.parameters(), lr=LEARNING_RATE)
-            task = bars.add_task(f"training {name:<15}", total=steps, loss="-")
-            batches = np.random.default_rng(args.seed + 1)  # the same batches for every model
+            task = bars.add_task(f"seed {seed}: {name:<10}", total=steps, loss="-")
+            batches = np.random.default_rng(seed + 1)  # the same batches for every model
 
             def loss_fn(step: int, model: Unrolled = model, batches=batches) -> Tensor:
                 x, y = recall_batch(BATCH, lag, SYMBOLS, batches)
@@ -158,185 +175,289 @@ def run(args: argparse.Namespace, console: Console) -> dict:
                 on_step=lambda s, loss, task=task: bars.update(task, advance=1, loss=f"{loss:.3f}"),
             )
             losses[name] = log.mean_loss(0.1)
+    return losses
+
+
+def one_seed(seed: int, lag: int, steps: int, console: Console) -> tuple[dict, dict, dict]:
+    """Profiles at initialisation (with the scaled-up RNN), trained profiles, task losses."""
+    probe_x, probe_y = recall_batch(BATCH, lag, SYMBOLS, np.random.default_rng(seed + 1000))
+    models = {}
+    for name, (kind, keep) in MODELS.items():
+        rng = np.random.default_rng(seed)
+        models[name] = Unrolled(kind, rng)
+        if keep:
+            keep_gate_init(models[name].cell, lag, rng)
+    at_init = {name: gradient_profile(model, probe_x, probe_y) for name, model in models.items()}
+    scaled = Unrolled("RNN", np.random.default_rng(seed))
+    scaled.cell.weight_hh.data[:] = scaled_orthogonal(np.random.default_rng(seed), SCALED)
+    at_init[SCALED_NAME] = gradient_profile(scaled, probe_x, probe_y)
+    losses = train_recall(models, lag, steps, seed, console)
     trained = {name: gradient_profile(model, probe_x, probe_y) for name, model in models.items()}
-    loss_text = {name: f"{loss:.3f}" for name, loss in losses.items()}
-    console.print(profile_table(f"After {steps} Adam steps on the task", trained, extra=loss_text))
+    return at_init, trained, losses
+
+
+SCALED_NAME = f"RNN, W_hh = {SCALED:g} Q"
+
+
+def run(args: argparse.Namespace, console: Console) -> dict:
+    lag, steps, exploding_steps, n_seeds = SIZES[args.size]
+    seeds = [args.seed + k for k in range(n_seeds)]
+    console.print(
+        f"Task: a marked symbol ({SYMBOLS} kinds), then {lag} random distractors; L_T = cross-entropy of "
+        f"naming the marked symbol after the last step (no memory: {recall_baseline(SYMBOLS):.3f}). "
+        f"Cells of {HIDDEN} units, PyTorch's initialisation; '+keep': the gates are also biased to keep "
+        "the state at the start (LSTM forget gate, GRU update gate: keep_gate_init). "
+        f"Seeds {', '.join(map(str, seeds))}: each draws its own weights, batches and probe batch."
+    )
+    at_init: dict[str, list[np.ndarray]] = {}
+    trained: dict[str, list[np.ndarray]] = {}
+    losses: dict[str, list[float]] = {}
+    for seed in seeds:
+        init_one, trained_one, losses_one = one_seed(seed, lag, steps, console)
+        for into, new in ((at_init, init_one), (trained, trained_one), (losses, losses_one)):
+            for name, value in new.items():
+                into.setdefault(name, []).append(value)
+    console.print(profile_table(f"At initialisation ({len(seeds)} seeds)", at_init))
+    console.print(profile_table(f"After {steps} Adam steps on the task", trained, losses))
     console.print(panel(_reading(at_init, trained, losses, lag), "Vanishing: reading the profiles"))
 
-    clipping = exploding_run(args, console, exploding_steps)
+    clipping = exploding_run(seeds, console, exploding_steps)
     return {
         "lag": lag,
-        "at_init": {k: v.tolist() for k, v in at_init.items()},
-        "trained": {k: v.tolist() for k, v in trained.items()},
+        "seeds": seeds,
+        "at_init": {k: [p.tolist() for p in v] for k, v in at_init.items()},
+        "trained": {k: [p.tolist() for p in v] for k, v in trained.items()},
         "trained_loss": losses,
+        "learned": {k: learned(v) for k, v in losses.items()},
         "factor_per_step": {
-            "at_init": {k: factor_per_step(v) for k, v in at_init.items()},
-            "trained": {k: factor_per_step(v) for k, v in trained.items()},
+            "at_init": {k: [factor_per_step(p) for p in v] for k, v in at_init.items()},
+            "trained": {k: [factor_per_step(p) for p in v] for k, v in trained.items()},
         },
         "clipping": clipping,
     }
 
 
 def _reading(
-    at_init: dict[str, np.ndarray], trained: dict[str, np.ndarray], losses: dict[str, float], lag: int
+    at_init: dict[str, list[np.ndarray]],
+    trained: dict[str, list[np.ndarray]],
+    losses: dict[str, list[float]],
+    lag: int,
 ) -> str:
-    """The panel's text, every claim chosen by the measured numbers."""
-    init_factor = {name: factor_per_step(p) for name, p in at_init.items()}
-    factor = {name: factor_per_step(p) for name, p in trained.items()}
-    scaled = next(k for k in at_init if k.startswith("RNN, W_hh"))
+    """The panel's text: every claim chosen by the measured numbers, with the number of seeds it
+    holds for (profiles and losses hold one entry per seed)."""
+    init_factor = {name: [factor_per_step(p) for p in runs] for name, runs in at_init.items()}
+    factor = {name: [factor_per_step(p) for p in runs] for name, runs in trained.items()}
+    n = len(init_factor["RNN"])
+
+    def mean(name: str, factors: dict[str, list[float]]) -> str:
+        return f"x{np.mean(factors[name]):.2f}"
 
     def compounded(name: str) -> str:
-        return f"{at_init[name][-1] / at_init[name][0]:.0e}"
+        return f"{np.exp(np.mean([np.log(p[-1] / p[0]) for p in at_init[name]])):.0e}"
 
     text = (
-        f"At initialisation every step back multiplies the gradient by about x{init_factor['RNN']:.2f} "
-        f"(RNN), x{init_factor['GRU']:.2f} (GRU) and x{init_factor['LSTM']:.2f} (LSTM): over {lag} steps "
-        f"that compounds to {compounded('RNN')}, {compounded('GRU')} and {compounded('LSTM')}. "
+        f"At initialisation every step back multiplies the gradient by about {mean('RNN', init_factor)} "
+        f"(RNN), {mean('GRU', init_factor)} (GRU) and {mean('LSTM', init_factor)} (LSTM), means over "
+        f"{n} seeds: over {lag} steps that compounds to {compounded('RNN')}, {compounded('GRU')} and "
+        f"{compounded('LSTM')}. "
     )
-    if max(init_factor["GRU"], init_factor["LSTM"]) < 0.8:
+    if max(max(init_factor["GRU"]), max(init_factor["LSTM"])) < 0.8:
         text += (
-            "Gates alone do not help: with biases near 0 a sigmoid gate is about half open and passes "
-            "about half the gradient per step. "
+            "Gates alone do not help (below x0.8 in every seed): with biases near 0 a sigmoid gate is "
+            "about half open and passes about half the gradient per step. "
         )
-    keep_kinds = [n for n in ("GRU+keep", "LSTM+keep") if init_factor[n] > init_factor[n.split("+")[0]]]
-    if keep_kinds:
-        text += (
-            "Biased to keep, they pass more ("
-            + ", ".join(f"{n} x{init_factor[n]:.2f}" for n in keep_kinds)
-            + "). "
+    for keep in ("GRU+keep", "LSTM+keep"):
+        plain = keep.split("+")[0]
+        more = sum(k > p for k, p in zip(init_factor[keep], init_factor[plain]))
+        if more:
+            text += (
+                f"Biased to keep, {keep} passes more than {plain} in {count(more, n)} seeds "
+                f"({mean(keep, init_factor)} against {mean(plain, init_factor)}). "
+            )
+    grows = sum(f > 1 for f in init_factor[SCALED_NAME])
+    outcome = (
+        f"the product grows in {count(grows, n)} seeds instead (part 2)" if grows else "it still shrinks"
+    )
+    text += (
+        f"With W_hh scaled up ({SCALED_NAME}) the factor is {mean(SCALED_NAME, init_factor)}: {outcome}.\n"
+    )
+
+    text += (
+        "\nAfter training, per step back (mean over seeds): "
+        + ", ".join(
+            f"{name} {mean(name, factor)} ({change(float(np.mean(factor[name])))})" for name in factor
         )
-    growth = "the product grows instead (part 2)" if init_factor[scaled] > 1 else "it still shrinks"
-    text += f"With W_hh scaled up ({scaled}) the factor is x{init_factor[scaled]:.2f}: {growth}.\n"
+        + ". "
+    )
+    # closer to x1 = the gradient keeps more of its size per step, whether the factor is above or below 1
+    closer = {
+        name: sum(abs(np.log(f)) < abs(np.log(r)) for f, r in zip(factor[name], factor["RNN"]))
+        for name in factor
+        if name != "RNN"
+    }
+    always = [name for name, k in closer.items() if k == n]
+    sometimes = [f"{name} ({k} of {n})" for name, k in closer.items() if 0 < k < n]
+    if always:
+        text += f"Closer to x1 than the RNN's factor in every seed: {', '.join(always)}. "
+    if sometimes:
+        text += f"In some seeds only: {', '.join(sometimes)}. "
 
     baseline = recall_baseline(SYMBOLS)
-    rnn_factor = factor["RNN"]
-    slower = [n for n in trained if n != "RNN" and factor[n] > rnn_factor]
-    faster = [n for n in trained if n != "RNN" and factor[n] <= rnn_factor]
-
-    def listing(names: list[str]) -> str:
-        return ", ".join(f"{n} (x{factor[n]:.2f}, loss {losses[n]:.3f})" for n in names)
-
-    text += f"\nAfter training the RNN's gradient shrinks by x{rnn_factor:.2f} per step back. "
-    if slower:
-        text += "Slower decay than the RNN: " + ", ".join(f"{n} x{factor[n]:.2f}" for n in slower) + ". "
-    if faster:
-        text += "As fast or faster: " + ", ".join(f"{n} x{factor[n]:.2f}" for n in faster) + ". "
-    reaches = {n: factor[n] >= 0.9 for n in trained}
-    learned = {n: losses[n] < 0.5 * baseline for n in trained}
-    groups = {
-        "open": [n for n in trained if learned[n] and reaches[n]],
-        "latched": [n for n in trained if learned[n] and not reaches[n]],
-        "coming": [n for n in trained if not learned[n] and reaches[n]],
-        "stuck": [n for n in trained if not learned[n] and not reaches[n]],
+    outcome_of = {
+        name: [(lo < 0.5 * baseline, f >= 0.9) for lo, f in zip(losses[name], factor[name])]
+        for name in trained
     }
-    if groups["open"]:
-        text += (
-            f"\nLearned (task loss below half of the no-memory {baseline:.3f}), and the gradient reaches "
-            f"back across the lag: {listing(groups['open'])}. The gate holds the additive path open, so the "
-            "error at step T still arrives at the marked step."
-        )
-    if groups["latched"]:
-        text += (
-            f"\nLearned, yet the gradient vanishes: {listing(groups['latched'])}. A memory that is stable "
-            "against small changes of the state is one with dh_T/dh_t small (Bengio, Simard & Frasconi "
-            "1994: robust storage in a tanh RNN implies vanishing gradients); the storing had to be "
-            "learned while some gradient still got through."
-        )
-    if groups["coming"]:
-        text += (
-            f"\nNot yet learned, though the gradient reaches back: {listing(groups['coming'])}. The "
-            "signal gets through; this budget ran out first."
-        )
-    if groups["stuck"]:
-        text += (
-            f"\nNot learned in this budget: {listing(groups['stuck'])}. Their gradient vanishes, and "
-            "the signal that would teach them to remember is that vanished gradient itself."
-        )
+    learned_counts = ", ".join(f"{name} {sum(ok for ok, _ in outcome_of[name])} of {n}" for name in trained)
+    text += f"Runs that learned the task (loss below half of the no-memory {baseline:.3f}): {learned_counts}."
+
+    def listing(learned_run: bool, reaches: bool) -> str:
+        parts = []
+        for name in trained:
+            runs = [
+                f"x{f:.2f}, loss {lo:.3f}"
+                for (ok, far), f, lo in zip(outcome_of[name], factor[name], losses[name])
+                if ok == learned_run and far == reaches
+            ]
+            if runs:
+                parts.append(f"{name} in {count(len(runs), n)} seeds ({'; '.join(runs)})")
+        return "; ".join(parts)
+
+    paragraphs = {
+        (True, True): (
+            "\nLearned, and the gradient reaches back across the lag (factor x0.9 or more): {}. The gate "
+            "holds the additive path open, so the error at step T still arrives at the marked step."
+        ),
+        (True, False): (
+            "\nLearned, yet the gradient vanishes: {}. A memory that is stable against small changes of "
+            "the state is one with dh_T/dh_t small (Bengio, Simard & Frasconi 1994: robust storage in a "
+            "tanh RNN implies vanishing gradients); the storing had to be learned while some gradient "
+            "still got through."
+        ),
+        (False, True): (
+            "\nNot yet learned, though the gradient reaches back: {}. The signal gets through; this "
+            "budget ran out first."
+        ),
+        (False, False): (
+            "\nNot learned in this budget: {}. Their gradient vanishes, and the signal that would teach "
+            "them to remember is that vanished gradient itself."
+        ),
+    }
+    for key, template in paragraphs.items():
+        runs = listing(*key)
+        if runs:
+            text += template.format(runs)
     return text
 
 
-def exploding_run(args: argparse.Namespace, console: Console, steps: int) -> dict:
-    """Train the same scaled-up RNN on the adding problem without and with clipping."""
-    logs: dict[str, TrainLog] = {}
+def exploding_run(seeds: list[int], console: Console, steps: int) -> dict:
+    """Train the same scaled-up RNN on the adding problem without and with clipping, per seed."""
+    logs: dict[str, list[TrainLog]] = {"plain": [], "clipped": []}
     with progress(console) as bars:
-        for name, max_norm in (("plain", None), ("clipped", 1.0)):
-            rng = np.random.default_rng(args.seed)
-            batches = np.random.default_rng(args.seed + 2000)
-            rnn = nn.RNN(2, HIDDEN, rng=rng)
-            rnn.weight_hh_l0.data[:] = scaled_orthogonal(rng, SCALED)
-            head = nn.Linear(HIDDEN, 1, rng=rng)
-            optimizer = optim.SGD(rnn.parameters() + head.parameters(), lr=EXPLODING_LR)
+        for seed in seeds:
+            for name, max_norm in (("plain", None), ("clipped", 1.0)):
+                rng = np.random.default_rng(seed)
+                batches = np.random.default_rng(seed + 2000)
+                rnn = nn.RNN(2, HIDDEN, rng=rng)
+                rnn.weight_hh_l0.data[:] = scaled_orthogonal(rng, SCALED)
+                head = nn.Linear(HIDDEN, 1, rng=rng)
+                optimizer = optim.SGD(rnn.parameters() + head.parameters(), lr=EXPLODING_LR)
 
-            def loss_fn(step: int, rnn=rnn, head=head, batches=batches) -> Tensor:
-                x, y = adding_batch(BATCH, EXPLODING_LENGTH, batches)
-                output, _ = rnn(x)
-                return F.mse_loss(head(output[-1]).reshape(-1), y)
+                def loss_fn(step: int, rnn=rnn, head=head, batches=batches) -> Tensor:
+                    x, y = adding_batch(BATCH, EXPLODING_LENGTH, batches)
+                    output, _ = rnn(x)
+                    return F.mse_loss(head(output[-1]).reshape(-1), y)
 
-            task = bars.add_task(f"{name:<7}", total=steps, loss="-")
-            with np.errstate(all="ignore"):  # the unclipped run overflows on purpose
-                logs[name] = train_steps(
-                    loss_fn,
-                    optimizer,
-                    steps,
-                    max_norm=max_norm,
-                    on_step=lambda s, loss, task=task: bars.update(task, advance=1, loss=f"{loss:.3g}"),
-                )
+                task = bars.add_task(f"seed {seed}: {name:<7}", total=steps, loss="-")
+                with np.errstate(all="ignore"):  # the unclipped run overflows on purpose
+                    logs[name].append(
+                        train_steps(
+                            loss_fn,
+                            optimizer,
+                            steps,
+                            max_norm=max_norm,
+                            on_step=lambda s, loss, task=task: bars.update(
+                                task, advance=1, loss=f"{loss:.3g}"
+                            ),
+                        )
+                    )
     baseline = adding_baseline()
     rows = []
-    for name, log in logs.items():
-        losses = np.asarray(log.losses)
-        with np.errstate(all="ignore"):
-            log_losses = np.log10(np.where(np.isfinite(losses), losses, np.nan))
-        rows.append(
-            [
-                name,
-                f"{log.grad_norms[0]:.2g}",
-                f"{np.max(log.grad_norms):.2g}",
-                _loss_text(log.mean_loss(0.1)),
-                sparkline(log_losses, width=24),
-            ]
-        )
+    for name, runs in logs.items():
+        for seed, log in zip(seeds, runs):
+            losses = np.asarray(log.losses)
+            with np.errstate(all="ignore"):
+                log_losses = np.log10(np.where(np.isfinite(losses), losses, np.nan))
+            rows.append(
+                [
+                    name,
+                    str(seed),
+                    f"{log.grad_norms[0]:.2g}",
+                    f"{np.max(log.grad_norms):.2g}",
+                    _loss_text(log.mean_loss(0.1)),
+                    sparkline(log_losses, width=24),
+                ]
+            )
     console.print(
         table(
             f"Adding problem (T = {EXPLODING_LENGTH}): tanh RNN, W_hh = {SCALED:g} x orthogonal, SGD lr "
             f"{EXPLODING_LR}, {steps} steps",
-            ["SGD", "first |grad|", "max |grad|", "final loss*", "log10 loss over training"],
+            ["SGD", "seed", "first |grad|", "max |grad|", "final loss*", "log10 loss over training"],
             rows,
             caption=f"* mean MSE over the last 10% of steps; always answering 1 scores {baseline:.3f}. "
             "Gradient norms are measured before clipping; 'clipped' uses clip_grad_norm_(params, 1.0). "
             "Each chart has its own scale.",
         )
     )
-    plain, clipped = logs["plain"].mean_loss(0.1), logs["clipped"].mean_loss(0.1)
-    if not np.isfinite(plain) or plain > 10 * baseline:
+    final = {name: [log.mean_loss(0.1) for log in runs] for name, runs in logs.items()}
+    first = [log.grad_norms[0] for log in logs["plain"]]
+    console.print(panel(_clipping_reading(final, first, baseline), "Exploding: what clipping does"))
+    return {
+        name: {
+            "final_loss": final[name],
+            "max_grad_norm": [float(np.max(log.grad_norms)) for log in runs],
+            "diverged": diverged(final[name], baseline),
+            "beat_baseline": [bool(loss < 0.9 * baseline) for loss in final[name]],
+        }
+        for name, runs in logs.items()
+    }
+
+
+def diverged(final_losses: list[float], baseline: float) -> list[bool]:
+    """Per run: the loss ran away (not finite, or over 10 x the baseline of always answering 1)."""
+    return [bool(not np.isfinite(loss) or loss > 10 * baseline) for loss in final_losses]
+
+
+def _clipping_reading(final: dict[str, list[float]], first_norms: list[float], baseline: float) -> str:
+    """The exploding panel's text; each claim counts the seeds it holds for."""
+    n = len(first_norms)
+    ran_away = sum(diverged(final["plain"], baseline))
+    if ran_away:
         story = (
-            f"Unclipped, the first gradient already has norm {logs['plain'].grad_norms[0]:.2g}: a step of "
-            "lr x gradient throws the weights far out, the next gradients are larger still, and the loss "
-            f"runs away ({_loss_text(plain)})."
+            f"Unclipped, the loss ran away in {count(ran_away, n)} seeds (first gradient norm "
+            f"{min(first_norms):.2g} to {max(first_norms):.2g}): a step of lr x gradient throws the weights "
+            "far out, the next gradients are larger still."
         )
     else:
-        story = f"Unclipped, this run ends at {_loss_text(plain)}."
-    if clipped < 0.9 * baseline:
-        outcome = (
-            f"the same run then ends at {clipped:.3f}, below the {baseline:.3f} of always answering 1: it "
-            "is learning to add the marked numbers."
+        story = (
+            f"Unclipped, no run diverged here (final losses {', '.join(map(_loss_text, final['plain']))})."
         )
-    elif np.isfinite(clipped):
+    clipped = final["clipped"]
+    beat = sum(loss < 0.9 * baseline for loss in clipped)
+    finite = sum(bool(np.isfinite(loss)) for loss in clipped)
+    if beat:
         outcome = (
-            f"the same run stays finite ({clipped:.3f}) but has not yet beaten the {baseline:.3f} of always "
-            "answering 1."
+            f"with it the run ends below the {baseline:.3f} of always answering 1 in {count(beat, n)} seeds "
+            f"({', '.join(map(_loss_text, clipped))}): learning to add the marked numbers."
         )
     else:
-        outcome = f"yet the clipped run also ends at {_loss_text(clipped)}."
-    return_text = (
+        outcome = (
+            f"with it {count(finite, n)} runs stay finite ({', '.join(map(_loss_text, clipped))}), none "
+            f"below the {baseline:.3f} of always answering 1 yet."
+        )
+    return (
         story + " clip_grad_norm_ rescales the whole gradient to norm 1 whenever it is larger, keeping its "
         f"direction: {outcome} Clipping cures explosion, not vanishing: a small gradient is left as it is."
     )
-    console.print(panel(return_text, "Exploding: what clipping does"))
-    return {
-        name: {"final_loss": log.mean_loss(0.1), "max_grad_norm": float(np.max(log.grad_norms))}
-        for name, log in logs.items()
-    }
 
 
 def _loss_text(value: float) -> str:

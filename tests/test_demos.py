@@ -12,7 +12,7 @@ from tinygrad_rnn.data import recall_baseline, theory_cross_entropies
 
 
 def run_demo(name, tmp_path, *extra):
-    path = tmp_path / "out" / f"{name}.json"  # the parent folder does not exist yet
+    path = tmp_path / f"{name}.json"
     console = Console(file=io.StringIO(), width=100)
     assert main([name, "--smoke", "--seed", "3", "--json", str(path), *extra], console=console) == 0
     return json.loads(path.read_text()), console.file.getvalue()
@@ -78,20 +78,37 @@ def test_dependencies_json_schema(tmp_path):
 
 def test_vanishing_json(tmp_path):
     data, _ = run_demo("vanishing", tmp_path)
+    assert data["seeds"] == [3, 4]  # smoke mode: two seeds from the one given
     for profiles in (data["at_init"], data["trained"]):
-        for values in profiles.values():
-            assert len(values) == data["lag"] + 1 and all(_is_number(v) and v > 0 for v in values)
-    assert set(data["clipping"]) == {"plain", "clipped"}
+        for runs in profiles.values():
+            assert len(runs) == 2
+            for values in runs:
+                assert len(values) == data["lag"] + 1 and all(_is_number(v) and v > 0 for v in values)
     for when in ("at_init", "trained"):
-        for name, values in data[when].items():
-            expected = (values[-1] / values[0]) ** (1 / data["lag"])
+        for name, runs in data[when].items():
+            expected = [(values[-1] / values[0]) ** (1 / data["lag"]) for values in runs]
             assert data["factor_per_step"][when][name] == pytest.approx(expected, rel=1e-12)
+    for name, losses in data["trained_loss"].items():
+        assert data["learned"][name] == [loss < 0.5 * math.log(4) for loss in losses]
+    assert set(data["clipping"]) == {"plain", "clipped"}
+    for runs in data["clipping"].values():
+        assert all(len(values) == 2 for values in runs.values())
 
 
 def test_language_model_json_schema(tmp_path):
     data, _ = run_demo("language-model", tmp_path, "--prime", "The ")
-    assert set(data) == {"baseline_bpc", "val_bpc", "samples"}
+    per_seed = {
+        "val_bpc_per_seed",
+        "steps_per_seed",
+        "best_step_per_seed",
+        "passes_per_seed",
+        "held_out_rose",
+    }
+    assert set(data) == {"baseline_bpc", "val_bpc", "seeds", "training_chars", "samples"} | per_seed
     assert _is_number(data["baseline_bpc"]) and _is_number(data["val_bpc"])
+    assert data["seeds"] == [3, 4]  # smoke mode: two seeds from the one given
+    assert all(len(data[key]) == 2 for key in per_seed)
+    assert data["val_bpc"] == pytest.approx(sum(data["val_bpc_per_seed"]) / 2, rel=1e-12)
     assert data["samples"] and all(s.startswith("The ") for s in data["samples"])
 
 
@@ -106,16 +123,18 @@ def test_language_model_reads_a_corpus_file(tmp_path):
 
 def test_memory_json_schema(tmp_path):
     data, _ = run_demo("memory", tmp_path)
-    assert set(data) == {"baseline", "results"}
+    assert set(data) == {"baseline", "seeds", "results", "accuracy"}
     assert data["baseline"] == pytest.approx(recall_baseline(4), abs=1e-15)
-    assert set(data["results"]) == {"rnn", "leaky", "skip", "gru", "lstm"}
-    assert all(_is_number(v) and v > 0 for v in data["results"].values())
+    assert data["seeds"] == [3, 4]
+    for key in ("results", "accuracy"):
+        assert set(data[key]) == {"rnn", "leaky", "skip", "gru", "lstm"}
+        assert all(len(v) == 2 and all(_is_number(x) and x >= 0 for x in v) for v in data[key].values())
 
 
 def test_json_is_written_atomically(tmp_path):
     from demos.__main__ import write_json
 
-    path = tmp_path / "a" / "b.json"
+    path = tmp_path / "b.json"
     write_json(str(path), {"x": 1})
     write_json(str(path), {"x": 2})
     assert json.loads(path.read_text()) == {"x": 2}
@@ -143,38 +162,85 @@ def test_vanishing_reading_follows_the_numbers():
 
     from demos.vanishing import _reading
 
-    def profile(factor, lag=10):
-        return 0.01 * factor ** np.arange(lag + 1)
+    def profiles(*factors, lag=10):
+        return [0.01 * f ** np.arange(lag + 1) for f in factors]  # one profile per seed
 
     at_init = {
-        name: profile(f)
-        for name, f in [
-            ("RNN", 0.5),
-            ("GRU", 0.6),
-            ("LSTM", 0.6),
-            ("GRU+keep", 0.95),
-            ("LSTM+keep", 0.85),
-            ("RNN, W_hh = 1.5 Q", 1.1),
-        ]
+        "RNN": profiles(0.5, 0.5, 0.5),
+        "GRU": profiles(0.6, 0.6, 0.6),
+        "LSTM": profiles(0.6, 0.6, 0.6),
+        "GRU+keep": profiles(0.95, 0.9, 0.9),
+        "LSTM+keep": profiles(0.85, 0.5, 0.5),  # passes more than LSTM in seed 1 only
+        "RNN, W_hh = 1.5 Q": profiles(1.1, 1.2, 0.9),
     }
     trained = {
-        "RNN": profile(0.5),
-        "GRU": profile(0.7),
-        "LSTM": profile(0.4),
-        "GRU+keep": profile(1.0),
-        "LSTM+keep": profile(0.95),
+        "RNN": profiles(0.5, 0.8, 0.8),
+        "GRU": profiles(0.7, 0.7, 0.7),
+        "LSTM": profiles(0.4, 0.4, 0.4),
+        "GRU+keep": profiles(1.0, 1.0, 1.0),
+        "LSTM+keep": profiles(1.6, 1.6, 1.05),
     }
-    losses = {"RNN": 0.01, "GRU": 1.38, "LSTM": 1.39, "GRU+keep": 0.001, "LSTM+keep": 1.2}
+    losses = {
+        "RNN": [0.01, 1.3, 1.3],  # learned in the first seed only, with a vanishing gradient
+        "GRU": [1.38, 1.38, 1.38],
+        "LSTM": [1.39, 1.39, 1.39],
+        "GRU+keep": [0.001, 0.002, 0.003],
+        "LSTM+keep": [1.2, 1.2, 1.2],
+    }
     text = _reading(at_init, trained, losses, lag=10)
-    assert "Slower decay than the RNN: GRU x0.70, GRU+keep x1.00, LSTM+keep x0.95." in text
-    assert "As fast or faster: LSTM x0.40." in text
+    # means over seeds, each with the word its printed value calls for
+    assert "RNN x0.70 (decay)" in text and "GRU+keep x1.00 (no change)" in text
+    assert "LSTM+keep x1.42 (growth)" in text
+    # |log f| < |log f_RNN| seed by seed: GRU (0.7) beats 0.5 but not 0.8; LSTM+keep's 1.6 beats 0.5,
+    # not 0.8, and 1.05 beats 0.8; LSTM's 0.4 is never closer
+    assert "Closer to x1 than the RNN's factor in every seed: GRU+keep." in text
+    assert "In some seeds only: GRU (1 of 3), LSTM+keep (2 of 3)." in text
+    assert "GRU+keep passes more than GRU in all 3 seeds" in text
+    assert "LSTM+keep passes more than LSTM in 1 of 3 seeds" in text
+    assert "the product grows in 2 of 3 seeds" in text
+    assert "RNN 1 of 3, GRU 0 of 3, LSTM 0 of 3, GRU+keep 3 of 3, LSTM+keep 0 of 3" in text
     paragraphs = {line.split(":")[0]: line for line in text.split("\n") if line}
-    assert "GRU+keep" in paragraphs[next(k for k in paragraphs if k.startswith("Learned (task loss"))]
-    assert "RNN (x0.50" in paragraphs["Learned, yet the gradient vanishes"]
-    assert "LSTM+keep" in paragraphs["Not yet learned, though the gradient reaches back"]
+    assert (
+        "GRU+keep in all 3 seeds" in paragraphs[next(k for k in paragraphs if k.startswith("Learned, and"))]
+    )
+    assert "RNN in 1 of 3 seeds (x0.50, loss 0.010)" in paragraphs["Learned, yet the gradient vanishes"]
+    assert "LSTM+keep in all 3 seeds" in paragraphs["Not yet learned, though the gradient reaches back"]
     stuck = paragraphs["Not learned in this budget"]
-    assert "GRU (x0.70" in stuck and "LSTM (x0.40" in stuck and "keep" not in stuck
-    assert "the product grows instead" in text
+    assert "RNN in 2 of 3 seeds" in stuck and "GRU in all 3" in stuck and "LSTM in all 3" in stuck
+    assert "keep" not in stuck
+
+
+def test_vanishing_wording_of_a_factor():
+    from demos.vanishing import change
+
+    assert change(1.11) == "growth" and change(0.56) == "decay"
+    assert change(1.004) == "no change" and change(0.996) == "no change"  # both print as x1.00
+    assert change(1.006) == "growth" and change(0.994) == "decay"  # x1.01 and x0.99
+
+
+def test_clipping_reading_counts_the_seeds():
+    from demos.vanishing import _clipping_reading
+
+    final = {"plain": [float("inf"), 5.0, 0.1], "clipped": [0.05, 0.2, 0.1]}
+    text = _clipping_reading(final, [11.0, 8.0, 9.0], baseline=1 / 6)
+    assert "ran away in 2 of 3 seeds" in text  # inf, and 5.0 > 10 x 1/6
+    assert "in 2 of 3 seeds (0.05, 0.2, 0.1)" in text  # 0.05 and 0.1 < 0.9 / 6 = 0.15
+
+
+def test_memory_reading_counts_the_seeds():
+    from demos.memory import _reading
+
+    results = {
+        "rnn": [1.386, 1.39, 1.38],
+        "leaky": [0.5, 1.3, 1.2],  # below 0.9 x 1.386 = 1.247 in seeds 0 and 2
+        "skip": [0.0, 0.0, 0.01],
+        "gru": [0.001, 0.002, 0.0],
+        "lstm": [0.001, 1.25, 0.0],  # 1.25 is just above 1.247
+    }
+    text = _reading(results, baseline=1.386)
+    assert "in all 3 seeds: skip, gru." in text
+    assert "leaky (2 of 3;" in text and "lstm (2 of 3;" in text
+    assert "In no seed (little or no usable memory yet): rnn (100%/100%/100%)" in text
 
 
 def test_language_model_finds_the_loop_an_argmax_sample_falls_into():
@@ -193,3 +259,174 @@ def test_json_writes_non_finite_numbers_as_null(tmp_path):
     path = tmp_path / "c.json"
     write_json(str(path), {"loss": float("inf"), "runs": [1.5, float("nan")], "name": "x", "n": 3})
     assert json.loads(path.read_text()) == {"loss": None, "runs": [1.5, None], "name": "x", "n": 3}
+
+
+# --- the command line: bad input is refused before a demo runs, in one line ---
+
+
+def _refused(capsys, argv):
+    """Run main(argv), expect argparse's exit 2, and return the error line."""
+    console = Console(file=io.StringIO(), width=100)
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv, console=console)
+    assert exit_info.value.code == 2
+    assert "took" not in console.file.getvalue()  # refused before the demo ran
+    lines = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(lines) == 1
+    return lines[0]
+
+
+def test_json_path_in_a_missing_folder_is_refused_before_the_run(tmp_path, capsys):
+    error = _refused(capsys, ["bptt", "--smoke", "--json", str(tmp_path / "missing" / "out.json")])
+    assert "--json" in error and "does not exist" in error
+    assert not (tmp_path / "missing").exists()  # and not created either
+
+
+def test_json_path_that_is_a_folder_is_refused(tmp_path, capsys):
+    assert "is a folder" in _refused(capsys, ["bptt", "--smoke", "--json", str(tmp_path)])
+
+
+def test_dot_path_in_a_missing_folder_is_refused(tmp_path, capsys):
+    error = _refused(capsys, ["graph", "--smoke", "--dot", str(tmp_path / "missing" / "g.dot")])
+    assert "--dot" in error and "does not exist" in error
+
+
+def test_negative_seed_is_refused(capsys):
+    assert "--seed" in _refused(capsys, ["bptt", "--smoke", "--seed", "-1"])
+
+
+@pytest.mark.parametrize("option", [["--dot", "g.dot"], ["--corpus", "c.txt"], ["--prime", "x"]])
+def test_an_option_the_demo_ignores_is_refused(option, capsys):
+    error = _refused(capsys, ["forward", "--smoke", *option])
+    assert option[0] in error and "forward does not use it" in error
+
+
+def test_written_files_get_normal_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        run_demo("bptt", tmp_path)
+        main(["graph", "--smoke", "--dot", str(tmp_path / "g.dot")], console=Console(file=io.StringIO()))
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "bptt.json").stat().st_mode & 0o777 == 0o644  # rw-r--r--, not mkstemp's 0600
+    assert (tmp_path / "g.dot").stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bptt.json", "g.dot"]
+
+
+def test_ctrl_c_exits_130_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    from demos import bptt
+
+    def interrupted(args, console):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bptt, "run", interrupted)
+    path = tmp_path / "out.json"
+    assert main(["bptt", "--smoke", "--json", str(path)], console=Console(file=io.StringIO())) == 130
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (None, "no such file"),
+        ("", "has no text"),
+        ("one paragraph\nof two lines\n", "at least 2 paragraphs"),
+        ("\n\n".join(f"p{i}" for i in range(12)), "needs at least"),
+    ],
+)
+def test_corpus_problems_are_explained_in_one_line(tmp_path, capsys, text, expected):
+    corpus = tmp_path / "corpus.txt"
+    if text is not None:
+        corpus.write_text(text, encoding="utf-8")
+    error = _refused(capsys, ["language-model", "--quick", "--corpus", str(corpus)])
+    assert expected in error and "corpus.txt" in error
+
+
+def test_language_model_refuses_text_that_gives_no_window():
+    import numpy as np
+
+    from demos.language_model import SIZES, train_one
+    from tinygrad_rnn.data import Vocabulary
+
+    vocab = Vocabulary.from_text("abc")
+    size = SIZES["smoke"]
+    too_short = vocab.encode("ab" * (size["batch"] * size["window"] // 2))  # one character short
+    with pytest.raises(ValueError, match="no window"):
+        train_one(0, vocab, too_short, too_short, size, lambda step, loss: None)
+    enough = np.concatenate([too_short, too_short[:1]])
+    assert train_one(0, vocab, enough, enough, size, lambda step, loss: None)["losses"]
+
+
+def _tiny_language_model_run(monkeypatch, held_out_curve):
+    """train_one on 61 characters in 2 streams, windows of 3 (10 windows per pass), with the
+    held-out check replaced by ``held_out_curve`` (one value per check); returns the run and the
+    weights the model had at each check."""
+    import numpy as np
+
+    from demos import language_model
+    from tinygrad_rnn.data import Vocabulary
+
+    seen = []
+
+    def fake_bits_per_char(model, ids):
+        seen.append(model.state_dict())
+        return held_out_curve[len(seen) - 1]
+
+    monkeypatch.setattr(language_model, "bits_per_char", fake_bits_per_char)
+    vocab = Vocabulary.from_text("abcd")
+    ids = vocab.encode(("abcd" * 16)[:61])
+    size = {"hidden": 4, "batch": 2, "window": 3, "steps": 1000, "passes": 4, "check_every": 2}
+    run = language_model.train_one(0, vocab, ids, ids, size, lambda step, loss: None)
+    assert not np.array_equal(seen[0]["head.weight"], seen[1]["head.weight"])  # it did train
+    return run, seen
+
+
+def test_language_model_steps_follow_the_text_length(monkeypatch):
+    run, _ = _tiny_language_model_run(monkeypatch, [10.0 - k for k in range(100)])  # always improving
+    # 60 targets in 2 streams of 30 = 10 windows of 3 per pass; at most 4 passes, so 40 steps, not 1000
+    assert len(run["losses"]) == 40 and run["passes"] == 4
+    assert [step for step, _ in run["checks"]] == list(range(2, 41, 2))
+
+
+def test_language_model_stops_when_held_out_rises_and_keeps_the_best(monkeypatch):
+    import numpy as np
+
+    run, seen = _tiny_language_model_run(monkeypatch, [3.0, 2.0, 2.5, 2.6, 2.7] + [1.0] * 50)
+    # best at the 2nd check (step 4); three checks without a new best (steps 6, 8, 10), then stop
+    assert len(run["losses"]) == 10 and run["best_step"] == 4
+    for name, value in run["model"].state_dict().items():
+        assert np.array_equal(value, seen[1][name])  # the weights of the best check are kept
+
+
+def test_language_model_checks_do_not_restart_the_pass(monkeypatch):
+    """Held-out checks every 3 windows cut a 10-window pass into pieces: the pieces must continue
+    the pass (each window once, the state carried), and only a new pass starts from state zero."""
+    import numpy as np
+
+    from demos import language_model
+
+    chunks = []
+    real = language_model.truncated_bptt
+
+    def recording(model, optimizer, inputs, targets, num_steps, *, state=None, **kw):
+        chunks.append((inputs.copy(), state is None))
+        return real(model, optimizer, inputs, targets, num_steps, state=state, **kw)
+
+    monkeypatch.setattr(language_model, "truncated_bptt", recording)
+    curve = iter(range(100, 0, -1))  # always improving: no early stop
+    monkeypatch.setattr(language_model, "bits_per_char", lambda model, ids: float(next(curve)))
+    from tinygrad_rnn.data import Vocabulary
+
+    vocab = Vocabulary.from_text("abcdefgh")
+    ids = vocab.encode(("abcdefgh" * 8)[:61])  # 2 streams of 30 targets: 10 windows of 3 per pass
+    size = {"hidden": 4, "batch": 2, "window": 3, "steps": 15, "passes": 4, "check_every": 3}
+    run = language_model.train_one(0, vocab, ids, ids, size, lambda step, loss: None)
+    assert [len(x) // 3 for x, _ in chunks] == [3, 3, 3, 1, 2, 3]  # cut at steps 3, 6, 9, 10, 12, 15
+    assert [fresh for _, fresh in chunks] == [True, False, False, False, True, False]
+    inputs, _ = language_model.streams(ids, 2)
+    assert np.array_equal(np.concatenate([x for x, _ in chunks[:4]]), inputs)  # the first pass, once
+    assert np.array_equal(np.concatenate([x for x, _ in chunks[4:]]), inputs[:15])
+    assert len(run["losses"]) == 15
