@@ -251,6 +251,51 @@ def render_memory(record: dict) -> str:
     )
 
 
+def _spread(values: Sequence[float], spec: str) -> str:
+    """mean ± sd and the range, for a list too long to print whole."""
+    return f"{_mean_sd(values, 1)} (from {format(min(values), spec)} to {format(max(values), spec)})"
+
+
+def render_curvature(record: dict) -> str:
+    result = record["result"]
+    newton = result["newton_vs_gd"]
+    runs = newton["runs"]
+    lines = [
+        f"**curvature** (article 003, double backpropagation), {len(result['seeds'])} seeds: on "
+        f"{newton['function']} (minimiser {newton['minimiser']:.10f}) Newton's method with the engine's "
+        f"second derivative reached it within {newton['tolerance']:g} in "
+        f"{_spread([r['newton_steps'] for r in runs], 'd')} steps, gradient descent (lr {newton['gd_lr']}) "
+        f"in {_spread([r['gd_steps'] for r in runs], 'd')}.\n",
+    ]
+    for setting in result["cliffs"]:
+        rows = [
+            [
+                row["scale"],
+                _mean_sd(row["grad_norm"]["values"], 2),
+                _mean_sd(row["curvature"]["values"], 1),
+                f"{min(row['curvature']['values']):.3g} to {max(row['curvature']['values']):.3g}",
+                f"{sum(v <= 0 for v in row['curvature']['values'])} of {len(row['curvature']['values'])}",
+            ]
+            for row in setting["rows"]
+        ]
+        lines.append(
+            f"Curvature along the gradient, v^T H v with v = g/norm(g), of a tanh RNN (T = "
+            f"{setting['length']}, {setting['hidden']} units) whose W_hh is scale x orthogonal (each seed's "
+            "value: docs/results/curvature.json):\n\n"
+            + _table(
+                [
+                    "scale",
+                    "gradient norm (mean ± sd)",
+                    "v^T H v (mean ± sd)",
+                    "v^T H v range",
+                    "seeds with v^T H v <= 0",
+                ],
+                rows,
+            )
+        )
+    return "\n".join(lines)
+
+
 def render_exact(records: dict[str, dict]) -> str:
     """The three demos without training: one line each."""
     lines = []
@@ -374,6 +419,7 @@ def render(info: dict, records: dict[str, dict]) -> str:
         "vanishing": render_vanishing,
         "language-model": render_language_model,
         "memory": render_memory,
+        "curvature": render_curvature,
     }
     parts += [renderers[name](record) for name, record in records.items() if name in renderers]
     parts.append(closing_note(records))
