@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-import tempfile
+
+from tinygrad_rnn.io import write_atomically
 
 
 def output_path_problem(path: str, option: str) -> str | None:
@@ -26,26 +27,10 @@ def output_path_problem(path: str, option: str) -> str | None:
     return None
 
 
-def new_file_mode() -> int:
-    """rw-r--r--, less what the umask takes away (mkstemp's files are owner-only)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o644 & ~umask
-
-
 def write_text_atomically(path: str, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder and a rename, so
-    that an interrupted write leaves the old file or none, never half of a new one."""
+    that an interrupted write leaves the old file or none, never half of a new one (rw-r--r--)."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"cannot write {path}: the folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.splitext(path)[1])
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, new_file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomically(path, lambda file: file.write(text), binary=False, permissions=0o644)

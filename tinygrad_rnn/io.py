@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import tempfile
 import zipfile
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import IO, Any
 
 import numpy as np
 
@@ -44,13 +44,25 @@ def save(state_dict: Mapping[str, Any], path: str | os.PathLike) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save: the directory of '{path}' does not exist ({directory})")
+    write_atomically(path, lambda file: _write_npz(file, arrays))
+
+
+def write_atomically(
+    path: str, write: Callable[[IO], None], binary: bool = True, permissions: int = 0o666
+) -> None:
+    """Call ``write(file)`` on a temporary file in path's folder, then rename it to ``path``: an
+    interrupted write leaves the old file or none, never half of a new one. The new file gets
+    ``permissions`` less the umask, as open() would (mkstemp's files are owner-only)."""
+    directory = os.path.dirname(os.path.abspath(path))
     fd, temporary = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as file:
-            _write_npz(file, arrays)
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as file:
+            write(file)
             file.flush()
             os.fsync(file.fileno())
-        os.chmod(temporary, _new_file_mode())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, permissions & ~umask)
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
@@ -177,10 +189,3 @@ def _write_npz(file: Any, arrays: Mapping[str, np.ndarray]) -> None:
         for name, array in arrays.items():
             with archive.open(name + ".npy", mode="w", force_zip64=True) as member:
                 np.lib.format.write_array(member, array, allow_pickle=False)
-
-
-def _new_file_mode() -> int:
-    """The permissions open() would give a new file (mkstemp's are owner-only)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
