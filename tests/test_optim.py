@@ -4,6 +4,9 @@ Each test feeds the same fixed sequence of gradients to the optimizer and to
 the hand-written reference, for several steps, and compares the parameters.
 """
 
+import pathlib
+import re
+
 import numpy as np
 import pytest
 
@@ -168,6 +171,21 @@ def test_float32_parameters_stay_float32(make):
     assert all(v.dtype == np.float32 for v in optimizer.state[0].values() if isinstance(v, np.ndarray))
 
 
+def test_default_hyperparameters_are_pytorchs():
+    """Called with the parameters alone, each optimizer takes torch.optim's defaults."""
+    sgd, adagrad, adam = SGD(params(2)), Adagrad(params(2)), Adam(params(2))
+    assert (sgd.lr, sgd.momentum, sgd.dampening) == (1e-3, 0.0, 0.0)
+    assert (sgd.weight_decay, sgd.nesterov) == (0.0, False)
+    assert (adagrad.lr, adagrad.lr_decay, adagrad.weight_decay) == (1e-2, 0.0, 0.0)
+    assert (adagrad.initial_accumulator_value, adagrad.eps) == (0.0, 1e-10)
+    assert (adam.lr, adam.betas, adam.eps, adam.weight_decay) == (1e-3, (0.9, 0.999), 1e-8, 0.0)
+    # and the default lr is the one used: a plain SGD step moves by 1e-3 * g
+    p = Parameter(np.zeros(2))
+    p.grad = np.array([2.0, -4.0])
+    SGD([p]).step()
+    np.testing.assert_allclose(p.data, [-2e-3, 4e-3], rtol=1e-15)
+
+
 def test_zero_grad_forgets_gradients():
     a, b = Parameter(np.ones(2)), Parameter(np.ones(3))
     a.grad, b.grad = np.ones(2), np.ones(3)
@@ -195,12 +213,15 @@ def test_optimizer_fits_a_line(optimizer_class, lr):
     [
         (lambda ps: SGD(ps, lr=-0.1), "SGD: lr must be a finite number >= 0"),
         (lambda ps: SGD(ps, lr=0.1, momentum=-1), "SGD: momentum"),
+        (lambda ps: SGD(ps, lr=0.1, momentum=0.9, dampening=-0.1), "SGD: dampening must be a finite number"),
+        (lambda ps: SGD(ps, lr=0.1, weight_decay=-0.1), "SGD: weight_decay must be a finite number"),
         (lambda ps: SGD(ps, lr=0.1, nesterov=True), "SGD: nesterov momentum needs momentum > 0"),
         (lambda ps: SGD(ps, lr=0.1, momentum=0.9, dampening=0.1, nesterov=True), "dampening = 0"),
         (lambda ps: Adagrad(ps, lr_decay=-1), "Adagrad: lr_decay"),
         (lambda ps: Adagrad(ps, eps=-1e-10), "Adagrad: eps"),
         (lambda ps: Adam(ps, betas=(0.9, 1.0)), r"Adam: betas must be two numbers in \[0, 1\)"),
         (lambda ps: Adam(ps, weight_decay=-0.1), "Adam: weight_decay"),
+        (lambda ps: Adam(ps, eps=-1e-8), "Adam: eps must be a finite number"),
         (lambda ps: Adam([]), "Adam: got an empty parameter list"),
         (lambda ps: Adam(ps + ps), "Adam: parameter 1 appears twice"),
     ],
@@ -230,6 +251,19 @@ def test_momentum_buffer_does_not_follow_in_place_changes_of_the_gradient():
     optimizer.step()
     np.testing.assert_allclose(p.data, -0.1 * g0 - 0.1 * (0.9 * g0 + 0.5 * g0), rtol=1e-15)
     np.testing.assert_array_equal(p.grad, 0.5 * g0)  # and step() leaves the gradient alone
+
+
+@pytest.mark.parametrize("optimizer_class", [SGD, Adagrad, Adam])
+def test_no_weight_decay_adds_no_term_so_an_infinite_entry_stays_infinite(optimizer_class):
+    """weight_decay=0 must skip the decay term, not add 0 * theta: 0 * inf is nan, and an
+    entry held at -inf (a mask, say) would turn into nan at the first step."""
+    p = Parameter(np.array([-np.inf, 1.0]))
+    p.grad = np.array([1.0, 1.0])
+    optimizer_class([p], lr=0.1).step()
+    assert p.data[0] == -np.inf
+    # the finite entry takes the usual first step: lr * g for SGD, lr * sign(g) for the others
+    # (up to eps: Adam's 1e-8 shifts it by about 1e-9)
+    np.testing.assert_allclose(p.data[1], 0.9, rtol=1e-8)
 
 
 @pytest.mark.parametrize("optimizer_class", [SGD, Adagrad, Adam])
@@ -358,8 +392,133 @@ def test_load_state_dict_names_what_does_not_fit_and_changes_nothing(build, edit
     assert optimizer.lr == lr_before and all(not s for s in optimizer.state)
 
 
-def test_load_state_dict_of_a_path_says_to_load_the_file_first():
+@pytest.mark.parametrize("path", ["opt.npz", pathlib.Path("opt.npz")])
+def test_load_state_dict_of_a_path_says_to_load_the_file_first(path):
+    """A str or an os.PathLike (anything with __fspath__) is taken for a file name."""
     optimizer = Adam([Parameter(np.ones(2))])
-    message = r"got the path 'opt\.npz'.*load_state_dict\(tinygrad_rnn\.load\('opt\.npz'\)\)"
+    message = (
+        rf"^Adam\.load_state_dict: got the path {re.escape(repr(path))}, not a state dict; "
+        r".*load_state_dict\(tinygrad_rnn\.load\('opt\.npz'\)\)"
+    )
     with pytest.raises(TypeError, match=message):
-        optimizer.load_state_dict("opt.npz")
+        optimizer.load_state_dict(path)
+
+
+def stepped_adam_checkpoint(n):
+    """The state dict of an Adam over n parameters of shape (2,), each after one step."""
+    ps = params(*[2] * n)
+    optimizer = Adam(ps)
+    for p in ps:
+        p.grad = np.ones(2)
+    optimizer.step()
+    return optimizer.state_dict()
+
+
+def assert_load_fails_and_changes_nothing(optimizer, checkpoint, message):
+    """load_state_dict raises StateDictError with exactly ``message``; the optimizer is untouched."""
+    lr_before = optimizer.lr
+    with pytest.raises(StateDictError) as error:
+        optimizer.load_state_dict(checkpoint)
+    assert str(error.value) == message
+    assert optimizer.lr == lr_before and all(not s for s in optimizer.state)
+
+
+def test_load_state_dict_lists_every_missing_and_unexpected_key():
+    """Several missing keys, and several unexpected ones, are each listed, comma-separated,
+    after the optimizer's name (here an Adam checkpoint given to SGD)."""
+    message = (
+        "SGD.load_state_dict: "
+        "missing: param_groups.momentum, param_groups.dampening, param_groups.nesterov"
+        " | unexpected: param_groups.betas, param_groups.eps, state.0.step, state.0.exp_avg,"
+        " state.0.exp_avg_sq (a checkpoint of another optimizer?)"
+    )
+    assert_load_fails_and_changes_nothing(SGD(params(2), lr=0.1), adam_checkpoint(), message)
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "junk",  # no dots at all
+        "state.0",  # too short
+        "state.0.exp_avg.old",  # too long, though it starts like a real key
+        "buffers.0.exp_avg",  # not under state.
+        "state.x.exp_avg",  # the index is not a number
+        "state.-1.exp_avg",  # nor a negative one
+        "state.2.exp_avg",  # only parameters 0 and 1 exist
+        "state.0.momentum_buffer",  # SGD's, not Adam's
+    ],
+)
+def test_load_state_dict_names_a_stray_key_as_unexpected(key):
+    """Only ``state.<i>.<name>`` with 0 <= i < number of parameters and a name of this
+    optimizer's state is loaded; any other key is an error naming it, even next to an
+    otherwise complete checkpoint (which it must not overwrite, nor crash on)."""
+    checkpoint = stepped_adam_checkpoint(2)
+    checkpoint[key] = np.zeros(2)
+    message = f"Adam.load_state_dict: unexpected: {key} (a checkpoint of another optimizer?)"
+    assert_load_fails_and_changes_nothing(Adam(params(2, 2)), checkpoint, message)
+
+
+def test_load_state_dict_names_the_parameters_whose_state_is_incomplete():
+    """A parameter has either no state (not stepped yet) or all of it; the error lists every
+    parameter with only part of it, and the names it should have."""
+    checkpoint = stepped_adam_checkpoint(2)
+    del checkpoint["state.0.exp_avg_sq"], checkpoint["state.1.exp_avg"]
+    message = "Adam.load_state_dict: parameters 0, 1 lack some of step, exp_avg, exp_avg_sq"
+    assert_load_fails_and_changes_nothing(Adam(params(2, 2)), checkpoint, message)
+
+
+def test_load_state_dict_takes_a_step_count_of_zero():
+    """A step count is a count >= 0: a hand-built state at step 0 (zero moments) loads, and
+    the next step is then Adam's first step, theta - lr * g / (|g| + eps)."""
+    checkpoint = {
+        "num_params": np.array(1),
+        "param_groups.lr": np.array(0.1), "param_groups.betas": np.array([0.9, 0.999]),
+        "param_groups.eps": np.array(1e-8), "param_groups.weight_decay": np.array(0.0),
+        "state.0.step": np.array(0), "state.0.exp_avg": np.zeros(2), "state.0.exp_avg_sq": np.zeros(2),
+    }  # fmt: skip
+    p = Parameter(np.ones(2))
+    optimizer = Adam([p])
+    optimizer.load_state_dict(checkpoint)
+    assert optimizer.state[0]["step"] == 0 and type(optimizer.state[0]["step"]) is int
+    g = np.array([2.0, -0.5])
+    p.grad = g.copy()
+    optimizer.step()
+    np.testing.assert_allclose(p.data, 1.0 - 0.1 * g / (np.abs(g) + 1e-8), rtol=1e-14)
+    assert optimizer.state[0]["step"] == 1
+
+
+def test_loaded_state_is_a_copy_in_the_parameters_dtype():
+    """The buffers loaded are new arrays of the parameter's dtype: stepping does not write into
+    the caller's checkpoint, and a float64 checkpoint gives a float32 parameter float32 buffers."""
+    checkpoint = stepped_adam_checkpoint(1)
+    before = {key: value.copy() for key, value in checkpoint.items()}
+    p = Parameter(np.ones(2))  # float64, as the checkpoint: no conversion that would copy anyway
+    optimizer = Adam([p])
+    optimizer.load_state_dict(checkpoint)
+    p.grad = np.ones(2)
+    optimizer.step()  # updates its moments in place
+    for key, value in before.items():
+        np.testing.assert_array_equal(checkpoint[key], value, err_msg=key)
+
+    p32 = Parameter(np.ones(2), dtype=np.float32)
+    optimizer = Adam([p32])
+    optimizer.load_state_dict(checkpoint)
+    assert optimizer.state[0]["exp_avg"].dtype == np.float32
+    assert optimizer.state[0]["exp_avg_sq"].dtype == np.float32
+    # one step of g = 1 from zero moments: m = (1 - 0.9) g, v = (1 - 0.999) g^2
+    np.testing.assert_allclose(optimizer.state[0]["exp_avg"], [0.1, 0.1], rtol=1e-7)
+    np.testing.assert_allclose(optimizer.state[0]["exp_avg_sq"], [1e-3, 1e-3], rtol=1e-7)
+
+
+def test_bad_betas_in_a_checkpoint_get_the_constructors_error():
+    """Betas come back from a checkpoint as the tuple the constructor takes, so a bad pair
+    is reported word for word as Adam(..., betas=(0.9, 1.0)) reports it."""
+    with pytest.raises(ValueError) as from_constructor:
+        Adam(params(2), betas=(0.9, 1.0))
+    checkpoint = adam_checkpoint()
+    checkpoint["param_groups.betas"] = np.array([0.9, 1.0])
+    optimizer = Adam(params(2))
+    with pytest.raises(ValueError) as from_checkpoint:
+        optimizer.load_state_dict(checkpoint)
+    assert str(from_checkpoint.value) == str(from_constructor.value)
+    assert optimizer.betas == (0.9, 0.999) and not optimizer.state[0]
