@@ -1,4 +1,5 @@
-"""Losses: values against numpy formulas, gradients against finite differences, stability, errors."""
+"""Losses and linear: values against numpy formulas, gradients against finite differences,
+stability, errors, plain-array inputs and the dtype they take."""
 
 import warnings
 
@@ -8,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_rnn.nn.functional as F
-from tinygrad_rnn import Tensor, gradcheck
+from tinygrad_rnn import Tensor, gradcheck, nn, viz
 
 # eps 1e-6 central differences in float64: truncation error ~eps^2 and rounding
 # ~1e-16/eps = 1e-10, so atol 1e-7 / rtol 1e-6 is tight yet safe.
@@ -150,6 +151,72 @@ def test_cross_entropy_errors():
         F.cross_entropy(logits, np.array([0, 1, 2]), reduction="avg")
 
 
+def test_losses_of_an_empty_batch_follow_pytorch():
+    """An empty batch (N = 0) is no error: "none" gives shape (0,), "sum" 0, "mean" 0/0 = nan.
+
+    The range check must not take min/max of no targets (numpy refuses that reduction).
+    """
+    logits, target = Tensor(np.zeros((0, 3))), np.zeros(0, dtype=np.int64)
+    assert F.cross_entropy(logits, target, reduction="none").shape == (0,)
+    assert F.cross_entropy(logits, target, reduction="sum").item() == 0.0
+    assert np.isnan(F.cross_entropy(logits, target).item())
+    assert F.nll_loss(logits, target, reduction="sum").item() == 0.0
+
+
+def test_ignored_samples_need_no_valid_class_index():
+    """With one class (C = 1) only class 0 exists; an ignored sample must still pick nothing out of range.
+
+    log_probs picked by hand: samples 0 and 2 lose 0.5 and 2.0, sample 1 is ignored.
+    """
+    log_probs = Tensor(np.array([[-0.5], [-1.5], [-2.0]]))
+    target = np.array([0, -100, 0])
+    np.testing.assert_array_equal(F.nll_loss(log_probs, target, reduction="none").data, [0.5, 0.0, 2.0])
+    assert F.nll_loss(log_probs, target, reduction="sum").item() == 2.5
+    assert F.nll_loss(log_probs, target).item() == 1.25
+
+
+@pytest.mark.parametrize(
+    ("reduction", "plain_ops", "ops_with_an_ignored_target"),
+    [
+        ("none", ["reshape", "neg", "index"], ["reshape", "neg", "mul", "index"]),
+        ("sum", ["neg", "sum", "index"], ["neg", "sum", "mul", "index"]),
+        ("mean", ["mul", "sum", "index"], ["mul", "sum", "mul", "index"]),
+    ],
+)
+def test_a_plain_batch_costs_one_index_op_and_the_mask_only_when_needed(
+    reduction, plain_ops, ops_with_an_ignored_target
+):
+    """nll_loss of an (N, C) batch is -x[n, y_n] reduced: no transpose or reshape of the (N, C) input,
+    and the multiply by the ignore mask only when some target is ignored (the ops backward visits)."""
+    x = Tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
+    for target, expected in ([0, 3, 1], plain_ops), ([0, -100, 1], ops_with_an_ignored_target):
+        loss = F.nll_loss(x, np.array(target), reduction=reduction)
+        with viz.trace_backward() as trace:
+            loss.backward(np.ones(loss.shape))
+        assert [record.op for record in trace] == expected
+
+
+def test_a_write_to_the_callers_indices_after_forward_does_not_move_the_gradient():
+    """The loss (and Embedding) copy the integer indices: the graph keeps them for backward, so
+    reusing the caller's buffer for the next batch before backward must not change dL/dx.
+
+    cross_entropy of zero logits: dL/dx = (softmax - one_hot(y)) / N = (1/3 - [c == y_n]) / 2 by hand.
+    """
+    x = Tensor(np.zeros((2, 3)), requires_grad=True)
+    target = np.array([0, 1], dtype=np.intp)  # already intp, so nothing forces a copy
+    loss = F.cross_entropy(x, target)
+    target[:] = [2, 2]
+    loss.backward()
+    np.testing.assert_allclose(x.grad, (1 / 3 - np.eye(3)[[0, 1]]) / 2, rtol=1e-15)
+
+    embedding = nn.Embedding(4, 2, rng=0)
+    indices = np.array([1, 1, 3], dtype=np.intp)
+    out = embedding(indices)
+    indices[:] = 0
+    out.sum().backward()
+    np.testing.assert_array_equal(embedding.weight.grad, [[0, 0], [2, 2], [0, 0], [1, 1]])
+
+
 # ---- nll_loss -------------------------------------------------------------------------------
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_nll_loss_value_and_gradcheck(batch, reduction):
@@ -197,3 +264,51 @@ def test_mse_loss_gradient_formula():
 def test_mse_loss_rejects_mismatched_shapes():
     with pytest.raises(ValueError, match=r"mse_loss: input has shape \(3,\) but target has shape \(3, 1\)"):
         F.mse_loss(Tensor(np.zeros(3)), np.zeros((3, 1)))
+
+
+def test_mse_loss_takes_plain_arrays_and_keeps_the_inputs_dtype():
+    """A plain float32 array input stays float32, and a plain target (a list) takes the input's dtype,
+    as a constant does: the result is float32. Values by hand: diffs 1, -2, 0.5."""
+    prediction = np.array([1.0, 0.0, 2.5], dtype=np.float32)
+    target = [0.0, 2.0, 2.0]
+    out = F.mse_loss(prediction, target, reduction="sum")
+    assert out.dtype == np.float32
+    assert out.item() == 1.0 + 4.0 + 0.25
+    assert F.mse_loss(prediction, target).item() == 5.25 / 3
+    assert F.mse_loss(prediction, target, reduction="none").dtype == np.float32
+
+
+def test_mse_loss_names_itself_for_a_bad_reduction():
+    message = r"^mse_loss: reduction must be one of \('mean', 'sum', 'none'\), got 'avg'"
+    with pytest.raises(ValueError, match=message):
+        F.mse_loss(Tensor(np.zeros(2)), np.zeros(2), reduction="avg")
+
+
+# ---- linear ---------------------------------------------------------------------------------
+def test_linear_takes_plain_arrays_in_the_inputs_dtype():
+    """x, W and b may be plain arrays or lists; W and b take x's dtype (a float32 x gives float32,
+    even from float64 W and b). x W^T + b worked by hand, exact in float32."""
+    x = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=np.float32)
+    expected = np.array([[-1.5, 3.0], [-1.5, 12.0]])  # x W^T = [[-2, 4], [-2, 13]], plus b
+    weight, bias = [[1.0, 0.0, -1.0], [2.0, 1.0, 0.0]], [0.5, -1.0]
+    for w, b in [(weight, bias), (np.array(weight), np.array(bias))]:  # lists; float64 arrays
+        out = F.linear(x, w, b)
+        assert out.dtype == np.float32
+        np.testing.assert_array_equal(out.data, expected)
+    no_bias = F.linear(Tensor(x), np.array(weight))
+    assert no_bias.dtype == np.float32
+    np.testing.assert_array_equal(no_bias.data, [[-2.0, 4.0], [-2.0, 13.0]])
+
+
+@pytest.mark.parametrize(
+    ("name", "call"),
+    [
+        ("linear", lambda bad: F.linear(bad, np.ones((2, 3)))),
+        ("cross_entropy", lambda bad: F.cross_entropy(bad, [0])),
+        ("nll_loss", lambda bad: F.nll_loss(bad, [0])),
+        ("mse_loss", lambda bad: F.mse_loss(bad, [0.0])),
+    ],
+)
+def test_each_function_names_itself_when_its_input_is_not_numeric(name, call):
+    with pytest.raises(TypeError, match=rf"^{name}: input must be a Tensor or numeric array"):
+        call(["a", "b", "c"])

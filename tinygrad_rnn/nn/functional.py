@@ -181,10 +181,12 @@ def _integer_indices(indices: Any, op: str) -> np.ndarray:
     """Integer indices from a numpy array, list, int or Tensor (whose data is float) as np.intp.
 
     Whole-valued floats are accepted because a Tensor stores integers as float64.
+    Always a copy: the graph keeps the indices for backward, so a later write to the
+    caller's array must not move the gradient.
     """
     raw = np.asarray(indices)  # a Tensor gives its own array
     if raw.dtype.kind in "iu":
-        return raw.astype(np.intp, copy=False)
+        return raw.astype(np.intp)
     if raw.dtype.kind == "f" and np.all(np.isfinite(raw)) and np.all(raw == np.round(raw)):
         return raw.astype(np.intp)
     raise TypeError(f"{op}: expected integer indices, got {type(indices).__name__} of dtype {raw.dtype}")
