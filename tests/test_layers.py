@@ -31,6 +31,10 @@ def test_linear_init_is_uniform_within_one_over_sqrt_in_features():
     assert abs(w.mean()) < 0.03 * bound
     assert abs(w.var() / (bound**2 / 3) - 1) < 0.05
     assert np.abs(w).max() > 0.99 * bound  # spread over the whole interval, not a narrower one
+    # The bias too: 200 draws from U(-a, a) reach below -0.9a and above 0.9a (each misses with
+    # probability 0.95^200 < 1e-4, and the seed fixes the draws), so neither half is left out.
+    b = layer.bias.data
+    assert b.min() < -0.9 * bound and b.max() > 0.9 * bound
 
 
 def test_linear_rng_seed_repeats_the_initialisation():
@@ -77,10 +81,41 @@ def test_linear_rejects_wrong_feature_size_and_dtype():
     layer = Linear(3, 2, rng=0)
     with pytest.raises(ValueError, match=r"Linear.*\(4, 5\).*in_features=3"):
         layer(np.ones((4, 5)))
-    with pytest.raises(TypeError, match="Linear.*float32.*float64"):
+    with pytest.raises(TypeError, match="^Linear: input has dtype float32 but the parameters are float64"):
         layer(Tensor(np.ones((4, 3)), dtype=np.float32))
     with pytest.raises(ValueError, match="Linear: in_features"):
         Linear(0, 2)
+
+
+def test_linear_repr_shows_the_sizes_and_whether_there_is_a_bias():
+    assert repr(Linear(3, 5, rng=0)) == "Linear(in_features=3, out_features=5, bias=True)"
+    assert repr(Linear(3, 5, bias=False, rng=0)) == "Linear(in_features=3, out_features=5, bias=False)"
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: Linear(0, 2), "Linear: in_features must be a positive integer, got 0"),
+        (lambda: Linear(2, 0), "Linear: out_features must be a positive integer, got 0"),
+        (lambda: Linear(True, 2), "Linear: in_features must be a positive integer, got True"),
+        (lambda: Linear(2, 3.0), "Linear: out_features must be a positive integer, got 3.0"),
+        (lambda: Embedding(0, 2), "Embedding: num_embeddings must be a positive integer, got 0"),
+        (lambda: Embedding(3, -1), "Embedding: embedding_dim must be a positive integer, got -1"),
+        (lambda: Embedding(True, 2), "Embedding: num_embeddings must be a positive integer, got True"),
+        (lambda: Embedding(3, 2.5), "Embedding: embedding_dim must be a positive integer, got 2.5"),
+    ],
+)
+def test_layer_sizes_must_be_positive_ints_and_the_error_names_layer_and_argument(make, message):
+    """Each size is checked on its own and named in the error with its layer; a bool (an int to
+    Python) or a float is no size even when it is >= 1 (True would silently mean 1, 3.0 be cut)."""
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        make()
+
+
+def test_layer_sizes_accept_numpy_integers_as_plain_ints():
+    layer, emb = Linear(np.int64(3), np.int32(2), rng=0), Embedding(np.int64(4), np.uint8(5), rng=0)
+    assert (layer.in_features, layer.out_features, emb.num_embeddings, emb.embedding_dim) == (3, 2, 4, 5)
+    assert all(type(n) is int for n in (layer.in_features, layer.out_features, emb.num_embeddings))
 
 
 # ---- Embedding ------------------------------------------------------------------------------
@@ -121,8 +156,16 @@ def test_embedding_init_is_standard_normal():
     assert abs(w.mean()) < 0.02 and abs(w.std() - 1) < 0.02
 
 
+def test_embedding_float32_stays_float32():
+    emb = Embedding(5, 3, rng=0, dtype=np.float32)
+    assert emb.weight.dtype == np.float32 and emb([1, 4]).dtype == np.float32
+
+
 def test_embedding_index_errors_name_layer_index_and_size():
     emb = Embedding(4, 2, rng=0)
+    # num_embeddings itself is the first index past the table (valid ones are 0..3).
+    with pytest.raises(IndexError, match=r"^Embedding: index 4 is out of range for num_embeddings=4 \(valid"):
+        emb(4)
     with pytest.raises(IndexError, match=r"Embedding: index 7 .*num_embeddings=4"):
         emb(np.array([0, 7, 1]))
     with pytest.raises(IndexError, match=r"Embedding: index -1 "):
@@ -151,6 +194,23 @@ def test_dropout_is_identity_in_eval_mode_and_for_p_zero():
     np.testing.assert_array_equal(Dropout(0.0, rng=0)(x).data, x.data)
     drop.train()
     assert (drop(np.ones(1000)).data == 0).any()
+
+
+def test_dropout_with_p_zero_returns_the_input_itself_and_draws_nothing():
+    """p = 0 in training is the identity: no mask is drawn, so a caller's Generator does not advance."""
+    generator = np.random.default_rng(6)
+    x = Tensor(np.arange(1.0, 7.0), requires_grad=True)
+    assert Dropout(0.0, rng=generator)(x) is x
+    assert generator.random() == np.random.default_rng(6).random()
+
+
+def test_dropout_keeps_an_entry_whose_uniform_draw_equals_p():
+    """m = [u >= p] with u uniform on the grid k / 2^53 in [0, 1) is kept with probability exactly
+    1 - p; u > p would be 2^-53 short. Make the first draw u equal p: that entry must be kept."""
+    p = np.random.default_rng(11).random()  # the first draw of the stream the layer gets
+    assert 0.0 < p < 1.0
+    y = Dropout(p, rng=np.random.default_rng(11))(np.full(3, 2.0))
+    assert y.data[0] == 2.0 / (1.0 - p)
 
 
 def test_dropout_seed_repeats_the_mask():

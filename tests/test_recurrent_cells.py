@@ -141,6 +141,30 @@ def test_the_two_gru_forms_differ(fused):
     assert np.abs(a(x, h).data - b(x, h).data).max() > 1e-3
 
 
+@pytest.mark.parametrize("steps", ["textbook", "fused"])
+def test_public_step_functions_default_to_tanh_and_pytorchs_gru(steps):
+    """rnn_step and gru_step are public; called without the last argument they are the Elman step
+    with tanh and the GRU with reset_after=True (PyTorch's form), as the cells' defaults are."""
+    from tinygrad_rnn import fused as fused_steps
+    from tinygrad_rnn.nn import steps as textbook_steps
+
+    module = textbook_steps if steps == "textbook" else fused_steps
+    x, h = data((B, I), 20), data((B, H), 21)
+
+    rnn = nn.RNNCell(I, H, rng=22)
+    W_ih, W_hh, b_ih, b_hh = params_of(rnn)
+    gx = Tensor(x @ W_ih.T + b_ih)
+    h_next = module.rnn_step(gx, Tensor(h), rnn.weight_hh, rnn.bias_hh)
+    np.testing.assert_allclose(h_next.data, numpy_rnn_seed_form(rnn, x, h, np.tanh), rtol=1e-13, atol=1e-14)
+
+    gru = nn.GRUCell(I, H, rng=23)
+    W_ih, W_hh, b_ih, b_hh = params_of(gru)
+    gx = Tensor(x @ W_ih.T + b_ih)
+    h_next = module.gru_step(gx, Tensor(h), gru.weight_hh, gru.bias_hh).data
+    np.testing.assert_allclose(h_next, numpy_gru(gru, x, h, reset_after=True), rtol=1e-13, atol=1e-14)
+    assert np.abs(h_next - numpy_gru(gru, x, h, reset_after=False)).max() > 1e-3  # the forms differ here
+
+
 @both_forms
 @pytest.mark.parametrize("bias", [True, False])
 def test_lstm_cell_equations(bias, fused):
