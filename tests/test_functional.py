@@ -178,9 +178,9 @@ def test_ignored_samples_need_no_valid_class_index():
 @pytest.mark.parametrize(
     ("reduction", "plain_ops", "ops_with_an_ignored_target"),
     [
-        ("none", ["reshape", "neg", "index"], ["reshape", "neg", "mul", "index"]),
-        ("sum", ["neg", "sum", "index"], ["neg", "sum", "mul", "index"]),
-        ("mean", ["mul", "sum", "index"], ["mul", "sum", "mul", "index"]),
+        ("none", ["reshape", "neg", "index"], ["reshape", "neg", "where", "index"]),
+        ("sum", ["neg", "sum", "index"], ["neg", "sum", "where", "index"]),
+        ("mean", ["mul", "sum", "index"], ["mul", "sum", "where", "index"]),
     ],
 )
 def test_a_plain_batch_costs_one_index_op_and_the_mask_only_when_needed(
@@ -312,3 +312,19 @@ def test_linear_takes_plain_arrays_in_the_inputs_dtype():
 def test_each_function_names_itself_when_its_input_is_not_numeric(name, call):
     with pytest.raises(TypeError, match=rf"^{name}: input must be a Tensor or numeric array"):
         call(["a", "b", "c"])
+
+
+def test_an_ignored_sample_is_never_read_so_minus_inf_there_is_harmless():
+    """A masked class holding -inf in an ignored sample: the loss is the other sample's alone.
+
+    Ignored samples pick class 0 and are then zeroed; zeroing by `* 0` would turn -inf into nan.
+    """
+    logits = np.array([[-np.inf, 0.0, 1.0], [0.0, -1.0, -0.5]])
+    x = Tensor(logits, requires_grad=True)
+    loss = F.cross_entropy(x, np.array([-100, 1]))
+    loss.backward()
+    row = logits[1]
+    softmax = np.exp(row) / np.exp(row).sum()
+    np.testing.assert_allclose(loss.data, -np.log(softmax[1]), rtol=1e-15)
+    np.testing.assert_allclose(x.grad[0], 0.0, atol=0)
+    np.testing.assert_allclose(x.grad[1], softmax - np.eye(3)[1], rtol=1e-14)

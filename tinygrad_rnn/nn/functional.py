@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_rnn.array_methods import where
 from tinygrad_rnn.tensor import Tensor
 
 __all__ = ["linear", "cross_entropy", "nll_loss", "mse_loss"]
@@ -141,8 +142,8 @@ def _negative_log_likelihood(
     every_sample_counts = bool(counted.all())
     columns = targets.reshape(-1) if every_sample_counts else np.where(counted, targets.reshape(-1), 0)
     picked = rows[np.arange(rows.shape[0]), columns]  # ignored samples picked class 0: zero them
-    if not every_sample_counts:
-        picked = picked * counted
+    if not every_sample_counts:  # where, not * counted: class 0 may hold -inf, and -inf * 0 is nan
+        picked = where(counted, picked, 0.0)
     if reduction == "none":
         return (-picked).reshape(targets.shape)
     if reduction == "sum":
