@@ -6,11 +6,14 @@ tolerances atol = 1e-7, rtol = 1e-6 justified in tests/strategies.py.
 
 from __future__ import annotations
 
+import _thread
 import gc
 import inspect
 import operator
+import os
 import re
 import sys
+import threading
 import tracemalloc
 import warnings
 
@@ -18,6 +21,7 @@ import numpy as np
 import pytest
 from strategies import ATOL, RTOL, BackwardSpy, graph_tensors
 
+import tinygrad_rnn
 from tinygrad_rnn import (
     AnomalyError,
     GradcheckError,
@@ -28,6 +32,7 @@ from tinygrad_rnn import (
     no_grad,
     stack,
 )
+from tinygrad_rnn.bookkeeping import IndexedGrad, RowProducts, dense_grad
 from tinygrad_rnn.gradcheck import numerical_grad
 from tinygrad_rnn.tensor import Function, is_grad_enabled
 
@@ -155,6 +160,24 @@ def test_backward_visits_ops_in_topological_order():
         for parent in out._ctx.parents:
             if id(parent) in position:
                 assert position[id(parent)] > position[id(out)]
+
+
+def test_deferred_gradients_hand_out_their_dense_arrays_in_the_dtype_asked_for():
+    """IndexedGrad and RowProducts stand for arrays (written out by hand below): dense_grad and
+    numpy's __array__ protocol, with or without a requested dtype, must give those arrays."""
+    # x[[0, 2, 0]] sends back [1, 2, 4]: entry 0 is picked twice, so it gets 1 + 4.
+    indexed = IndexedGrad(np.array([0, 2, 0]), np.array([1.0, 2.0, 4.0]), (3,))
+    # G^T X for G = [[1, 0], [0, 2]] (N=2, m=2) and X = [[3], [5]] (N=2, n=1)
+    rows = RowProducts(np.array([[1.0, 0.0], [0.0, 2.0]]), np.array([[3.0], [5.0]]))
+    for deferred, expected in ((indexed, [5.0, 0.0, 2.0]), (rows, [[3.0], [10.0]])):
+        dense = dense_grad(deferred)
+        assert type(dense) is np.ndarray and dense.dtype == np.float64
+        np.testing.assert_array_equal(dense, expected)
+        for array in (np.asarray(deferred, dtype=np.float32), deferred.__array__(np.float32)):
+            assert type(array) is np.ndarray and array.dtype == np.float32
+            np.testing.assert_array_equal(array, np.array(expected, dtype=np.float32))
+    plain = np.ones(2)
+    assert dense_grad(plain) is plain  # a plain array is already dense
 
 
 # ---- accumulation, retain_graph, freeing -----------------------------------------------------------
@@ -473,6 +496,57 @@ def test_anomaly_mode_catches_a_non_finite_gradient():
         with pytest.raises(AnomalyError, match=r"^pow: gradient for input 0 contains inf") as info:
             y.backward()
     assert f"{__file__}:{line}" in str(info.value)
+
+
+def test_anomaly_message_names_the_op_the_value_inf_the_shape_and_a_caller_outside_the_package():
+    """The whole message of a forward anomaly, for log(0) = -inf (so "inf", not "nan"). The
+    caller is checked only to be an existing file:line outside tinygrad_rnn: its exact line is
+    pinned by the tests above, which the mutation run deselects (its trampoline, outside the
+    package, is the innermost caller there)."""
+    x = Tensor(np.array([1.0, 0.0]), requires_grad=True)
+    with detect_anomaly(), pytest.raises(AnomalyError) as info:
+        x.log()
+    pattern = r"log: forward output contains inf \(shape \(2,\)\); the op was called at (.+):(\d+)"
+    found = re.fullmatch(pattern, str(info.value))
+    assert found, str(info.value)
+    package = os.path.dirname(os.path.abspath(tinygrad_rnn.__file__)) + os.sep
+    assert os.path.isfile(found.group(1)) and not found.group(1).startswith(package)
+
+
+def test_anomaly_mode_says_unknown_when_every_caller_is_inside_the_package(monkeypatch):
+    """A thread started straight on a Tensor method runs only package frames: no user line
+    exists, and the message says so instead of naming a line of tinygrad_rnn."""
+    errors, done = [], threading.Event()
+
+    def keep(unraisable):  # _thread hands an uncaught exception to sys.unraisablehook
+        errors.append(unraisable.exc_value)
+        done.set()
+
+    monkeypatch.setattr(sys, "unraisablehook", keep)
+    with detect_anomaly():
+        _thread.start_new_thread(Tensor(np.array([0.0])).log, ())
+        assert done.wait(timeout=30)
+    assert isinstance(errors[0], AnomalyError)
+    assert str(errors[0]) == "log: forward output contains inf (shape (1,)); the op was called at <unknown>"
+
+
+class _GradientsOnlyWhereNoneIsNeeded(Function):
+    """y = x + c; backward sends nothing (None) to x and nan to c: a custom op may do either."""
+
+    def forward(self, x, c):
+        return x + c
+
+    def backward(self, g):
+        return None, g * np.nan
+
+
+def test_anomaly_mode_checks_only_the_gradients_that_backward_keeps():
+    """A None gradient (x) and a gradient for an input that needs none (c, whose nan the engine
+    throws away) are no anomaly: backward completes and x, reached by no gradient, gets none."""
+    x, c = Tensor(np.array([1.0, 2.0]), requires_grad=True), Tensor(np.array([3.0, 4.0]))
+    with detect_anomaly():
+        _GradientsOnlyWhereNoneIsNeeded.apply(x, c).sum().backward()
+    assert x.grad is None and c.grad is None
 
 
 def test_a_backward_stopped_by_an_error_leaves_no_partial_sum_behind():

@@ -15,6 +15,7 @@ compared with assert_array_equal.
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 import sys
 import warnings
@@ -112,6 +113,7 @@ TRACKED_WRITES = {
     "through a slice": _through_a_slice,
     "through detach()": _through_detach,
     "through a view of .data": _through_a_view_of_data,
+    "through np.reshape(x.data)": lambda x: np.reshape(x.data, (2, 1)).__setitem__(0, 10.0),
     "through Tensor(x)": lambda x: Tensor(x).data.__setitem__(0, 10.0),
     "through Tensor(x.data)": lambda x: Tensor(x.data).data.__setitem__(0, 10.0),
     "through Tensor(x[::-1])": lambda x: Tensor(x[::-1]).data.__setitem__(0, 10.0),
@@ -228,6 +230,7 @@ def test_data_behaves_like_an_ndarray():
         np.copy(d),
         d @ d,
         np.where(d > 0, d, 0),
+        np.sort(d),
         d.sum(axis=0),
     ):
         assert type(result) is np.ndarray
@@ -243,6 +246,33 @@ def test_data_behaves_like_an_ndarray():
         fresh[...] = 0
     assert x._written[0] == stamp
     np.testing.assert_array_equal(x.data, [[1.0, -2.0], [3.0, 4.0]])
+
+
+def test_the_in_place_methods_of_data_pass_every_argument_on_to_numpy():
+    """fill, sort, partition and put on t.data write the values numpy's own methods would
+    (worked out by hand below), whether their arguments come by position or by keyword."""
+    rows = [[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]]
+    columns_sorted = [[0.0, 1.0, 2.0], [3.0, 5.0, 4.0]]
+    cases = [
+        (rows, lambda d: d.fill(7.0), np.full((2, 3), 7.0)),
+        (rows, lambda d: d.sort(0), columns_sorted),  # axis 0 by position
+        (rows, lambda d: d.sort(axis=0), columns_sorted),
+        ([3.0, 1.0, 2.0], lambda d: d.partition(kth=1), [1.0, 2.0, 3.0]),  # 3 entries: kth=1 sorts
+        (rows, lambda d: d.put([0, 10], [9.0, 8.0], mode="clip"), [[9.0, 1.0, 2.0], [0.0, 5.0, 8.0]]),
+    ]
+    for values, write, expected in cases:
+        x = Tensor(np.array(values))
+        write(x.data)
+        np.testing.assert_array_equal(x.data, expected)
+
+
+def test_data_prints_and_pickles_as_the_plain_array_it_shows():
+    """repr and pickle show the values as numpy would for a plain array: no WatchedArray, no counter."""
+    x = Tensor(np.array([1.0, -2.0]))
+    assert repr(x.data) == "array([ 1., -2.])"
+    restored = pickle.loads(pickle.dumps(x.data))
+    assert type(restored) is np.ndarray and not np.shares_memory(restored, x._data)
+    np.testing.assert_array_equal(restored, [1.0, -2.0])
 
 
 @pytest.mark.parametrize(
