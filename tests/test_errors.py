@@ -259,6 +259,10 @@ def test_non_numeric_operands_of_pow_matmul_and_concat():
         "e" ** t(2)
     with pytest.raises(TypeError, match=r"^matmul: expected numbers .*got list \[\['a'\]\]"):
         t(1, 1) @ [["a"]]
+    with pytest.raises(TypeError, match=r"^pow: expected numbers .*got list \['a', 'b'\]"):
+        t(2) ** ["a", "b"]  # not a number, so the Tensor-exponent path converts it (and names pow)
+    with pytest.raises(TypeError, match=r"^matmul: expected numbers .*got list \[\['a'\]\]"):
+        [["a"]] @ t(1, 1)  # a list has no @, so Python asks the Tensor on the right
     with pytest.raises(TypeError, match=r"^concat: expected numbers .*got str 'x'"):
         concat([t(2), "x"])
     with pytest.raises(TypeError, match=r"^stack: expected numbers .*got NoneType None"):

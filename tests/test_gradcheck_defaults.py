@@ -35,3 +35,55 @@ def test_errors_name_gradcheck_and_what_was_wrong():
         gradcheck(lambda t: t * 2, [Tensor(np.ones(2))])
     with pytest.raises(TypeError, match=r"^gradcheck: fn must return a Tensor, got ndarray$"):
         gradcheck(lambda t: t.data * 2, [Tensor(np.ones(2), requires_grad=True)])
+
+
+class ShiftedIdentity(Function):
+    """y = x with a backward off by exactly 0.25: dL/dx = g + 0.25."""
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, g):
+        return g + 0.25
+
+
+def test_an_entry_exactly_at_the_tolerance_passes():
+    """The documented rule is |analytic - numerical| <= atol + rtol |numerical| (<=, not <).
+    With x = 1 and eps = 2**-10 every number is exact in binary: numerical = 1.0, analytic = 1.25,
+    so the difference 0.25 sits exactly on the bound, whether atol or rtol makes it."""
+    x = Tensor(np.array([1.0]), requires_grad=True)
+    assert gradcheck(ShiftedIdentity.apply, [x], eps=2.0**-10, atol=0.25, rtol=0.0) is True
+    assert gradcheck(ShiftedIdentity.apply, [x], eps=2.0**-10, atol=0.0, rtol=0.25) is True
+    with pytest.raises(GradcheckError, match=r"analytic 1\.25 vs numerical 1\.0 "):
+        gradcheck(ShiftedIdentity.apply, [x], eps=2.0**-10, atol=0.125, rtol=0.0)
+
+
+def test_an_input_read_around_the_graph_is_reported_with_analytic_gradient_zero():
+    """w enters the output only through its array (w.data), so backward gives it no gradient:
+    gradcheck must compare 0 with the numerical 3 entry by entry and name that entry."""
+    u, w = Tensor(np.ones(2), requires_grad=True), Tensor(np.array([1.0, 0.5]), requires_grad=True)
+    with pytest.raises(GradcheckError) as caught:
+        gradcheck(lambda a, b: a * 2.0 + Tensor(b.data) * 3.0, [u, w], eps=2.0**-10)
+    # with eps a power of two the differences of 2 + 3 w are exact: numerical 3.0 at both entries
+    assert str(caught.value).startswith(
+        "gradcheck: input 1 (shape (2,)) at index (0,): analytic 0.0 vs numerical 3.0 "
+    )
+
+
+def test_gradcheck_puts_back_the_gradients_it_found():
+    """gradcheck runs its own backward; afterwards every .grad is the object it was before."""
+    x, y = Tensor(np.array([0.5, -1.0]), requires_grad=True), Tensor(np.array([2.0]), requires_grad=True)
+    before = np.array([7.0, 8.0])
+    x.grad = before
+    assert gradcheck(lambda a, b: a * b, [x, y]) is True
+    assert x.grad is before and np.array_equal(before, [7.0, 8.0])
+    assert y.grad is None
+
+
+def test_gradcheck_differences_with_the_eps_it_is_given():
+    """Central differences of x**3 are 3 x**2 + eps**2 exactly: at x = 1 with eps = 0.25,
+    ((1.25)**3 - (0.75)**3) / 0.5 = 3.0625, which the default tolerances must reject."""
+    x = Tensor(np.array([1.0]), requires_grad=True)
+    with pytest.raises(GradcheckError, match=r"analytic 3\.0 vs numerical 3\.0625 "):
+        gradcheck(lambda t: t * t * t, [x], eps=0.25)
+    assert gradcheck(lambda t: t * t * t, [x], eps=2.0**-10) is True  # eps**2 ~ 1e-6 < atol + rtol * 3

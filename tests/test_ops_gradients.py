@@ -9,6 +9,7 @@ gradient of sum(op(...) * W) with central differences and the float32 run with t
 from __future__ import annotations
 
 import operator
+import warnings
 
 import hypothesis.extra.numpy as hnp
 import numpy as np
@@ -101,6 +102,38 @@ def test_pow_zero_dim_array_exponent(data, shape):
     """A 0-d numpy array exponent goes through the Tensor-exponent path."""
     x = data.draw(arrays(shape, "positive"), label="x")
     check_gradients(lambda t: t ** np.array(1.5), [x])
+
+
+def test_pow_gradient_in_the_exponent_is_zero_where_the_base_is_not_positive():
+    """d(x**y)/dy = x**y log x needs x > 0. At x = 0, 0**y = 0 for every y > 0, so the derivative
+    is 0; at x < 0 (integer y) log x is undefined and Pow documents 0. Only x = 2 has 4 log 2."""
+    x = Tensor(np.array([0.0, -2.0, 2.0]))
+    y = Tensor(np.array([2.0, 2.0, 2.0]), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a log(0) on the way would say "divide by zero"
+        (x**y).sum().backward()
+    np.testing.assert_array_equal(y.grad[:2], [0.0, 0.0])
+    np.testing.assert_allclose(y.grad[2], 4 * np.log(2.0), rtol=1e-15)
+
+
+def test_pow_with_a_constant_base_forms_no_gradient_for_the_base():
+    """0 ** y with y = 0.5 learned: the base's gradient y * 0 ** (y - 1) would divide by zero,
+    and the base needs none, so backward must not form it (no RuntimeWarning)."""
+    x = Tensor(np.array([0.0, 4.0]))
+    y = Tensor(np.array([0.5, 0.5]), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (x**y).sum().backward()
+    np.testing.assert_allclose(y.grad, [0.0, 2 * np.log(4.0)], rtol=1e-15, atol=0)
+
+
+def test_pow_with_a_list_exponent_is_elementwise():
+    """A list is not a number: it goes through the Tensor-exponent path, entry by entry."""
+    x = Tensor(np.array([2.0, 3.0]), requires_grad=True)
+    z = x ** [3.0, 2.0]
+    np.testing.assert_array_equal(z.data, [8.0, 9.0])
+    z.sum().backward()
+    np.testing.assert_array_equal(x.grad, [12.0, 6.0])  # p x**(p-1): 3 * 4, 2 * 3
 
 
 # ---- unary ops -----------------------------------------------------------------------------------
@@ -329,6 +362,38 @@ def test_matmul_with_ndarray(tensor_side, data, kind):
         check_gradients(lambda t: t @ y, [x])
     else:
         check_gradients(lambda t: x @ t, [y])
+
+
+# operand shapes reaching each branch of MatMul.backward: (..., n) @ (n, m) folds rows; 1-D does not
+UNNEEDED_OPERAND = {
+    "2-D @ 2-D, constant left": ((2, 3), (3, 2), "right"),
+    "2-D @ 2-D, constant right": ((2, 3), (3, 2), "left"),
+    "1-D @ 2-D, constant left": ((3,), (3, 2), "right"),
+    "2-D @ 1-D, constant right": ((2, 3), (3,), "left"),
+}
+
+
+@pytest.mark.parametrize("case", UNNEEDED_OPERAND)
+def test_matmul_backward_forms_no_gradient_for_a_constant_operand(case):
+    """The learned operand holds 1e300, the constant 1e-300, and the loss is scaled by 1e10: the
+    wanted gradient (constant * 1e10) is about 1e-290, while the unwanted one (learned * 1e10)
+    would overflow with a RuntimeWarning. Backward must form only the gradient that is needed."""
+    x_shape, y_shape, learned = UNNEEDED_OPERAND[case]
+    big, tiny = 1e300, 1e-300
+    x = Tensor(np.full(x_shape, big if learned == "left" else tiny), requires_grad=learned == "left")
+    y = Tensor(np.full(y_shape, big if learned == "right" else tiny), requires_grad=learned == "right")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ((x @ y).sum() * 1e10).backward()
+    # d/dx_ik of sum_ij x_ik y_kj = sum_j y_kj; d/dy_kj = sum_i x_ik (a 1-D side has one row/column)
+    if learned == "left":
+        expected = np.full(x_shape, 1e10 * tiny * (y_shape[1] if len(y_shape) == 2 else 1))
+        assert y.grad is None
+        np.testing.assert_allclose(x.grad, expected, rtol=1e-14, atol=0)
+    else:
+        expected = np.full(y_shape, 1e10 * tiny * (x_shape[0] if len(x_shape) == 2 else 1))
+        assert x.grad is None
+        np.testing.assert_allclose(y.grad, expected, rtol=1e-14, atol=0)
 
 
 # ---- the same input used twice by one op ---------------------------------------------------------

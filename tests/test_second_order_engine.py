@@ -207,6 +207,40 @@ def test_gradgradcheck_catches_a_missing_constant_second_derivative():
         gradgradcheck(lambda a, b: FrozenMul.apply(a, b), [x, y])
 
 
+def test_gradgradcheck_takes_an_ignored_input_and_one_that_enters_linearly():
+    """b ignored: its first derivative is unused. b added: its first derivative is the constant 1,
+    so the second-order graph does not reach it. Both have second derivative 0, which is right."""
+    x = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    y = Tensor(np.array([1.5, 0.25]), requires_grad=True)
+    assert gradgradcheck(lambda a, b: a * a, [x, y]) is True
+    assert gradgradcheck(lambda a, b: a * a + b.sum(), [x, y]) is True
+
+
+def test_gradgradcheck_draws_its_direction_from_seed_0_by_default():
+    """With the square's slope frozen, H v comes out 0 instead of 2 v, so the worst entry is where
+    |v| is largest and the numerical value there is 2 v_k, v = default_rng(0).standard_normal."""
+    x = Tensor(np.array([0.5, -1.0, 2.0, 0.3]), requires_grad=True)
+    with pytest.raises(GradcheckError) as caught:
+        gradgradcheck(SquareWithFrozenSlope.apply, [x])
+    v = np.random.default_rng(0).standard_normal(4)
+    k = int(np.argmax(np.abs(v)))
+    match = re.search(r"at index \((\d+),\): analytic (\S+) vs numerical (\S+)", str(caught.value))
+    assert match, str(caught.value)
+    assert int(match[1]) == k and float(match[2]) == 0.0
+    assert float(match[3]) == pytest.approx(2 * v[k], abs=1e-8)  # a quadratic: differences exact to rounding
+    with pytest.raises(GradcheckError) as explicit:
+        gradgradcheck(SquareWithFrozenSlope.apply, [x], seed=0)
+    assert str(explicit.value) == str(caught.value)
+
+
+def test_gradgradcheck_resolves_tiny_second_derivatives_by_relative_error():
+    """L = 1e-12 sum(x^2): H v = 2e-12 v. <g, v> is about 1e-12, so its differences must be taken
+    of <g, v> itself (nothing of order 1 added to it, which would round them away); with atol = 0
+    and rtol = 1e-6 the check then passes (central differences of a quadratic are exact to rounding)."""
+    x = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    assert gradgradcheck(lambda a: a * a * 1e-12, [x], atol=0.0, rtol=1e-6) is True
+
+
 # ---- recurrent networks --------------------------------------------------------------------------
 RECURRENT = {
     "rnn": lambda rng: nn.RNN(3, 4, rng=rng),
