@@ -195,4 +195,211 @@ SURVIVORS: list[Survivor] = [
         "Dropping the argument falls back on rnn_step's default nonlinearity, which is \"tanh\" (pinned by "
         "tests/test_recurrent_cells.py::test_public_step_functions_default_to_tanh_and_pytorchs_gru), so the call is the same.",
     ),
+    Survivor(
+        "bookkeeping.py", "DeferredGrad.__array__",
+        'return array if dtype is None else array.astype(dtype, copy=False)',
+        'return array if dtype is None else array.astype(dtype, copy=None)',
+        "astype treats copy=None like copy=False (it returns the same array when the dtype already matches), "
+        "so the result is the same array in every case.",
+    ),
+    Survivor(
+        "bookkeeping.py", "DeferredGrad.__array__",
+        'return array if dtype is None else array.astype(dtype, copy=False)',
+        'return array if dtype is None else array.astype(dtype, )',
+        "astype copies whenever the dtype differs. Otherwise the array is the one dense() just made (IndexedGrad: a new zeros buffer, RowProducts: a new matmul "
+        "result), held by nobody else; copying it when the dtype already matches gives equal values in a new "
+        "array that no caller can tell from the first.",
+    ),
+    Survivor(
+        "bookkeeping.py", "DeferredGrad.__array__",
+        'return array if dtype is None else array.astype(dtype, copy=False)',
+        'return array if dtype is None else array.astype(dtype, copy=True)',
+        "astype copies whenever the dtype differs. Otherwise the array is the one dense() just made (IndexedGrad: a new zeros buffer, RowProducts: a new matmul "
+        "result), held by nobody else; copying it when the dtype already matches gives equal values in a new "
+        "array that no caller can tell from the first.",
+    ),
+    Survivor(
+        "bookkeeping.py", "WatchedArray.__setitem__",
+        'np.ndarray.__setitem__(self.view(np.ndarray), index, value)',
+        'np.ndarray.__setitem__(self.view(None), index, value)',
+        "view(None) is view(): a WatchedArray over the same memory. np.ndarray.__setitem__ is called unbound, "
+        "so WatchedArray.__setitem__ is not re-entered and nothing is stamped twice: the same values are "
+        "written and the one stamp is the _write() above (all the write tests in test_traps_engine pass).",
+    ),
+    Survivor(
+        "bookkeeping.py", "WatchedArray.__array_function__",
+        'written += out if isinstance(out, tuple) else [out]',
+        'written += out if (isinstance(out, tuple)) and False else [out]',
+        "The numpy functions that take out= as a tuple (np.clip, ...) hand it on to a ufunc, whose "
+        "__array_ufunc__ stamps every WatchedArray in out anyway (checked with np.clip and np.add.reduce); "
+        "the others (np.sum, np.mean, np.dot, np.take) refuse a tuple out with a TypeError either way.",
+    ),
+    Survivor(
+        "bookkeeping.py", "check_unchanged",
+        'if tensor is not None and tensor._written[0] > op.serial:',
+        'if tensor is not None and tensor._written[0] >= op.serial:',
+        "Op serials and write stamps come from the same counter (clock), each number handed out once, and "
+        "an untouched tensor's stamp is 0 while serials start at 1: a stamp never equals a serial.",
+    ),
+    Survivor(
+        "bookkeeping.py", "user_call_site",
+        'frame = sys._getframe(1)',
+        'frame = sys._getframe(2)',
+        "Its only caller, anomaly_mode_forward, is in the package (and so is its caller, Function.apply): "
+        "frame 1 is a package frame the loop would skip anyway, so the search ends at the same frame. "
+        "(user_call_site is a helper, not in bookkeeping's __all__.)",
+    ),
+    Survivor(
+        "bookkeeping.py", "user_call_site",
+        'while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):',
+        'while frame is None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):',
+        "Under mutmut only: its trampoline (outside the package) is frame 1, so not walking gives the same frame. "
+        "In a normal run the message names bookkeeping.py instead of the user's line, which "
+        "tests/test_engine.py::test_anomaly_mode_names_the_op_and_the_callers_line_for_log_of_zero (deselected "
+        "under mutmut) and test_anomaly_message_names_the_op_the_value_inf_the_shape_and_a_caller_outside_the_package catch.",
+    ),
+    Survivor(
+        "bookkeeping.py", "user_call_site",
+        'frame = frame.f_back',
+        'frame = None',
+        "Under mutmut only: its trampoline (outside the package) is frame 1, so the loop never runs. In a "
+        "normal run the message says <unknown>, which "
+        "tests/test_engine.py::test_anomaly_mode_names_the_op_and_the_callers_line_for_log_of_zero (deselected "
+        "under mutmut) and test_anomaly_message_names_the_op_the_value_inf_the_shape_and_a_caller_outside_the_package catch.",
+    ),
+    Survivor(
+        "bookkeeping.py", "user_call_site",
+        'return "<unknown>"',
+        'return "XX<unknown>XX"',
+        "Reached only when no frame outside the package is on the stack, never under mutmut (its trampoline, "
+        "outside the package, always is). In a normal run "
+        "tests/test_engine.py::test_anomaly_mode_says_unknown_when_every_caller_is_inside_the_package "
+        "(deselected under mutmut) catches it.",
+    ),
+    Survivor(
+        "bookkeeping.py", "user_call_site",
+        'return "<unknown>"',
+        'return "<UNKNOWN>"',
+        "Reached only when no frame outside the package is on the stack, never under mutmut (its trampoline, "
+        "outside the package, always is). In a normal run "
+        "tests/test_engine.py::test_anomaly_mode_says_unknown_when_every_caller_is_inside_the_package "
+        "(deselected under mutmut) catches it.",
+    ),
+    Survivor(
+        "bookkeeping.py", "check_finite",
+        'array = np.asarray(getattr(value, "_data", value))',
+        'array = np.asarray(getattr(None, "_data", value))',
+        "The value is an array, a DeferredGrad or (in a recorded backward) a Tensor; np.asarray of a Tensor "
+        "calls Tensor.__array__, which returns the same _data array, so the check sees the same values.",
+    ),
+    Survivor(
+        "bookkeeping.py", "check_finite",
+        'array = np.asarray(getattr(value, "_data", value))',
+        'array = np.asarray(getattr(value, "XX_dataXX", value))',
+        "The value is an array, a DeferredGrad or (in a recorded backward) a Tensor; np.asarray of a Tensor "
+        "calls Tensor.__array__, which returns the same _data array, so the check sees the same values.",
+    ),
+    Survivor(
+        "bookkeeping.py", "check_finite",
+        'array = np.asarray(getattr(value, "_data", value))',
+        'array = np.asarray(getattr(value, "_DATA", value))',
+        "The value is an array, a DeferredGrad or (in a recorded backward) a Tensor; np.asarray of a Tensor "
+        "calls Tensor.__array__, which returns the same _data array, so the check sees the same values.",
+    ),
+    Survivor(
+        'gradcheck.py', 'gradgradcheck',
+        'return sum(((g * v).sum() for g, v in zip(grads, directions) if g is not None), 0.0)',
+        'return sum(((g * v).sum() for g, v in zip(grads, directions) if g is not None), )',
+        "The terms are Tensors or float64 arrays/scalars, and 0 + t equals 0.0 + t for each (a Python int or float constant becomes the operand's dtype); with no terms the result is 0 or 0.0, which float() turns into the same 0.0.",
+    ),
+    Survivor(
+        'gradcheck.py', 'gradgradcheck',
+        'lambda: float(np.asarray(gradient_along_directions(create_graph=False))), inputs[i], eps',
+        'lambda: float(np.asarray(gradient_along_directions(create_graph=None))), inputs[i], eps',
+        'create_graph is only tested for truth: None records nothing, like False (and retain_graph defaults to it, so the graph is freed alike); the value <g, v> the differences use is the same.',
+    ),
+    Survivor(
+        'gradcheck.py', 'gradgradcheck',
+        'lambda: float(np.asarray(gradient_along_directions(create_graph=False))), inputs[i], eps',
+        'lambda: float(np.asarray(gradient_along_directions(create_graph=True))), inputs[i], eps',
+        'Recording runs the same backward formulas on Tensors holding the same arrays, so <g, v> has the same value; an fn that cannot be recorded (a fused op) already failed in the create_graph=True call before it. Only time and memory differ.',
+    ),
+    Survivor(
+        'ops.py', 'Pow.backward',
+        'gy = None',
+        'gy = ""',
+        "gy keeps this initial value only when y needs no gradient, and every reader of an op's input gradients (backward, grad(), the anomaly check, trace_backward) drops the value for an input that does not require grad.",
+    ),
+    Survivor(
+        'ops.py', 'MatMul.forward',
+        'if x.ndim > 2 and y.ndim == 2:',
+        'if x.ndim >= 2 and y.ndim == 2:',
+        'For a 2-D x, x.reshape(-1, n) and the reshape back to (rows, m) are identity views, so the same single matmul of the same arrays runs and gives the same values and shape.',
+    ),
+    Survivor(
+        'ops.py', 'MatMul.forward',
+        'if x.ndim > 2 and y.ndim == 2:',
+        'if x.ndim > 3 and y.ndim == 2:',
+        "For a 3-D x, numpy's batched x @ y computes the same dot products of the same rows and columns as the folded 2-D matmul; the branch exists for speed (see its comment), which no test can observe.",
+    ),
+    Survivor(
+        'ops.py', 'MatMul.forward',
+        'return (x.reshape(-1, x.shape[-1]) @ y).reshape(*x.shape[:-1], y.shape[1])',
+        'return (x.reshape(-2, x.shape[-1]) @ y).reshape(*x.shape[:-1], y.shape[1])',
+        'numpy reads any negative size in reshape as the one unknown size, so -2 gives the same shape as -1 (Tensor.reshape hands sizes to numpy unchanged, so a recorded backward is the same too).',
+    ),
+    Survivor(
+        'ops.py', 'MatMul.backward',
+        'if x.ndim >= 2 and y.ndim == 2:  # the layer case, (..., n) @ (n, m): batch axes folded into rows',
+        'if x.ndim > 2 and y.ndim == 2:  # the layer case, (..., n) @ (n, m): batch axes folded into rows',
+        'For 2-D x and y the general branch computes g @ y.swapaxes(-1, -2) and x.swapaxes(-1, -2) @ g with nothing to unbroadcast: the same products as g @ y.T and x.T @ g, so the same gradients (a recorded backward only gains an identity reshape).',
+    ),
+    Survivor(
+        'ops.py', 'MatMul.backward',
+        'if x.ndim >= 2 and y.ndim == 2:  # the layer case, (..., n) @ (n, m): batch axes folded into rows',
+        'if x.ndim >= 3 and y.ndim == 2:  # the layer case, (..., n) @ (n, m): batch axes folded into rows',
+        'Only 2-D x leaves the folded branch, and for 2-D x and y the general branch computes the same products g @ y.T and x.T @ g with nothing to unbroadcast (a recorded backward only gains an identity reshape).',
+    ),
+    Survivor(
+        'ops.py', 'MatMul.backward',
+        'g_rows, x_rows = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])',
+        'g_rows, x_rows = g.reshape(-2, g.shape[-1]), x.reshape(-1, x.shape[-1])',
+        'numpy reads any negative size in reshape as the one unknown size, so -2 gives the same shape as -1 (Tensor.reshape hands sizes to numpy unchanged, so a recorded backward is the same too).',
+    ),
+    Survivor(
+        'ops.py', 'MatMul.backward',
+        'g_rows, x_rows = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])',
+        'g_rows, x_rows = g.reshape(-1, g.shape[-1]), x.reshape(-2, x.shape[-1])',
+        'numpy reads any negative size in reshape as the one unknown size, so -2 gives the same shape as -1 (Tensor.reshape hands sizes to numpy unchanged, so a recorded backward is the same too).',
+    ),
+    Survivor(
+        'ops.py', 'MatMul.backward',
+        'x2 = x.reshape(1, -1) if x.ndim == 1 else x',
+        'x2 = x.reshape(1, -2) if x.ndim == 1 else x',
+        'numpy reads any negative size in reshape as the one unknown size, so -2 gives the same shape as -1 (Tensor.reshape hands sizes to numpy unchanged, so a recorded backward is the same too).',
+    ),
+    Survivor(
+        'ops.py', 'MatMul.backward',
+        'y2 = y.reshape(-1, 1) if y.ndim == 1 else y',
+        'y2 = y.reshape(-2, 1) if y.ndim == 1 else y',
+        'numpy reads any negative size in reshape as the one unknown size, so -2 gives the same shape as -1 (Tensor.reshape hands sizes to numpy unchanged, so a recorded backward is the same too).',
+    ),
+    Survivor(
+        'ops.py', 'Sigmoid.forward',
+        'return np.where(x < 0, e, 1) / (1 + e)',
+        'return np.where(x <= 0, e, 1) / (1 + e)',
+        'The branches differ only at x = 0 (and -0.0), where e = exp(-0) = 1, so e / (1 + e) and 1 / (1 + e) are both exactly 0.5.',
+    ),
+    Survivor(
+        'ops.py', 'Max.forward',
+        'return y.reshape(()) if self.axis is None else np.squeeze(y, axis=self.axis)',
+        'return y.reshape(()) if (self.axis is None) and False else np.squeeze(y, axis=self.axis)',
+        'With axis None, y = x.max(keepdims=True) has every axis of size 1, so np.squeeze(y, axis=None) drops them all and returns the same 0-d array as y.reshape(()).',
+    ),
+    Survivor(
+        'ops.py', 'Max.backward',
+        'return self.share.astype(g.dtype) * _with_reduced_axes(g, self.x_shape, self.axis, self.keepdims)',
+        'return self.share.astype(g.dtype) * _with_reduced_axes(g, self.x_shape, self.axis, None)',
+        'With keepdims=True, g already has size 1 on the reduced axes, so reshaping it to that shape (what a false keepdims does) leaves the same values; only with keepdims=False does the reshape matter, and then both agree.',
+    ),
 ]
