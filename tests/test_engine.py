@@ -28,6 +28,7 @@ from tinygrad_rnn import (
     Tensor,
     concat,
     detect_anomaly,
+    fused,
     gradcheck,
     no_grad,
     stack,
@@ -180,6 +181,15 @@ def test_deferred_gradients_hand_out_their_dense_arrays_in_the_dtype_asked_for()
     assert dense_grad(plain) is plain  # a plain array is already dense
 
 
+def test_an_indexed_gradient_is_formed_in_the_dtype_of_its_values():
+    """IndexedGrad.dense() must not widen float32 values to float64: x[[0, 2, 0]] of a float32 x
+    sends back float32 values, and the array it stands for is float32 too ([1 + 4, 0, 2])."""
+    indexed = IndexedGrad(np.array([0, 2, 0]), np.array([1.0, 2.0, 4.0], dtype=np.float32), (3,))
+    for dense in (indexed.dense(), dense_grad(indexed), np.asarray(indexed)):
+        assert dense.dtype == np.float32
+        np.testing.assert_array_equal(dense, np.array([5.0, 0.0, 2.0], dtype=np.float32))
+
+
 # ---- accumulation, retain_graph, freeing -----------------------------------------------------------
 def test_grad_accumulates_across_backward_calls_until_zeroed():
     x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
@@ -201,6 +211,56 @@ def test_accumulation_does_not_write_into_gradients_it_was_given():
     x.backward(g)
     np.testing.assert_array_equal(g, [1.0, 2.0, 3.0])
     np.testing.assert_array_equal(x.grad, [2.0, 4.0, 6.0])
+
+
+def test_a_leaf_grad_is_a_c_ordered_array_even_when_its_gradient_arrives_transposed():
+    """Through x.T the gradient reaching x is the transpose of a C array (an F-ordered view);
+    .grad is stored C-ordered (order="C"), with the values w.T, and still adds up on a second backward."""
+    x = Tensor(np.zeros((2, 3)), requires_grad=True)
+    w = np.arange(6.0).reshape(3, 2)
+    (x.T * Tensor(w)).sum().backward()
+    assert x.grad.flags.c_contiguous
+    np.testing.assert_array_equal(x.grad, w.T)
+    (x.T * Tensor(w)).sum().backward()
+    np.testing.assert_array_equal(x.grad, 2 * w.T)
+
+
+def test_a_summed_gradient_keeps_the_layout_of_the_first_one_to_arrive():
+    """x used twice, newest through x.T: the first gradient to reach x is F-ordered (w.T), and the
+    running sum copies it as it is laid out (copy("K")) before adding v, so grad() hands back
+    w.T + v in F order rather than a reordered C copy."""
+    x = Tensor(np.zeros((2, 3)), requires_grad=True)
+    v, w = np.ones((2, 3)), np.arange(6.0).reshape(3, 2)
+    loss = (x * Tensor(v)).sum() + (x.T * Tensor(w)).sum()
+    (gx,) = tinygrad_rnn.grad(loss, [x])
+    assert gx.flags.f_contiguous and not gx.flags.c_contiguous
+    np.testing.assert_array_equal(gx, w.T + v)
+
+
+def test_a_fused_weight_gradient_then_a_plain_one_add_up():
+    """W used by fused.linear (newest, so its gradient arrives first, as RowProducts) and by W * 3:
+    the sum must become an array that the plain gradient is added to, not a list of row products.
+    By hand: d sum(x W^T)/dW = ones^T x (each row of W gets the column sums of x), plus 3."""
+    x = Tensor(np.array([[1.0, 2.0], [3.0, 5.0]]))
+    weight = Tensor(np.zeros((3, 2)), requires_grad=True)
+    loss = (weight * 3.0).sum() + fused.linear(x, weight).sum()
+    loss.backward()
+    np.testing.assert_array_equal(weight.grad, np.array([[4.0, 7.0]] * 3) + 3.0)
+
+
+def test_a_fused_weights_row_products_are_summed_in_the_widest_dtype_then_cast_once():
+    """A float32 W used by fused.linear with a float64 input (older) and a float32 one (newer, so
+    its RowProducts arrives first): the uses' row products are joined and summed together, in float64,
+    and cast to float32 once. By hand: dW = 1 * 1 + 1 * 2**-24 (float32 use) + 1 * 2**-24 (float64 use)
+    = 1 + 2**-23, a float32 number. Summing the float32 use on its own first would round 1 + 2**-24
+    to 1 (a tie, to even) and then 1 + 2**-24 to 1 again."""
+    weight = Tensor(np.zeros((1, 1), dtype=np.float32), requires_grad=True)
+    wide = Tensor(np.array([[2.0**-24]]))
+    narrow = Tensor(np.array([[1.0], [2.0**-24]], dtype=np.float32))
+    loss = fused.linear(wide, weight).sum() + fused.linear(narrow, weight).sum()
+    loss.backward()
+    assert weight.grad.dtype == np.float32
+    np.testing.assert_array_equal(weight.grad, np.array([[1.0 + 2.0**-23]], dtype=np.float32))
 
 
 def test_retain_graph_allows_a_second_backward():

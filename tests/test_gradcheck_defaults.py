@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from tinygrad_rnn import GradcheckError, Tensor, gradcheck
+from tinygrad_rnn.gradcheck import numerical_grad
 from tinygrad_rnn.tensor import Function
 
 
@@ -87,3 +88,17 @@ def test_gradcheck_differences_with_the_eps_it_is_given():
     with pytest.raises(GradcheckError, match=r"analytic 3\.0 vs numerical 3\.0625 "):
         gradcheck(lambda t: t * t * t, [x], eps=0.25)
     assert gradcheck(lambda t: t * t * t, [x], eps=2.0**-10) is True  # eps**2 ~ 1e-6 < atol + rtol * 3
+
+
+def test_numerical_grad_sums_the_output_in_float64_and_returns_float64():
+    """A float32 output [2**24, x] (each entry exact in float32) summed in float32 would round:
+    with x = 1 and eps = 0.5, 2**24 + 1.5 rounds to 2**24 + 2 and 2**24 + 0.5 to 2**24, giving a
+    slope of 2. Summed in float64 the difference quotient is (1.5 - 0.5) / 1 = 1 exactly, and the
+    result is a float64 array even though the input is float32."""
+    x = Tensor(np.array([1.0], dtype=np.float32))
+    pick = Tensor(np.array([0.0, 1.0], dtype=np.float32))
+    offset = Tensor(np.array([2.0**24, 0.0], dtype=np.float32))
+    numeric = numerical_grad(lambda t: t * pick + offset, [x], 0, eps=0.5)
+    assert numeric.dtype == np.float64
+    np.testing.assert_array_equal(numeric, [1.0])
+    np.testing.assert_array_equal(x.data, np.array([1.0], dtype=np.float32))  # put back
