@@ -437,6 +437,19 @@ def test_retain_grad_keeps_a_non_leaf_gradient():
     np.testing.assert_array_equal(x.grad, 3 * 2 * h.data + 2)
 
 
+def test_grad_with_respect_to_a_non_leaf_returns_its_gradient_and_leaves_dot_grad_alone():
+    """grad() may ask for an intermediate tensor: the gradient that reached h is returned (not None,
+    not "unused"), alongside a leaf's, and no .grad is filled in. Pinned because the wanted
+    non-leaf is picked up inside the loop over ops, apart from the leaves."""
+    x = Tensor(np.array([0.5, -1.5, 2.0]), requires_grad=True)
+    h = x * x
+    loss = (h * np.array([1.0, -2.0, 3.0])).sum()
+    gh, gx = tinygrad_rnn.grad(loss, [h, x])
+    np.testing.assert_array_equal(gh, [1.0, -2.0, 3.0])  # d/dh sum(h * w) = w
+    np.testing.assert_array_equal(gx, np.array([1.0, -2.0, 3.0]) * 2 * x.data)  # chain rule: w * 2x
+    assert x.grad is None and h.grad is None
+
+
 # ---- dtypes and constants ----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("data", "kwargs", "expected"),

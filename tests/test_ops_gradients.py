@@ -29,6 +29,7 @@ from strategies import (
 )
 
 from tinygrad_rnn import Tensor, concat, stack
+from tinygrad_rnn.viz import trace_backward
 
 # ---- binary arithmetic ---------------------------------------------------------------------------
 # name -> (operator, value kind of the left operand, value kind of the right operand)
@@ -413,6 +414,38 @@ def test_pow_zero_exponent_has_zero_gradient_even_at_zero():
     np.testing.assert_array_equal(y.data, [1.0, 1.0, 1.0])
     y.backward(np.array([1.0, 2.0, 3.0]))
     np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.0])
+
+
+def test_a_0d_operand_broadcast_against_a_vector_gets_a_0d_array_gradient():
+    """The gradient of a 0-d tensor that broadcasting stretched is summed back to shape (), and is
+    still an ndarray (as every .grad is), not a numpy scalar: a second backward adds to it, and it
+    can be written in place like any other gradient."""
+    x = Tensor(np.float64(2.0), requires_grad=True)
+    y = Tensor(np.array([1.0, -4.0, 0.5]))
+    loss = (x * y).sum()
+    loss.backward(retain_graph=True)
+    assert type(x.grad) is np.ndarray and x.grad.shape == () and x.grad.dtype == np.float64
+    assert x.grad == 1.0 - 4.0 + 0.5  # d/dx sum(x * y) = sum(y), exact in binary
+    loss.backward()
+    assert type(x.grad) is np.ndarray and x.grad == 2 * (1.0 - 4.0 + 0.5)
+    x.grad[...] = 0.0  # a numpy scalar would refuse item assignment
+    assert x.grad == 0.0
+
+
+def test_recorded_gradient_of_a_keepdims_sum_is_g_broadcast_back_with_no_reshape():
+    """With keepdims=True the incoming gradient already has the summed axes as size 1, so Sum's
+    recorded backward (create_graph=True) is one broadcast_to straight from g: differentiating
+    x.grad again visits broadcast_to, then the mul that made g, with nothing in between."""
+    x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    c = Tensor(np.array([[2.0], [-3.0]]), requires_grad=True)
+    (x.sum(axis=1, keepdims=True) * c).sum().backward(create_graph=True)
+    np.testing.assert_array_equal(x.grad.data, np.broadcast_to(c.data, (2, 3)))  # dL/dx_ij = c_i
+    with trace_backward() as trace:
+        x.grad.sum().backward()
+    assert [r.op for r in trace] == ["sum", "broadcast_to", "mul"]
+    assert [r.grad_output_shape for r in trace] == [(), (2, 3), (2, 1)]
+    # c.grad adds both passes: row sums of x (3, 12) from the first, d/dc_i sum_ij c_i = 3 from the second
+    np.testing.assert_array_equal(np.asarray(c.grad.data), [[3.0 + 3.0], [12.0 + 3.0]])
 
 
 def test_max_splits_gradient_evenly_between_ties():
