@@ -402,4 +402,130 @@ SURVIVORS: list[Survivor] = [
         'return self.share.astype(g.dtype) * _with_reduced_axes(g, self.x_shape, self.axis, None)',
         'With keepdims=True, g already has size 1 on the reduced axes, so reshaping it to that shape (what a false keepdims does) leaves the same values; only with keepdims=False does the reshape matter, and then both agree.',
     ),
+    Survivor(
+            "bookkeeping.py", "accumulate_grad",
+            'tensor.grad = np.array(grad, dtype=tensor.dtype, order="C", copy=True) if plain else grad',
+            'tensor.grad = np.array(grad, dtype=None, order="C", copy=True) if plain else grad',
+            "Both callers (tensor._backpropagate) pass the array GradSums.pop just returned, and pop already casts it to "
+            "tensor._data.dtype, which is what Tensor.dtype returns: the array is in the tensor's dtype either way.",
+        ),
+        Survivor(
+            "bookkeeping.py", "accumulate_grad",
+            'tensor.grad = np.array(grad, dtype=tensor.dtype, order="C", copy=True) if plain else grad',
+            'tensor.grad = np.array(grad, order="C", copy=True) if plain else grad',
+            "Both callers (tensor._backpropagate) pass the array GradSums.pop just returned, and pop already casts it to "
+            "tensor._data.dtype, which is what Tensor.dtype returns: the array is in the tensor's dtype either way.",
+        ),
+        Survivor(
+            "bookkeeping.py", "accumulate_grad",
+            'tensor.grad = np.array(grad, dtype=tensor.dtype, order="C", copy=True) if plain else grad',
+            'tensor.grad = np.array(grad, dtype=tensor.dtype, order="C", ) if plain else grad',
+            "np.array's copy defaults to True, so both always make a new array; copy=True only says so to the reader.",
+        ),
+        Survivor(
+            "bookkeeping.py", "accumulate_grad",
+            'tensor.grad = np.array(grad, dtype=tensor.dtype, order="C", copy=True) if plain else grad',
+            'tensor.grad = np.array(grad, dtype=tensor.dtype, order="c", copy=True) if plain else grad',
+            "numpy reads the order letter case-insensitively ('c' is 'C', no warning in numpy 2.4), so both make a C-ordered copy.",
+        ),
+        Survivor(
+            "bookkeeping.py", "GradSums.add",
+            'total = self._sums[tensor] = total.dense() if isinstance(total, DeferredGrad) else total.copy("K")',
+            'total = self._sums[tensor] = total.dense() if isinstance(total, DeferredGrad) else total.copy("k")',
+            "numpy reads the order letter case-insensitively ('k' is 'K', no warning in numpy 2.4), so both copies keep the layout.",
+        ),
+        Survivor(
+            "bookkeeping.py", "GradSums.add",
+            'self._ours.add(tensor)',
+            'self._ours.add(None)',
+            "The tensor is then never marked as owning its buffer, so each later use copies the running sum (already an "
+            "array of ours, held by nobody else) before adding into it: the same values, dtype and layout, one extra copy per use.",
+        ),
+        Survivor(
+            "bookkeeping.py", "_picks_each_entry_once",
+            'items = index if isinstance(index, tuple) else (index,)',
+            'items = index if (isinstance(index, tuple)) and False else (index,)',
+            "It can only turn True into False, sending IndexedGrad.add_into to np.add.at, which adds every pick and so "
+            "gives the same sums as buffer[index] += values when no entry repeats (checked for slices, ints, None, "
+            "Ellipsis, (), boolean masks and float64 values into a float32 buffer, computed in float64 by both); it is only slower.",
+        ),
+        Survivor(
+            "bookkeeping.py", "_picks_each_entry_once",
+            'isinstance(i, (int, np.integer, slice, type(None), type(Ellipsis)))\nor (isinstance(i, np.ndarray) and i.dtype == np.bool_)',
+            'isinstance(i, (int, np.integer, slice, type(None), type(Ellipsis))) and (isinstance(i, np.ndarray) and i.dtype == np.bool_)',
+            "It can only turn True into False, sending IndexedGrad.add_into to np.add.at, which adds every pick and so "
+            "gives the same sums as buffer[index] += values when no entry repeats (checked for slices, ints, None, "
+            "Ellipsis, (), boolean masks and float64 values into a float32 buffer, computed in float64 by both); it is only slower.",
+        ),
+        Survivor(
+            "bookkeeping.py", "shared_stamp",
+            'return [0]',
+            'return [1]',
+            "A stamp is only ever compared as stamp > op.serial, and serials come from clock = count(1), so they are >= 1: "
+            "an unwritten tensor stamped 1 is never newer than any op, exactly like one stamped 0.",
+        ),
+    Survivor(
+        "tensor.py", "Function.apply",
+        'op = cls(**options) if options else cls()',
+        'op = cls(**options) if (options) or True else cls()',
+        "With no options, cls(**{}) is the same call as cls(): Python passes no keyword arguments either way, so the op is built identically.",
+    ),
+    Survivor(
+        "tensor.py", "Function.release",
+        'self._arrays = None',
+        'self._arrays = ""',
+        "Either value drops the only reference to the saved arrays, so they are freed alike; every later backward() or grad() "
+        "through the op stops at `op.released` with the same error before reading _arrays, and the op itself is reachable "
+        "only through the private Tensor._ctx (trace records hold its name and type, not the instance).",
+    ),
+    Survivor(
+        "tensor.py", "Tensor.__init__",
+        'self._retain_grad = False',
+        'self._retain_grad = None',
+        "_retain_grad is only read as a truth value (`if tensor._retain_grad and wanted is None`), where None acts as False; "
+        "nothing else in the package reads it.",
+    ),
+    Survivor(
+        "tensor.py", "Tensor.__init__",
+        'self._retain_grad = False',
+        'self._retain_grad = True',
+        "The constructor only makes leaves (op outputs come from _wrap, which sets False, and apply is the only place that "
+        "sets _ctx); the backward loop reads _retain_grad only for tensors with an op, and leaves always get .grad anyway.",
+    ),
+    Survivor(
+        "tensor.py", "Tensor._wrap",
+        't._data = array if type(array) is np.ndarray else np.asarray(array)',
+        't._data = array if (type(array) is np.ndarray) and False else np.asarray(array)',
+        "np.asarray returns its argument itself (same object, same memory, no copy) when it is already a plain ndarray, "
+        "so always calling it stores the identical array; the test only saves a function call.",
+    ),
+    Survivor(
+        "tensor.py", "Tensor._wrap",
+        't._data = array if type(array) is np.ndarray else np.asarray(array)',
+        't._data = array if type(None) is np.ndarray else np.asarray(array)',
+        "The condition is now always false, so np.asarray is always called; for a plain ndarray it returns the same object "
+        "(no copy), so the stored array is identical.",
+    ),
+    Survivor(
+        "tensor.py", "Tensor._wrap",
+        't._view, t._written, t.grad = None, [0], None',
+        't._view, t._written, t.grad = None, [1], None',
+        "The stamp is only compared as `_written[0] > op.serial`, and serials come from bookkeeping.clock = count(1), so "
+        "every op's serial is at least 1 and neither 0 nor 1 counts as a write after it; any real write stamps a fresh, "
+        "larger clock value in both.",
+    ),
+    Survivor(
+        "tensor.py", "Tensor.__getitem__",
+        'return _ops.Index.apply(self, index=index if type(index) is int else checks.index(index))',
+        'return _ops.Index.apply(self, index=index if (type(index) is int) and False else checks.index(index))',
+        "checks.index returns a plain int unchanged (it only converts tuples, lists and refuses Tensors/float arrays), so "
+        "an int index reaches Index identically; the test is a shortcut past the call.",
+    ),
+    Survivor(
+        "tensor.py", "Tensor.__getitem__",
+        'return _ops.Index.apply(self, index=index if type(index) is int else checks.index(index))',
+        'return _ops.Index.apply(self, index=index if type(None) is int else checks.index(index))',
+        "Every index now goes through checks.index, which returns a plain int unchanged, so an int index reaches Index "
+        "identically; the test is a shortcut past the call.",
+    ),
 ]
