@@ -266,6 +266,18 @@ def test_the_in_place_methods_of_data_pass_every_argument_on_to_numpy():
         np.testing.assert_array_equal(x.data, expected)
 
 
+def test_a_ufunc_with_two_outputs_into_data_returns_both_as_numpy_does():
+    """np.divmod(a, b, out=(q, r)) returns the tuple (q, r), as for plain arrays, and writes
+    floor(a / b) and a - b * floor(a / b) into the two tensors' data."""
+    quotient, remainder = Tensor(np.zeros(2)), Tensor(np.zeros(2))
+    result = np.divmod(np.array([7.0, -7.0]), 3.0, out=(quotient.data, remainder.data))
+    assert isinstance(result, tuple) and len(result) == 2
+    np.testing.assert_array_equal(result[0], [2.0, -3.0])
+    np.testing.assert_array_equal(result[1], [1.0, 2.0])
+    np.testing.assert_array_equal(quotient.data, [2.0, -3.0])
+    np.testing.assert_array_equal(remainder.data, [1.0, 2.0])
+
+
 def test_data_prints_and_pickles_as_the_plain_array_it_shows():
     """repr and pickle show the values as numpy would for a plain array: no WatchedArray, no counter."""
     x = Tensor(np.array([1.0, -2.0]))
