@@ -404,6 +404,12 @@ def test_load_state_dict_of_a_path_says_to_load_the_file_first(path):
         optimizer.load_state_dict(path)
 
 
+def test_load_state_dict_of_something_else_says_what_a_state_dict_is():
+    message = r"^SGD\.load_state_dict: expected a mapping of name -> array .*got list$"
+    with pytest.raises(TypeError, match=message):
+        SGD(params(2), lr=0.1).load_state_dict([np.zeros(2)])
+
+
 def stepped_adam_checkpoint(n):
     """The state dict of an Adam over n parameters of shape (2,), each after one step."""
     ps = params(*[2] * n)

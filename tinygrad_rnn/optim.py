@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_rnn.nn.module import Module, StateDictError
+from tinygrad_rnn.nn.module import Module, StateDictError, check_state_dict
 from tinygrad_rnn.tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "Adam"]
@@ -99,13 +99,7 @@ class Optimizer:
         parameters) is an error naming it, and nothing changes unless all of it fits.
         """
         where = f"{type(self).__name__}.load_state_dict"
-        if isinstance(state_dict, (str, bytes)) or hasattr(state_dict, "__fspath__"):
-            raise TypeError(
-                f"{where}: got the path {state_dict!r}, not a state dict; read the file first: "
-                f"optimizer.load_state_dict(tinygrad_rnn.load({str(state_dict)!r}))"
-            )
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"{where}: expected a mapping of name -> array, got {type(state_dict).__name__}")
+        check_state_dict(state_dict, where, "optimizer")
         arrays = {key: np.asarray(value) for key, value in state_dict.items()}
         problems: list[str] = []
         not_real = [f"{k} has dtype {a.dtype}" for k, a in arrays.items() if a.dtype.kind not in "biuf"]

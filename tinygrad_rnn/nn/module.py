@@ -45,6 +45,20 @@ class StateDictError(KeyError):
         return str(self.args[0])
 
 
+def check_state_dict(state: Any, where: str, owner: str) -> None:
+    """A state dict is a mapping of name -> array; a path means the file was not read with load()."""
+    if isinstance(state, (str, bytes)) or hasattr(state, "__fspath__"):
+        raise TypeError(
+            f"{where}: got the path {state!r}, not a state dict; read the file first: "
+            f"{owner}.load_state_dict(tinygrad_rnn.load({str(state)!r}))"
+        )
+    if not isinstance(state, Mapping):
+        raise TypeError(
+            f"{where}: expected a mapping of name -> array (e.g. another {owner}'s state_dict() "
+            f"or tinygrad_rnn.load(path)), got {type(state).__name__}"
+        )
+
+
 class LoadResult(NamedTuple):
     """What load_state_dict did not load: parameters absent from the dict, and keys it did not use."""
 
@@ -165,16 +179,7 @@ class Module:
         lists the missing and unexpected keys.
         """
         where = f"load_state_dict for {type(self).__name__}"
-        if isinstance(state, (str, bytes)) or hasattr(state, "__fspath__"):
-            raise TypeError(
-                f"{where}: got the path {state!r}, not a state dict; read the file first: "
-                f"module.load_state_dict(tinygrad_rnn.load({str(state)!r}))"
-            )
-        if not isinstance(state, Mapping):
-            raise TypeError(
-                f"{where}: expected a mapping of name -> array (e.g. another module's state_dict() "
-                f"or tinygrad_rnn.load(path)), got {type(state).__name__}"
-            )
+        check_state_dict(state, where, "module")
         params = dict(self.named_parameters())
         arrays = {name: np.asarray(value) for name, value in state.items()}
         loaded = [n for n in params if n in arrays]
