@@ -198,8 +198,28 @@ def _twin(cell: nn.Module, make: Callable[..., nn.Module]) -> nn.Module:
     return fused
 
 
-def _max_difference(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> float:
-    return max(float(np.max(np.abs(a[k] - b[k]))) for k in a)
+def _fused_against_composed(
+    console: Console, what: str, values: dict, cell: nn.Module, fused_values: dict, fused_cell: nn.Module
+) -> float:
+    """Largest difference between the two forms' values and every parameter's gradient, printed."""
+    for found, module in ((values, cell), (fused_values, fused_cell)):
+        found.update({f"{n}.grad": p.grad for n, p in module.named_parameters()})
+    error = max(float(np.max(np.abs(values[k] - fused_values[k]))) for k in values)
+    console.print(
+        f"Fused against composed: {what} and every parameter's gradient differ by at most {error:.1e} "
+        "(float64 rounding).",
+        highlight=False,
+    )
+    return error
+
+
+def _fused_summary(L_fused: Tensor, fused_trace: viz.BackwardTrace, error: float) -> dict:
+    return {
+        "nodes": len(viz.collect_graph(L_fused).tensors),
+        "trace_steps": len(fused_trace),
+        "ops": _op_counts(L_fused),
+        "max_abs_diff_vs_composed": error,
+    }
 
 
 def rnn_step(console: Console, rng: np.random.Generator, seed: int, verbose: bool, path: str) -> dict:
@@ -269,18 +289,15 @@ def rnn_step(console: Console, rng: np.random.Generator, seed: int, verbose: boo
     console.print(fused_trace.table(names=fused_names, module=fused_cell, title="backward trace, fused"))
     console.print("Walking the fused trace, op by op (tanh_affine's derivative is written out by hand):")
     walk_trace(console, fused_trace, fused_names, fused_cell, show_values=False)
-    composed_values = {"h_next": h_next.data, "h_prev.grad": h.grad}
-    composed_values.update({f"{n}.grad": p.grad for n, p in cell.named_parameters()})
-    fused_values = {"h_next": h_next_fused.data, "h_prev.grad": h_fused.grad}
-    fused_values.update({f"{n}.grad": p.grad for n, p in fused_cell.named_parameters()})
-
-    fused_error = _max_difference(composed_values, fused_values)
-    console.print(
-        f"Fused against composed: h_next, dL/dh_prev and every parameter's gradient differ by at most "
-        f"{fused_error:.1e} (float64 rounding).",
-        highlight=False,
+    fused_error = _fused_against_composed(
+        console,
+        "h_next, dL/dh_prev",
+        {"h_next": h_next.data, "h_prev.grad": h.grad},
+        cell,
+        {"h_next": h_next_fused.data, "h_prev.grad": h_fused.grad},
+        fused_cell,
     )
-    graph, fused_graph = viz.collect_graph(L), viz.collect_graph(L_fused)
+    graph = viz.collect_graph(L)
     return {
         "nodes": len(graph.tensors),
         "edges": len(graph.edges),
@@ -288,12 +305,7 @@ def rnn_step(console: Console, rng: np.random.Generator, seed: int, verbose: boo
         "ops": _op_counts(L),
         "h_prev_grad_error_vs_hand": carried,
         "leaf_norm_mismatch": _leaf_check(trace, dict(cell.named_parameters())),
-        "fused": {
-            "nodes": len(fused_graph.tensors),
-            "trace_steps": len(fused_trace),
-            "ops": _op_counts(L_fused),
-            "max_abs_diff_vs_composed": fused_error,
-        },
+        "fused": _fused_summary(L_fused, fused_trace, fused_error),
     }
 
 
@@ -385,27 +397,20 @@ def lstm_step(console: Console, rng: np.random.Generator, seed: int, verbose: bo
         )
     )
     console.print(fused_trace.table(names=fused_names, module=fused_cell, title="backward trace, fused"))
-    composed_values = {"L": L.data, "h_prev.grad": h.grad, "c_prev.grad": c.grad}
-    composed_values.update({f"{n}.grad": p.grad for n, p in cell.named_parameters()})
-    fused_values = {"L": L_fused.data, "h_prev.grad": h_fused.grad, "c_prev.grad": c_fused.grad}
-    fused_values.update({f"{n}.grad": p.grad for n, p in fused_cell.named_parameters()})
-    fused_error = _max_difference(composed_values, fused_values)
-    console.print(
-        f"Fused against composed: L, dL/dh_prev, dL/dc_prev and every parameter's gradient differ by at "
-        f"most {fused_error:.1e} (float64 rounding).",
-        highlight=False,
+    fused_error = _fused_against_composed(
+        console,
+        "L, dL/dh_prev, dL/dc_prev",
+        {"L": L.data, "h_prev.grad": h.grad, "c_prev.grad": c.grad},
+        cell,
+        {"L": L_fused.data, "h_prev.grad": h_fused.grad, "c_prev.grad": c_fused.grad},
+        fused_cell,
     )
     return {
         "nodes": len(viz.collect_graph(L).tensors),
         "trace_steps": len(trace),
         "ops": _op_counts(L),
         "c_prev_grad_error_vs_hand": carried,
-        "fused": {
-            "nodes": len(viz.collect_graph(L_fused).tensors),
-            "trace_steps": len(fused_trace),
-            "ops": _op_counts(L_fused),
-            "max_abs_diff_vs_composed": fused_error,
-        },
+        "fused": _fused_summary(L_fused, fused_trace, fused_error),
     }
 
 
