@@ -385,12 +385,6 @@ SURVIVORS: list[Survivor] = [
         'numpy reads any negative size in reshape as the one unknown size, so -2 gives the same shape as -1 (Tensor.reshape hands sizes to numpy unchanged, so a recorded backward is the same too).',
     ),
     Survivor(
-        'ops.py', 'Sigmoid.forward',
-        'return np.where(x < 0, e, 1) / (1 + e)',
-        'return np.where(x <= 0, e, 1) / (1 + e)',
-        'The branches differ only at x = 0 (and -0.0), where e = exp(-0) = 1, so e / (1 + e) and 1 / (1 + e) are both exactly 0.5.',
-    ),
-    Survivor(
         'ops.py', 'Max.forward',
         'return y.reshape(()) if self.axis is None else np.squeeze(y, axis=self.axis)',
         'return y.reshape(()) if (self.axis is None) and False else np.squeeze(y, axis=self.axis)',

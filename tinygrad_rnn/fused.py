@@ -112,9 +112,11 @@ class AffineGates(Affine):
         for block, kind in zip(np.split(z, len(self.activations), axis=-1), self.activations):
             if kind == "tanh":
                 np.tanh(block, out=block)
-            else:  # the overflow-free sigmoid of ops.Sigmoid, in place
-                e = np.exp(-np.abs(block))
-                np.divide(np.where(block < 0, e, 1), 1 + e, out=block)
+            else:  # ops.Sigmoid's overflow-free (1 + tanh(x/2)) / 2, in place
+                block *= 0.5
+                np.tanh(block, out=block)
+                block += 1
+                block *= 0.5
         return z
 
     def backward(self, g):

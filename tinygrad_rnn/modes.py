@@ -23,6 +23,8 @@ class _GradMode:
     anomaly = False
     # Called for every op visited by backward(); see viz.trace_backward().
     backward_hook: Callable[[Any, Any, tuple], None] | None = None
+    # Called as tracer(op, parents, output, options) for every op that runs; see tracing().
+    tracers: tuple[Callable[[Any, tuple, Any, dict], None], ...] = ()
 
 
 def is_grad_enabled() -> bool:
@@ -76,6 +78,19 @@ class _NoContext:
 
 
 _NO_CONTEXT = _NoContext()
+
+
+@contextmanager
+def tracing(tracer: Callable[[Any, tuple, Any, dict], None]) -> Any:
+    """While active, every op that runs is reported as ``tracer(op, parents, output, options)``,
+    whether or not a gradient is needed: the trace compiler (jit) and forward mode (jvp) read
+    programs this way. Tracers nest: an outer one keeps hearing the ops an inner one hears."""
+    previous = _GradMode.tracers
+    _GradMode.tracers = (*previous, tracer)
+    try:
+        yield
+    finally:
+        _GradMode.tracers = previous
 
 
 @contextmanager

@@ -111,6 +111,8 @@ class Function:
             raise checks.broadcast_error(op.name, [p.shape for p in parents]) from None
         if cls.view:  # a write through the view is a write to the input
             out._written = parents[0]._written
+        for tracer in _GradMode.tracers:  # jit and jvp read the program as it runs (modes.tracing)
+            tracer(op, parents, out, options)
         if _GradMode.enabled:
             for parent in parents:
                 if parent.requires_grad:
