@@ -25,7 +25,7 @@ def as_float_array(data: Any, dtype: Any = None, op: str = "Tensor") -> np.ndarr
     """
     data = getattr(data, "_data", data)  # a Tensor's own array
     try:
-        array = np.asarray(data)
+        array = as_array(data)
     except (TypeError, ValueError) as err:
         raise TypeError(f"{op}: cannot make a numeric array from {type(data).__name__}: {err}") from None
     if array.dtype.kind not in _NUMERIC_KINDS:
@@ -39,6 +39,12 @@ def as_float_array(data: Any, dtype: Any = None, op: str = "Tensor") -> np.ndarr
     elif array.dtype.kind != "f":
         array = array.astype(np.float64)
     return array
+
+
+def as_array(data: Any) -> np.ndarray:
+    """np.asarray(data), except that an array jit's tracer follows keeps its type (so that what
+    is made from it, e.g. a Tensor or an index array, is still known to depend on it)."""
+    return data if getattr(data, "__jit_traced__", False) else np.asarray(data)
 
 
 def float_dtype(dtype: Any, op: str) -> np.dtype:
