@@ -3,10 +3,10 @@
 Reading order: program.py (the nodes), trace.py (how a run becomes nodes,
 and how its backward is noted with the engine's own recorded backward),
 table.py (each op's numpy code), passes.py (the program made leaner),
-codegen.py (the Python text), jit.py (the compiled function and its op).
+codegen.py (the Python text), compiled.py (jit: the compiled function and its op).
 """
 
-from tinygrad_rnn.compiler.jit import CompiledFunction, CompiledStep, jit, lower
+from tinygrad_rnn.compiler.compiled import CompiledFunction, CompiledStep, jit, lower
 from tinygrad_rnn.compiler.trace import JitError
 
 __all__ = ["jit", "lower", "JitError", "CompiledFunction", "CompiledStep"]

@@ -182,7 +182,7 @@ def follow(array: Any, node: Node) -> Traced:
     traced = np.asarray(array).view(Traced)
     traced.node = node
     if _active:  # so that a plain view of it (np.asarray strips the type) is known too
-        _active[-1].aliases[_memory(traced)] = (traced, node)
+        _active[-1].aliases.setdefault(_memory(traced), (traced, node))
     return traced
 
 
@@ -238,12 +238,22 @@ class Trace:
     origin: Node | None = None  # while differentiating an op: its node
     _tensors: dict[int, tuple[Tensor, Node]] = field(default_factory=dict)  # keeps them alive
     aliases: dict[tuple, tuple[Traced, Node]] = field(default_factory=dict)  # memory -> node (kept alive)
+    unused: set[Node] = field(default_factory=set)  # leaves of the parameters jit found, not yet read
     _output_of: dict[Node, Tensor] = field(default_factory=dict)
 
     def add(self, node: Node) -> Node:
+        self.read(node.inputs())
         node.phase, node.origin = self.phase, self.origin
         self.nodes.append(node)
         return node
+
+    def read(self, nodes: list[Node]) -> None:
+        """A parameter jit found joins the program when something reads it for the first time."""
+        for node in nodes:
+            if node in self.unused:
+                self.unused.remove(node)
+                self.nodes.append(node)
+                self.leaves.append(node)
 
     def guard(self, read: Node, value: Any) -> Any:
         """Note that the function read ``value`` (computed as ``read`` says); return it."""
@@ -311,6 +321,16 @@ class Trace:
         tensor = Tensor._wrap(value._data)
         tensor.requires_grad = value.requires_grad
         return self.register(tensor, node)
+
+    def follow_parameter(self, tensor: Tensor) -> Node:
+        """The leaf node of a parameter jit found; it joins the program when something reads it."""
+        known = self._tensors.get(id(tensor))
+        if known is not None and known[0] is tensor:
+            return known[1]
+        node = Node("leaf", shape=tensor.shape, dtype=tensor.dtype, value=tensor, name=self.names.get(id(tensor), ""))
+        self.unused.add(node)
+        self._tensors[id(tensor)] = (tensor, node)
+        return node
 
     def register(self, tensor: Tensor, node: Node) -> Tensor:
         tensor._data = follow(tensor._data, node)
@@ -426,10 +446,11 @@ def record(
     try:
         inputs = [trace.input(value, i, name) for i, (value, name) in enumerate(zip(flat, input_names))]
         for t in followed:
-            t._data = follow(t._data, trace.tensor_node(t))
+            t._data = follow(t._data, trace.follow_parameter(t))
         with tracing(trace), np.errstate(all="ignore"):
             outputs = call(inputs)
             trace.outputs = [trace.tensor_node(t) for t in outputs]
+            trace.read(trace.outputs)
             if differentiate:
                 leaves = [leaf.value for leaf in trace.leaves if leaf.value.requires_grad]
                 trace.differentiate(outputs, _unique(_tensors_of(inputs) + leaves))
