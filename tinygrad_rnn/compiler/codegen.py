@@ -417,7 +417,7 @@ def generate(program: Program, title: str = "step") -> Generated:
                 body.append(f"{indent}del {', '.join(sorted(dead))}")
 
     body.append(f"def forward({', '.join(arguments)}):")
-    body.append(f'    """{title}: the forward pass (returns the outputs and what backward needs)."""')
+    body.append(f'    """{title}, forward: returns its outputs and what backward needs."""')
     emit(forward, set(program.outputs) | saved_set)
     outputs = ", ".join(render(n) for n in program.outputs)
     saved_names = ", ".join([n.name for n in saved] + handles)
@@ -430,7 +430,7 @@ def generate(program: Program, title: str = "step") -> Generated:
         body.append("")
         seeds = ", ".join(n.name for n in program.grad_seeds)
         body.append(f"def backward(saved, {seeds}):")
-        body.append(f'    """{title}: the backward pass (returns dL/d of each input and parameter)."""')
+        body.append(f'    """{title}, backward: dL/d of each input and parameter."""')
         if saved_count:
             body.append(f"    {saved_names}{',' if saved_count == 1 else ''} = saved")
         emit(backward, {g for g in grads if g is not None})

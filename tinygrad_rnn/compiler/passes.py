@@ -87,8 +87,8 @@ def simplify(program: Program) -> Program:
                 node.args, node.options = [source.args[0]], {"axes": axes}
                 users.setdefault(source.args[0], []).append(node)
             changed += 1
-    program.log.append(f"simplify: {changed} views folded")
-    return dead_code(program)
+    program.log.append(f"simplify: {changed} views folded (what they read is left to dead_code)")
+    return program
 
 
 def _key(value: Any) -> Any:
@@ -142,7 +142,8 @@ def plan_memory(program: Program) -> Program:
 # ---- buffers ---------------------------------------------------------------------------------
 # Ops whose numpy ufunc can write its result straight into a slice of a buffer (out=).
 UFUNCS = {ops.Add: "np.add", ops.Sub: "np.subtract", ops.Mul: "np.multiply", ops.Div: "np.divide",
-          ops.Neg: "np.negative", ops.Exp: "np.exp", ops.Log: "np.log", ops.Tanh: "np.tanh"}  # fmt: skip
+          ops.Neg: "np.negative", ops.Exp: "np.exp", ops.Log: "np.log", ops.Tanh: "np.tanh",
+          ops.MatMul: "np.matmul"}  # fmt: skip
 
 
 def buffer_writes(program: Program) -> Program:
@@ -237,6 +238,8 @@ def _compute_into_buffers(program: Program) -> int:
         buffer, value = write.args
         index = write.options["index"]
         ufunc = value.kind == "op" and value.op in UFUNCS or value.kind == "sum" and len(value.args) == 2
+        if value.kind == "op" and value.op is ops.MatMul:  # only the plain x @ y (2-D), not the folded rows
+            ufunc = all(len(a.shape) == 2 for a in value.args)
         fits = _is_basic(index) and value.shape == _sliced_shape(buffer.shape, index)
         if not (ufunc and fits and write.options["mode"] == "assign" and value.into is None):
             continue
@@ -418,6 +421,7 @@ def _stacked(parts: list[Node], like: Node, new: list[Node]) -> Node:
 
 PASSES: list[Callable[[Program], Program]] = [
     simplify,
+    dead_code,
     common_subexpressions,
     buffer_writes,
     stacked_weight_gradients,
