@@ -235,7 +235,8 @@ class EngineTrainer:
     """One training step with tinygrad_rnn, on a fixed batch (the loss through jit if ``compiled``)."""
 
     def __init__(
-        self, spec: BenchSpec, model: nn.Module, inputs: np.ndarray, targets: np.ndarray, compiled: bool = False
+        self, spec: BenchSpec, model: nn.Module, inputs: np.ndarray, targets: np.ndarray,
+        compiled: bool = False,
     ) -> None:
         self.model, self.vocab = model, spec.vocab
         # One-hot inputs are data, made a Tensor once, as a training script would.

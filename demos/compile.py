@@ -233,9 +233,9 @@ def passes_section(console: Console, size_name: str, seed: int) -> dict:
     first, last = records[0], records[-1]
     console.print(
         panel(
-            f"All passes: {first['lines']} -> {last['lines']} lines, {first['ms']:.1f} -> {last['ms']:.1f} ms, "
-            f"{first['peak_mib']:.1f} -> {last['peak_mib']:.1f} MiB; the eager engine takes {eager_ms:.1f} ms "
-            f"and {eager_mib:.1f} MiB for the same step.",
+            f"All passes: {first['lines']} -> {last['lines']} lines, {first['ms']:.1f} -> "
+            f"{last['ms']:.1f} ms, {first['peak_mib']:.1f} -> {last['peak_mib']:.1f} MiB; the eager "
+            f"engine takes {eager_ms:.1f} ms and {eager_mib:.1f} MiB for the same step.",
             "The passes, measured",
         )
     )

@@ -193,7 +193,8 @@ def test_harness_smoke_run_writes_the_json_schema(tmp_path, capsys):
             present = denominator in samples
             # Independent of the harness: the median of two per-round ratios is their mean.
             a, b = samples[numerator], samples.get(denominator)
-            expected_ratios[f"{numerator}/{denominator}"] = (a[0] / b[0] + a[1] / b[1]) / 2 if present else None
+            mean = (a[0] / b[0] + a[1] / b[1]) / 2 if present else None
+            expected_ratios[f"{numerator}/{denominator}"] = mean
         assert set(row["ratios"]) == set(expected_ratios)
         for key, value in expected_ratios.items():
             assert row["ratios"][key] == (None if value is None else pytest.approx(value)), key

@@ -327,7 +327,8 @@ class Trace:
         known = self._tensors.get(id(tensor))
         if known is not None and known[0] is tensor:
             return known[1]
-        node = Node("leaf", shape=tensor.shape, dtype=tensor.dtype, value=tensor, name=self.names.get(id(tensor), ""))
+        name = self.names.get(id(tensor), "")
+        node = Node("leaf", shape=tensor.shape, dtype=tensor.dtype, value=tensor, name=name)
         self.unused.add(node)
         self._tensors[id(tensor)] = (tensor, node)
         return node
