@@ -429,3 +429,34 @@ def test_errors_name_what_jit_cannot_take():
         jit(lambda x: 1.5)(Tensor(np.ones(2)))
     with pytest.raises(RuntimeError, match="has not been called yet"):
         jit(lambda x: x).source  # noqa: B018
+
+
+def test_the_tours_excerpt_is_the_program_the_compile_demo_prints():
+    """docs/TOUR.md quotes the end of the 3-step RNN's backward program: every quoted line of
+    code must be a line of the program python -m demos compile generates (seed 0)."""
+    from pathlib import Path
+
+    from demos import compile as compile_demo
+
+    tour = (Path(__file__).resolve().parent.parent / "docs" / "TOUR.md").read_text()
+    block = tour.split("Here is the end of the backward program of\na 3-step RNN", 1)[1]
+    block = block.split("```python\n", 1)[1].split("```", 1)[0]
+    quoted = [line.split("#")[0].strip() for line in block.splitlines()]
+    quoted = [line for line in quoted if line and line != "..."]
+    weights, xs, ys = compile_demo.seed001_rnn(0)
+    captured = {}
+
+    class Capture:
+        width = 200
+
+        def print(self, thing, *args, **kwargs):
+            captured.setdefault("printed", []).append(thing)
+
+    compile_demo.rnn_section(Capture(), 0)
+    program = next(
+        str(p.code) for p in captured["printed"] if hasattr(p, "code") and "seed001_loss" in str(p.code)
+    )
+    lines = {line.split("  # ")[0].strip() for line in program.splitlines()}
+    assert len(quoted) >= 8
+    missing = [line for line in quoted if line not in lines]
+    assert not missing, f"the TOUR quotes lines the program does not have: {missing}"

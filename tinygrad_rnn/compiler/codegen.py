@@ -261,8 +261,8 @@ def name_nodes(program: Program, names: Names, render: Render) -> None:
         )
         node.name = names.fresh(base, numbered=not node.name)
     users = program.users()
-    grad_of = {grad: x for x, grad in program.input_grads if grad is not None}
-    grad_of.update(program.grad_of)
+    grad_of = dict(program.grad_of)  # a gradient is d_<name of what it is the gradient of>
+    grad_of.update({grad: x for x, grad in program.input_grads if grad is not None})
     for node in program.nodes:
         if node.kind in ("input", "leaf") or node.kind == "alias":
             continue
