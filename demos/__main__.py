@@ -157,8 +157,8 @@ def list_demos(console: Console) -> None:
         listing.add_row(f"  {module.NAME}", module.SUMMARY)
     console.print(listing)
     console.print(
-        "[dim]python -m demos report: every demo in full mode, the training demos over 10 seeds and two BLAS "
-        "kernels, and the README's results written from their JSON (docs/results/).[/dim]"
+        "[dim]python -m demos report: every demo in full mode, the training demos over at least 10 seeds "
+        "under two BLAS kernels, and the README's results written from their JSON (docs/results/).[/dim]"
     )
 
 

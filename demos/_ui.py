@@ -37,6 +37,7 @@ from rich.table import Table
 from rich.text import Text
 
 __all__ = [
+    "FittedTable",
     "LineChart",
     "Wrapped",
     "break_points",
