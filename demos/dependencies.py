@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 from rich.console import Console
 
+from demos import seed_list
 from demos._ui import panel, progress, table
 from tinygrad_rnn import nn, optim
 from tinygrad_rnn.data import batch_rows, generate_dependency_series, nearest_regime, theory_cross_entropies
@@ -29,12 +30,13 @@ BATCH_SIZE = 200
 LEARNING_RATE = 0.1
 # (num_steps, state_size, epochs) as in the seed's source
 CONFIGS = [(1, 4, 2), (5, 4, 1), (10, 16, 10)]
-# size -> (steps per epoch's series, seeds, held-out steps)
+# size -> (steps per epoch's series, held-out steps)
 SIZES = {
-    "full": (1_000_000, 3, 400_000),
-    "quick": (200_000, 3, 200_000),
-    "smoke": (20_000, 1, 10_000),
+    "full": (1_000_000, 400_000),
+    "quick": (200_000, 200_000),
+    "smoke": (20_000, 10_000),
 }
+SEEDS = {"full": 3, "quick": 3, "smoke": 1}  # how many, unless --seeds says
 KNOWS = {"neither": "no dependency", "first": "X_(t-3) only", "both": "X_(t-3) and X_(t-8)"}
 SEED_PRINTED = {"neither": 0.661563238158, "first": 0.519166699707, "both": 0.454454367449}
 
@@ -80,7 +82,7 @@ def run_config(
 
 
 def run(args: argparse.Namespace, console: Console) -> dict:
-    series_length, seeds, held_out = SIZES[args.size]
+    series_length, held_out = SIZES[args.size]
     epochs_cap = 1 if args.size == "smoke" else None
     theory = theory_cross_entropies()
     console.print(
@@ -96,12 +98,12 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         )
     )
     runs, details = [], []
-    seed_list = [args.seed + k for k in range(seeds)]
+    seeds = seed_list(args, SEEDS[args.size])
     windows_per_epoch = series_length // BATCH_SIZE  # divided by num_steps below
     with progress(console) as bars:
         for num_steps, state_size, epochs in CONFIGS:
             epochs = min(epochs, epochs_cap or epochs)
-            for seed in seed_list:
+            for seed in seeds:
                 total = epochs * (windows_per_epoch // num_steps)
                 task = bars.add_task(f"num_steps={num_steps:>2} seed={seed}", total=total, loss="-")
 

@@ -131,7 +131,12 @@ def test_exercise_scripts_run(name, capsys):
     if name == "softplus":
         assert out.count("True") == 3
     else:
-        for line in out.splitlines():
+        lines = out.splitlines()
+        assert len(lines) == 2 + 7  # h' and c', then the gradients of x, h, c and the four parameters
+        assert [line.split(":")[0] for line in lines[2:]] == [
+            f"dL/d{name}" for name in ("x", "h", "c", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        ]
+        for line in lines:
             assert float(line.rsplit(" ", 1)[1]) < 1e-12
 
 
