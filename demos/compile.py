@@ -107,23 +107,16 @@ def rnn_section(console: Console, seed: int) -> dict:
     show_program(
         console, f"The generated program of seed 001's RNN, {STEPS} steps (step.source)", step.source
     )
-    console.print(
-        table(
-            "Seed 001's BPTT, found in the generated backward",
-            ["the program", "seed 001"],
-            [
-                [
-                    "d_tanh_t = (d_add_(t+1) @ W) + (d_matmul_t @ V)",
-                    "dE/ds_t = W^T dE/dz_(t+1) + V^T (p_t - y_t)",
-                ],
-                ["d_add_t = d_tanh_t * (1 - tanh_t * tanh_t)", "dE/dz_t = dE/ds_t * (1 - s_t^2)"],
-                ["d_W: one matmul of stacked rows", "dE/dW = sum_t dE/dz_t s_(t-1)^T"],
-            ],
-            caption=f"Compiled against the eager engine: largest difference {worst:.1e} "
-            "(the loss, dE/dU, dE/dW and dE/dV).",
-            justify="left",
-        )
+    pairs = [
+        ("d_tanh_t = (d_add_(t+1) @ W) + (d_matmul_t @ V)", "dE/ds_t = W^T dE/dz_(t+1) + V^T (p_t - y_t)"),
+        ("d_add_t = d_tanh_t * (1 - tanh_t * tanh_t)", "dE/dz_t = dE/ds_t * (1 - s_t^2)"),
+        ("d_W: one matmul of the stacked rows", "dE/dW = sum_t dE/dz_t s_(t-1)^T"),
+    ]
+    lines = [f"{code}\n    seed 001: {equation}" for code, equation in pairs]
+    lines.append(
+        f"Compiled against the eager engine: largest difference {worst:.1e} (the loss, dE/dU, dE/dW, dE/dV)."
     )
+    console.print(panel("\n".join(lines), "Seed 001's BPTT, found in the generated backward"))
     reference = inspect.getsource(numpy_reference.rnn_layer).split("def backward", 1)[1]
     show_program(console, "The hand-derived numpy reference (benchmarks/numpy_reference.py, rnn_layer)",
                  "def backward" + reference)  # fmt: skip

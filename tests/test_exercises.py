@@ -171,7 +171,8 @@ def test_fold_times_one_leaves_a_product_that_changes_dtype_or_shape():
     from tinygrad_rnn.compiler import lower
 
     x32 = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
-    upcast, _ = lower(lambda x: x * Tensor(np.float64(1.0)), x32, passes=[fold_solution.fold_times_one])
-    widened, _ = lower(lambda x: x * np.ones((2, 3)), x32.astype(np.float64), passes=[fold_solution.fold_times_one])
+    fold = [fold_solution.fold_times_one]
+    upcast, _ = lower(lambda x: x * Tensor(np.float64(1.0)), x32, passes=fold)
+    widened, _ = lower(lambda x: x * np.ones((2, 3)), x32.astype(np.float64), passes=fold)
     for program in (upcast, widened):  # the forward product stays (its backward's g * 1 may fold)
         assert any(n.kind == "op" and n.op is ops.Mul and n.phase == "forward" for n in program.nodes)
