@@ -39,7 +39,7 @@ from tinygrad_rnn.autograd import grad
 from tinygrad_rnn.modes import _GradMode, tracing
 from tinygrad_rnn.tensor import Function, Tensor
 
-__all__ = ["jvp", "jacobian", "hessian", "batched_jvp", "RULES", "NoForwardRuleError"]
+__all__ = ["jvp", "jacobian", "hessian", "batched_jvp", "unit_directions", "RULES", "NoForwardRuleError"]
 
 
 class NoForwardRuleError(NotImplementedError):
@@ -342,6 +342,10 @@ class ForwardMode:
         key = id(tensor)
         self._tangents[key] = (weakref.ref(tensor, lambda _, key=key: self._tangents.pop(key, None)), tangent)
 
+    def forget(self) -> None:
+        """Drop every tangent now (the weak references' callbacks point back here: a cycle)."""
+        self._tangents.clear()
+
     def tangent(self, tensor: Tensor) -> Any:
         """The tensor's tangent (K, *shape), or ZERO if it does not depend on the primals."""
         entry = self._tangents.get(id(tensor))
@@ -425,6 +429,7 @@ def batched_jvp(
         np.zeros((directions, *o.shape), o.dtype) if mode.tangent(o) is ZERO else np.asarray(mode.tangent(o))
         for o in outputs
     )
+    mode.forget()
     return result, out_tangents
 
 
@@ -443,12 +448,17 @@ def jvp(fn: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any])
 _CHUNK_ENTRIES = 1 << 22  # directions per pass: at most this many basis entries (32 MB) at once
 
 
-def _basis(shapes: list[tuple[int, ...]], start: int, stop: int, dtype: Any) -> list[np.ndarray]:
-    """The unit directions start..stop-1 of all inputs' entries together, split per input."""
+def unit_directions(
+    shapes: Sequence[tuple[int, ...]], dtype: Any = np.float64, start: int = 0, stop: int | None = None
+) -> list[np.ndarray]:
+    """Tangents for arrays of ``shapes``, one direction per entry of them all: direction k moves
+    entry k alone (the identity, split per array, each (K, *shape)). ``start:stop`` picks some."""
     sizes = [math.prod(s) for s in shapes]
-    eye = np.eye(sum(sizes), dtype=dtype)[start:stop]
+    stop = sum(sizes) if stop is None else stop
+    rows = np.zeros((stop - start, sum(sizes)), dtype=dtype)
+    rows[np.arange(stop - start), np.arange(start, stop)] = 1
     bounds = np.cumsum([0, *sizes])
-    return [eye[:, a:b].reshape(stop - start, *s) for a, b, s in zip(bounds[:-1], bounds[1:], shapes)]
+    return [rows[:, a:b].reshape(stop - start, *s) for a, b, s in zip(bounds[:-1], bounds[1:], shapes)]
 
 
 def _columns(fn: Callable, inputs: tuple[Tensor, ...]) -> tuple[Any, list[np.ndarray]]:
@@ -459,7 +469,7 @@ def _columns(fn: Callable, inputs: tuple[Tensor, ...]) -> tuple[Any, list[np.nda
     pieces: list[list[np.ndarray]] = []
     result = None
     for start in range(0, n, chunk):
-        basis = _basis(shapes, start, min(n, start + chunk), inputs[0].dtype)
+        basis = unit_directions(shapes, start=start, stop=min(n, start + chunk))
         result, tangents = batched_jvp(fn, inputs, basis)
         pieces.append(list(tangents))
     if result is None:  # no input entries at all: fn still runs once, for its outputs
