@@ -21,7 +21,7 @@ from types import ModuleType
 from rich.console import Console
 from rich.table import Table
 
-from demos import bptt, curvature, dependencies, forward, graph, language_model, memory, vanishing
+from demos import bptt, curvature, dependencies, forward, graph, language_model, memory, rtrl, vanishing
 from demos._files import output_path_problem, write_text_atomically
 
 # The registry: one line per demo, in the order `--all` runs them.
@@ -30,6 +30,7 @@ DEMOS: list[ModuleType] = [
     graph,
     bptt,
     dependencies,
+    rtrl,
     vanishing,
     language_model,
     memory,

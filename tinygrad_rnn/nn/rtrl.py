@@ -64,8 +64,9 @@ class RTRL:
         self.state: tuple[Tensor, ...] | None = None
         self.sensitivities: tuple[np.ndarray, ...] | None = None
 
-    def step(self, x: Any, loss_fn: Callable[[Tensor], Tensor]) -> Tensor:
-        """One time step: the new state, its sensitivities, and this step's loss gradient."""
+    def step(self, x: Any, loss_fn: Callable[[Tensor], Tensor] | None = None) -> Tensor | None:
+        """One time step: the new state, its sensitivities, and this step's loss gradient
+        (none without a loss_fn: a step whose output is not scored)."""
         x = x if isinstance(x, Tensor) else Tensor(x, dtype=self.parameters[0].dtype)
         if self.state is None:
             self._start(x)
@@ -81,6 +82,8 @@ class RTRL:
             )
         self.state = tuple(new) if lstm else (new,)
         self.sensitivities = tangents
+        if loss_fn is None:
+            return None
         h = Tensor(self.state[0].data, requires_grad=True)  # a leaf: the loss's gradient stops here
         loss = loss_fn(h)
         loss.backward()  # the readout's parameters get theirs; h.grad = dL_t/dh_t
