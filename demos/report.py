@@ -168,6 +168,49 @@ def render_dependencies(record: dict) -> str:
     )
 
 
+def render_rtrl(record: dict) -> str:
+    result = record["result"]
+    config, n = result["config"], len(result["seeds"])
+    rows = []
+    for method in dict.fromkeys(r["method"] for r in result["runs"]):
+        runs = [r for r in result["runs"] if r["method"] == method]
+        rows.append(
+            [
+                method,
+                _each([r["cross_entropy"] for r in runs], ".4f"),
+                _each([r["lag8_effect"] for r in runs], "+.2f"),
+                _of(sum(r["lag8_effect"] <= -0.125 for r in runs), n),
+                f"{1000 * np.mean([r['seconds_per_step'] for r in runs]):.2f} ms",
+            ]
+        )
+    scaling = []
+    for axis in ("T", "H"):
+        values = result["scaling"][axis]["values"]
+        for method, m in result["scaling"][axis]["methods"].items():
+            scaling.append(
+                [
+                    f"{method}, {axis} = {' / '.join(map(str, values))}",
+                    " / ".join(f"{1000 * s:.2f}" for s in m["seconds_per_step"]),
+                    f"{axis}^{m['time_exponent']:.2f}",
+                    " / ".join(f"{b / 1024:,.0f}" for b in m["peak_bytes"]),
+                    f"{axis}^{m['memory_exponent']:.2f}",
+                ]
+            )
+    return (
+        f"**rtrl** (article 000, forward mode): {config['episodes']} episodes of {config['batch']} x "
+        f"{config['length']} steps, state {config['state_size']}, one Adagrad step per episode, seeds "
+        f"{', '.join(map(str, result['seeds']))}; held-out cross-entropy and the lag-8 effect on P(Y_t = 1) "
+        "(task: -0.25; learned = beyond half of it). RTRL and full BPTT trained the same model (largest "
+        f"parameter difference {max(result['rtrl_vs_bptt_max_parameter_difference']):.1e}).\n\n"
+        + _table(["method", "held-out CE", "lag-8 effect", "learned lag 8", "time / step"], rows)
+        + f"\nCost of one episode's gradient, batch {config['scaling_batch']}, at H = {config['state_size']} "
+        f"for the T rows and T = 20 for the H rows (slope: between the two largest sizes; theory per step: "
+        "BPTT O(B H^2), RTRL O(B H^4); memory: BPTT O(T B H), RTRL O(B H^3 + H^4); "
+        f"{result['cpus']} CPUs):\n\n"
+        + _table(["method, sizes", "ms / step", "slope", "memory (KiB)", "slope"], scaling)
+    )
+
+
 def render_vanishing(record: dict) -> str:
     result = record["result"]
     seeds, lag = result["seeds"], result["lag"]
@@ -330,6 +373,15 @@ def closing_note(records: dict[str, dict]) -> str:
                 f"dependencies, num_steps {num_steps}: nearest regime "
                 f"{' / '.join(r['learned'] for r in mine)} ({held})."
             )
+    if "rtrl" in records:
+        r = records["rtrl"]["result"]
+        for method in dict.fromkeys(run["method"] for run in r["runs"]):
+            mine = [run for run in r["runs"] if run["method"] == method]
+            notes.append(
+                f"rtrl, {method}: learned the lag-8 dependency in "
+                f"{_of(sum(run['lag8_effect'] <= -0.125 for run in mine), len(mine))} seeds "
+                f"(nearest regime {' / '.join(run['learned'] for run in mine)})."
+            )
     if "vanishing" in records:
         r = records["vanishing"]["result"]
         n = len(r["seeds"])
@@ -416,6 +468,7 @@ def render(info: dict, records: dict[str, dict]) -> str:
     ]
     renderers = {
         "dependencies": render_dependencies,
+        "rtrl": render_rtrl,
         "vanishing": render_vanishing,
         "language-model": render_language_model,
         "memory": render_memory,

@@ -264,6 +264,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
             "length": size.length,
             "scored_from": SCORED_FROM,
             "learning_rate": LEARNING_RATE,
+            "scaling_batch": size.scaling_batch,
         },
         "runs": runs,
         "rtrl_vs_bptt_max_parameter_difference": same,

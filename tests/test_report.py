@@ -26,7 +26,7 @@ def test_readme_results_match_the_committed_json():
 def test_committed_json_has_every_demo_and_several_seeds():
     _, records = report.read_results(str(ROOT / report.RESULTS_DIR))
     assert list(records) == [module.NAME for module in DEMOS]
-    for name in ("vanishing", "memory", "language-model"):
+    for name in ("vanishing", "memory", "language-model", "rtrl"):
         assert len(records[name]["result"]["seeds"]) >= 3
     assert len({run["seed"] for run in records["dependencies"]["result"]["runs"]}) >= 3
 
