@@ -22,7 +22,16 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from strategies import AXIS_KINDS, MATMUL_KINDS, arrays, axes, broadcastable_pairs, matmul_shapes, shapes
+from strategies import (
+    AXIS_KINDS,
+    MATMUL_KINDS,
+    arrays,
+    axes,
+    broadcastable_pairs,
+    make_values,
+    matmul_shapes,
+    shapes,
+)
 from test_ops_gradients import indices
 
 import tinygrad_rnn
@@ -345,6 +354,7 @@ def test_a_function_without_a_rule_is_a_named_error_and_a_registered_rule_is_use
         (lambda: jvp(lambda x: x.data, (np.ones(2),), (np.ones(2),)), TypeError, "must return a Tensor"),
         (lambda: hessian(lambda x: x * 2, np.ones(2)), ValueError, r"one element, got shape \(2,\)"),
         (lambda: jacobian(lambda: None, ()), ValueError, "inputs is empty"),
+        (lambda: jvp(lambda: Tensor(1.0), (), ()), ValueError, "primals is empty"),
     ],
 )
 def test_bad_calls_are_named_errors(call, error, message):
@@ -362,3 +372,22 @@ def test_the_same_tensor_twice_and_jvp_inside_jvp_are_refused():
 
 def test_exported_from_the_package():
     assert tinygrad_rnn.jvp is jvp and tinygrad_rnn.jacobian is jacobian and tinygrad_rnn.hessian is hessian
+
+
+NEGATIVE_AXES = {
+    "softmax": (ops.Softmax, lambda t: ops.Softmax.apply(t, axis=-1)),
+    "log_softmax": (ops.LogSoftmax, lambda t: ops.LogSoftmax.apply(t, axis=-2)),
+    "sum": (ops.Sum, lambda t: ops.Sum.apply(t, axis=(-1, 0), keepdims=False)),
+    "max": (ops.Max, lambda t: ops.Max.apply(t, axis=(-2,), keepdims=True)),
+    "transpose": (ops.Transpose, lambda t: ops.Transpose.apply(t, axes=(-1, 0, 1))),
+    "stack": (ops.Stack, lambda t: ops.Stack.apply(t, t * 2, axis=-1)),
+    "concat": (ops.Concat, lambda t: ops.Concat.apply(t, t * 2, axis=-2)),
+}
+
+
+@pytest.mark.parametrize("name", NEGATIVE_AXES)
+def test_ops_applied_with_negative_axes(name):
+    """The Tensor methods pass normalised axes, but an op may be applied directly with negative
+    ones, which count from the end in the tangent too (its axis 0 being the directions)."""
+    op_class, apply = NEGATIVE_AXES[name]
+    check_tangent(apply, [make_values(np.random.default_rng(6), (2, 3, 4), "spaced")], op_class, seed=7)

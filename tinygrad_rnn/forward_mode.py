@@ -88,13 +88,15 @@ def _lift(t: Any, ndim: int) -> Any:
     return t.reshape(t.shape[:1] + (1,) * (ndim - t.ndim + 1) + t.shape[1:])
 
 
-def _batch_axis(axis: int | None) -> int | None:
-    """An op's axis (normalised, >= 0) in a tangent, whose axis 0 is the directions."""
-    return None if axis is None else axis + 1
+def _batch_axis(axis: int) -> int:
+    """An op's axis in a tangent, whose axis 0 is the directions (negative axes count from the
+    end, which is the same there)."""
+    return axis + 1 if axis >= 0 else axis
 
 
 def _batch_axes(axes: tuple[int, ...] | None, ndim: int) -> tuple[int, ...]:
-    return tuple(range(1, ndim + 1)) if axes is None else tuple(a + 1 for a in axes)
+    """A reduction's axes in a tangent: all but the directions for None."""
+    return tuple(range(1, ndim + 1)) if axes is None else tuple(_batch_axis(a) for a in axes)
 
 
 def _positions(shape: tuple[int, ...], index: Any) -> np.ndarray:
@@ -258,7 +260,7 @@ def _reshape(op, x, y, dx):
 @rule(ops.Transpose)
 def _transpose(op, x, y, dx):
     """y = x with its axes permuted;  dy = dx with the same permutation."""
-    return dx.transpose((0, *(a + 1 for a in op.axes)))
+    return dx.transpose((0, *(_batch_axis(a) for a in op.axes)))
 
 
 @rule(ops.Index)
@@ -286,7 +288,7 @@ def _concat(op, *args):
     n = (len(args) - 1) // 2
     xs, dxs = args[:n], args[n + 1 :]
     k = len(next(t for t in dxs if t is not ZERO))
-    return np.concatenate([_dense(t, k, x) for t, x in zip(dxs, xs)], axis=op.axis + 1)
+    return np.concatenate([_dense(t, k, x) for t, x in zip(dxs, xs)], axis=_batch_axis(op.axis))
 
 
 @rule(ops.Stack)
@@ -295,7 +297,7 @@ def _stack(op, *args):
     n = (len(args) - 1) // 2
     xs, dxs = args[:n], args[n + 1 :]
     k = len(next(t for t in dxs if t is not ZERO))
-    return np.stack([_dense(t, k, x) for t, x in zip(dxs, xs)], axis=op.axis + 1)
+    return np.stack([_dense(t, k, x) for t, x in zip(dxs, xs)], axis=_batch_axis(op.axis))
 
 
 # ---- the fused ops (fused.py), each its composition's tangent multiplied out -----------------
@@ -401,6 +403,8 @@ def batched_jvp(
     so fn may also read them from elsewhere (a module's parameters, say).
     """
     primals = _as_tensors(primals, "primals", "jvp")
+    if not primals:
+        raise ValueError("jvp: primals is empty; give at least one Tensor or array to differentiate by")
     if not isinstance(tangents, (tuple, list)) or len(tangents) != len(primals):
         raise ValueError(
             f"jvp: expected one tangent per primal ({len(primals)}), got "
