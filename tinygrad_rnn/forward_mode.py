@@ -426,14 +426,17 @@ def batched_jvp(
                 f"{p.shape} (tangents: {[a.shape[1:] for a in arrays]})"
             )
         mode.seed(p, t.astype(p.dtype, copy=False))
-    with tracing(mode):
-        result = fn(*primals)
-    outputs, _ = _outputs(result, "jvp")
-    out_tangents = tuple(
-        np.zeros((directions, *o.shape), o.dtype) if mode.tangent(o) is ZERO else np.asarray(mode.tangent(o))
-        for o in outputs
-    )
-    mode.forget()
+    try:
+        with tracing(mode):
+            result = fn(*primals)
+        outputs, _ = _outputs(result, "jvp")
+        zero = [mode.tangent(o) is ZERO for o in outputs]
+        out_tangents = tuple(
+            np.zeros((directions, *o.shape), o.dtype) if z else np.ascontiguousarray(mode.tangent(o))
+            for o, z in zip(outputs, zero)
+        )
+    finally:
+        mode.forget()
     return result, out_tangents
 
 
@@ -444,7 +447,7 @@ def jvp(fn: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any])
     if isinstance(tangents, (tuple, list)):
         tangents = tuple(np.asarray(t.data if isinstance(t, Tensor) else t)[None] for t in tangents)
     result, out_tangents = batched_jvp(fn, primals, tangents)
-    out_tangents = tuple(Tensor(t[0]) for t in out_tangents)
+    out_tangents = tuple(Tensor(np.array(t[0])) for t in out_tangents)  # (a copy of its own)
     return result, out_tangents[0] if isinstance(result, Tensor) else out_tangents
 
 
