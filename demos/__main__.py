@@ -21,7 +21,18 @@ from types import ModuleType
 from rich.console import Console
 from rich.table import Table
 
-from demos import bptt, compile, curvature, dependencies, forward, graph, language_model, memory, vanishing
+from demos import (
+    bptt,
+    compile,
+    curvature,
+    dependencies,
+    forward,
+    graph,
+    language_model,
+    memory,
+    rtrl,
+    vanishing,
+)
 from demos._files import output_path_problem, write_text_atomically
 from demos._ui import rule
 
@@ -31,6 +42,7 @@ DEMOS: list[ModuleType] = [
     graph,
     bptt,
     dependencies,
+    rtrl,
     vanishing,
     language_model,
     memory,

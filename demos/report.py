@@ -336,6 +336,57 @@ def render_dependencies(record: dict) -> str:
     )
 
 
+def render_rtrl(record: dict) -> str:
+    runs = runs_of(record)
+    first = runs[0]["result"]
+    config = first["config"]
+    rows = []
+    for method in dict.fromkeys(r["method"] for r in first["runs"]):
+
+        def mine(result: dict, method: str = method) -> list[dict]:
+            return [r for r in result["runs"] if r["method"] == method]
+
+        def each(key: str, mine=mine) -> list:
+            return _pooled(runs, lambda result: [r[key] for r in mine(result)])
+
+        rows.append(
+            [
+                method,
+                _span(each("cross_entropy"), ".4f"),
+                _span(each("lag8_effect"), "+.2f"),
+                count(runs, lambda result, mine=mine: [r["lag8_effect"] <= -0.125 for r in mine(result)]),
+                f"{1000 * np.mean(each('seconds_per_step')):.2f} ms",
+            ]
+        )
+    scaling = []
+    for axis in ("T", "H"):
+        values = first["scaling"][axis]["values"]
+        for method, m in first["scaling"][axis]["methods"].items():
+            scaling.append(
+                [
+                    f"{method}, {axis} = {' / '.join(map(str, values))}",
+                    " / ".join(f"{1000 * s:.2f}" for s in m["seconds_per_step"]),
+                    f"{axis}^{m['time_exponent']:.2f}",
+                    " / ".join(f"{b / 1024:,.0f}" for b in m["peak_bytes"]),
+                    f"{axis}^{m['memory_exponent']:.2f}",
+                ]
+            )
+    difference = max(_pooled(runs, lambda result: result["rtrl_vs_bptt_max_parameter_difference"]))
+    return (
+        f"**rtrl** (article 000, forward mode), {len(_pooled(runs, lambda r: r['seeds']))} runs "
+        f"({_kernels_text(runs)}): {config['episodes']} episodes of {config['batch']} x {config['length']} "
+        f"steps, state {config['state_size']}, one Adagrad step per episode; held-out cross-entropy and the "
+        "lag-8 effect on P(Y_t = 1) (task: -0.25; learned = beyond half of it). RTRL and full BPTT trained "
+        f"the same model (largest parameter difference {difference:.1e}).\n\n"
+        + _table(["method", "held-out CE", "lag-8 effect", "learned lag 8", "time / step"], rows)
+        + f"\nCost of one episode's gradient, batch {config['scaling_batch']}, at H = {config['state_size']} "
+        f"for the T rows and T = 20 for the H rows (slope: between the two largest sizes; theory per step: "
+        "BPTT O(B H^2), RTRL O(B H^4); memory: BPTT O(T B H), RTRL O(B H^3 + H^4); "
+        f"{first['cpus']} CPUs):\n\n"
+        + _table(["method, sizes", "ms / step", "slope", "memory (KiB)", "slope"], scaling)
+    )
+
+
 def render_vanishing(record: dict) -> str:
     runs = runs_of(record)
     first = runs[0]["result"]
@@ -535,6 +586,14 @@ def closing_note(records: dict[str, dict]) -> str:
                         + count(runs, nearest)
                         + "."
                     )
+    if "rtrl" in records:
+        runs = runs_of(records["rtrl"])
+        for method in dict.fromkeys(run["method"] for run in runs[0]["result"]["runs"]):
+
+            def learned(result: dict, method: str = method) -> list[bool]:
+                return [r["lag8_effect"] <= -0.125 for r in result["runs"] if r["method"] == method]
+
+            notes.append(f"rtrl, {method}: learned the lag-8 dependency in {count(runs, learned)}.")
     if "vanishing" in records:
         runs = runs_of(records["vanishing"])
         first = runs[0]["result"]
@@ -676,6 +735,7 @@ def render(info: dict, records: dict[str, dict]) -> str:
     ]
     renderers = {
         "dependencies": render_dependencies,
+        "rtrl": render_rtrl,
         "vanishing": render_vanishing,
         "language-model": render_language_model,
         "memory": render_memory,

@@ -76,6 +76,45 @@ def test_dependencies_json_schema(tmp_path):
         assert run["seed"] == 3  # smoke mode: one seed, the one given
 
 
+def test_rtrl_json(tmp_path):
+    data, _ = run_demo("rtrl", tmp_path)
+    assert set(data) == {
+        "theory",
+        "seeds",
+        "config",
+        "runs",
+        "rtrl_vs_bptt_max_parameter_difference",
+        "scaling",
+        "cpus",
+    }
+    assert data["seeds"] == [3] and data["config"]["state_size"] == 16
+    by_method = {r["method"]: r for r in data["runs"]}
+    assert list(by_method) == [
+        "full BPTT",
+        "truncated BPTT, num_steps 5",
+        "truncated BPTT, num_steps 10",
+        "RTRL",
+    ]
+    for run in data["runs"]:
+        assert run["learned"] == min(
+            data["theory"], key=lambda k: abs(data["theory"][k] - run["cross_entropy"])
+        )
+        assert -1 <= run["lag3_effect"] <= 1 and -1 <= run["lag8_effect"] <= 1
+        assert _is_number(run["seconds_per_step"]) and run["seconds_per_step"] > 0
+    # RTRL's gradient is full BPTT's: from the same weights and episodes, the same model
+    assert max(data["rtrl_vs_bptt_max_parameter_difference"]) < 1e-12
+    bptt, rtrl = by_method["full BPTT"], by_method["RTRL"]
+    assert rtrl["cross_entropy"] == pytest.approx(bptt["cross_entropy"], abs=1e-12)
+    assert by_method["truncated BPTT, num_steps 5"]["cross_entropy"] != bptt["cross_entropy"]
+    for axis in ("T", "H"):
+        values = data["scaling"][axis]["values"]
+        for m in data["scaling"][axis]["methods"].values():
+            slope = math.log(m["peak_bytes"][-1] / m["peak_bytes"][-2]) / math.log(values[-1] / values[-2])
+            assert m["memory_exponent"] == pytest.approx(slope, rel=1e-12)
+    by_T = data["scaling"]["T"]["methods"]
+    assert by_T["full BPTT"]["peak_bytes"][-1] > by_T["full BPTT"]["peak_bytes"][0]  # keeps every step
+
+
 def test_vanishing_json(tmp_path):
     data, _ = run_demo("vanishing", tmp_path)
     assert data["seeds"] == [3, 4]  # smoke mode: two seeds from the one given

@@ -26,7 +26,7 @@ def test_readme_results_match_the_committed_json():
 def test_committed_json_has_every_demo_and_several_seeds():
     _, records = report.read_results(str(ROOT / report.RESULTS_DIR))
     assert list(records) == [module.NAME for module in DEMOS]
-    for name in ("vanishing", "memory", "language-model"):
+    for name in ("vanishing", "memory", "language-model", "rtrl"):
         assert sum(len(run["result"]["seeds"]) for run in report.runs_of(records[name])) >= 3
     dependencies = report.runs_of(records["dependencies"])
     assert sum(len({r["seed"] for r in run["result"]["runs"]}) for run in dependencies) >= 3

@@ -5,6 +5,7 @@ from tinygrad_rnn.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from tinygrad_rnn.io import CheckpointError, load, save
 from tinygrad_rnn.autograd import grad
 from tinygrad_rnn.compiler import JitError, jit
+from tinygrad_rnn.forward_mode import hessian, jacobian, jvp
 from tinygrad_rnn.tensor import (
     AnomalyError,
     Function,
@@ -32,6 +33,9 @@ __all__ = [
     "grad",
     "jit",
     "JitError",
+    "jvp",
+    "jacobian",
+    "hessian",
     "gradcheck",
     "gradgradcheck",
     "GradcheckError",
