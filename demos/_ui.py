@@ -165,6 +165,17 @@ def panel(text: str, title: str) -> Panel:
     return Panel(Wrapped(text), title=Text(title), title_align="left", expand=False)
 
 
+COMPILED = (
+    "Every training step runs through tinygrad_rnn.jit: the composed model's forward and backward pass "
+    "as one generated numpy program (the same numbers; python -m demos compile shows such a program)."
+)
+
+
+def compiled_note(console: Console) -> None:
+    """Say that the demo's training steps are compiled (a dim paragraph)."""
+    console.print(Wrapped(Text(COMPILED, style="dim")))
+
+
 def rule(console: Console, title: str, subtitle: str) -> None:
     """A horizontal rule titled ``title: subtitle``; when that does not fit the width, the rule is
     titled ``title`` alone and the subtitle follows as a paragraph (a rule would cut it)."""

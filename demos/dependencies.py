@@ -18,8 +18,8 @@ import numpy as np
 from rich.console import Console
 
 from demos import seed_list
-from demos._ui import panel, progress, table
-from tinygrad_rnn import nn, optim
+from demos._ui import compiled_note, panel, progress, table
+from tinygrad_rnn import Tensor, nn, optim
 from tinygrad_rnn.data import batch_rows, generate_dependency_series, nearest_regime, theory_cross_entropies
 from tinygrad_rnn.train import evaluate_stream, truncated_bptt
 
@@ -50,7 +50,9 @@ class SeedModel(nn.Module):
 
     def forward(self, x: np.ndarray, state: object) -> tuple[object, object]:
         """x: (T, B) of 0/1 -> logits (T, B, 2) and the last state."""
-        output, state = self.rnn(np.eye(2)[x], state)
+        # One-hot rows picked by a Tensor index (np.eye(2)[x] would be numpy outside the graph,
+        # which a compiled step could not follow: jit refuses it).
+        output, state = self.rnn(Tensor(np.eye(2))[x], state)
         return self.head(output), state
 
 
@@ -71,13 +73,19 @@ def run_config(
         x, y = generate_dependency_series(series_length, rng)
         # time-major streams: column b is row b of the seed's (200, 5000) reshape
         log, _ = truncated_bptt(
-            model, optimizer, batch_rows(x, BATCH_SIZE).T, batch_rows(y, BATCH_SIZE).T, num_steps, on_step=bar
+            model,
+            optimizer,
+            batch_rows(x, BATCH_SIZE).T,
+            batch_rows(y, BATCH_SIZE).T,
+            num_steps,
+            on_step=bar,
+            compiled=True,  # each window's loss as one generated numpy program (jit)
         )
     x, y = generate_dependency_series(held_out, rng)
     streams = batch_rows(x, BATCH_SIZE).T, batch_rows(y, BATCH_SIZE).T
     return {
         "train_last_quarter": log.mean_loss(0.25),
-        "held_out": evaluate_stream(model, *streams, num_steps=50),
+        "held_out": evaluate_stream(model, *streams, num_steps=50, compiled=True),
     }
 
 
@@ -85,6 +93,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     series_length, held_out = SIZES[args.size]
     epochs_cap = 1 if args.size == "smoke" else None
     theory = theory_cross_entropies()
+    compiled_note(console)
     console.print(
         table(
             "Theory: the best cross-entropy (nats) of a model that knows ...",

@@ -23,7 +23,7 @@ import numpy as np
 from rich.console import Console
 
 from demos import seed_list
-from demos._ui import LineChart, escape, panel, progress, say, table
+from demos._ui import LineChart, compiled_note, escape, panel, progress, say, table
 from tinygrad_rnn import Tensor, nn, no_grad, optim
 from tinygrad_rnn.data import (
     STDLIB_MODULES,
@@ -188,7 +188,7 @@ def streams(ids: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
 
 def bits_per_char(model: CharModel, ids: np.ndarray) -> float:
     """Held-out bits per character, state carried along HELD_OUT_ROWS streams."""
-    return evaluate_stream(model, *streams(ids, HELD_OUT_ROWS), num_steps=100) / math.log(2)
+    return evaluate_stream(model, *streams(ids, HELD_OUT_ROWS), num_steps=100, compiled=True) / math.log(2)
 
 
 def train_one(
@@ -233,6 +233,7 @@ def train_one(
             state=state,
             max_norm=MAX_NORM,
             on_step=bar,
+            compiled=True,  # each window's loss as one generated numpy program (jit)
         )
         if not log.losses:  # cannot happen once prepare_texts passed; never loop without progress
             raise RuntimeError(
@@ -262,6 +263,7 @@ def train_one(
 
 def run(args: argparse.Namespace, console: Console) -> dict:
     size = SIZES[args.size]
+    compiled_note(console)
     train_text, validation_text, test_text, source = prepare_texts(args)
     vocab = Vocabulary.from_text(train_text)
     train_ids = vocab.encode(train_text)

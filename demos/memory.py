@@ -19,8 +19,8 @@ import numpy as np
 from rich.console import Console
 
 from demos import seed_list
-from demos._ui import panel, progress, say, sparkline, table
-from tinygrad_rnn import Tensor, nn, no_grad, optim
+from demos._ui import compiled_note, panel, progress, say, sparkline, table
+from tinygrad_rnn import Tensor, jit, nn, no_grad, optim
 from tinygrad_rnn.data import recall_baseline, recall_batch
 from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.train import keep_gate_init, train_steps
@@ -56,17 +56,12 @@ def delay_for(lag: int) -> int:
     return max(1, lag // 4)
 
 
-# This demo compares what five kinds of unit remember, not how their graphs look, and trains 15 models
-# on sequences of 100+ steps: it builds them with the fused kernels (tinygrad_rnn/fused.py, tested
-# equal to the composed steps), which keeps three seeds of full mode under five minutes on two cores.
-FUSED = True
-
 
 class LeakyRNN(nn.Module):
     """LeakyRNNCell run over the sequence (the library has the cell, not a sequence layer)."""
 
     def __init__(self, input_size: int, hidden: int, alpha: float, rng: np.random.Generator) -> None:
-        self.cell = nn.LeakyRNNCell(input_size, hidden, alpha=alpha, rng=rng, fused=FUSED)
+        self.cell = nn.LeakyRNNCell(input_size, hidden, alpha=alpha, rng=rng)
 
     def forward(self, x: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """x (T, B, I) -> (the last state, the last state): only the last state is read out."""
@@ -81,13 +76,13 @@ class MemoryNet(nn.Module):
     def __init__(self, kind: str, lag: int, rng: np.random.Generator) -> None:
         size = SYMBOLS + 1  # one-hot symbol + the 'remember this' marker
         if kind == "rnn":
-            self.rnn = nn.RNN(size, HIDDEN, rng=rng, fused=FUSED)
+            self.rnn = nn.RNN(size, HIDDEN, rng=rng)
         elif kind == "leaky":
             self.rnn = LeakyRNN(size, HIDDEN, leak_for(lag), rng)
         elif kind == "skip":
-            self.rnn = nn.SkipRNN(size, HIDDEN, delay=delay_for(lag), rng=rng, fused=FUSED)
+            self.rnn = nn.SkipRNN(size, HIDDEN, delay=delay_for(lag), rng=rng)
         else:
-            self.rnn = (nn.GRU if kind == "gru" else nn.LSTM)(size, HIDDEN, rng=rng, fused=FUSED)
+            self.rnn = (nn.GRU if kind == "gru" else nn.LSTM)(size, HIDDEN, rng=rng)
             keep_gate_init(self.rnn, lag, rng)  # gates start near 'keep' (see the docstring there)
         self.kind = kind
         self.head = nn.Linear(HIDDEN, SYMBOLS, rng=rng)
@@ -122,9 +117,10 @@ def train_one_seed(seed: int, size: str, console: Console) -> dict[str, dict]:
             optimizer = optim.Adam(model.parameters(), lr=learning_rate)
             task = bars.add_task(f"seed {seed}: {kind:<5}", total=steps, loss="-")
 
-            def loss_fn(step: int, model: MemoryNet = model, data_rng=data_rng) -> Tensor:
-                x, y = recall_batch(batch, lag, SYMBOLS, data_rng)
-                return F.cross_entropy(model(x), y)
+            loss_of = jit(lambda x, y, model=model: F.cross_entropy(model(x), y))  # one numpy program
+
+            def loss_fn(step: int, loss_of=loss_of, data_rng=data_rng) -> Tensor:
+                return loss_of(*recall_batch(batch, lag, SYMBOLS, data_rng))
 
             log = train_steps(
                 loss_fn,
@@ -152,6 +148,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     lag, steps, learning_rate, batch, held_out = SIZES[args.size]
     seeds = seed_list(args, SEEDS[args.size])
     baseline = recall_baseline(SYMBOLS)
+    compiled_note(console)
     say(
         console,
         f"Task: remember the marked first symbol ({SYMBOLS} kinds) through {lag} random distractors. "

@@ -28,8 +28,8 @@ import numpy as np
 from rich.console import Console
 
 from demos import seed_list
-from demos._ui import panel, progress, say, sparkline, table
-from tinygrad_rnn import Tensor, nn, optim
+from demos._ui import compiled_note, panel, progress, say, sparkline, table
+from tinygrad_rnn import Tensor, jit, nn, optim
 from tinygrad_rnn.data import adding_baseline, adding_batch, recall_baseline, recall_batch
 from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.train import TrainLog, keep_gate_init, train_steps
@@ -201,9 +201,10 @@ def train_recall(
             task = bars.add_task(f"seed {seed}: {name:<10}", total=steps, loss="-")
             batches = np.random.default_rng(seed + 1)  # the same batches for every model
 
-            def loss_fn(step: int, model: Unrolled = model, batches=batches) -> Tensor:
-                x, y = recall_batch(BATCH, lag, SYMBOLS, batches)
-                return F.cross_entropy(model(x)[0], y)
+            loss_of = jit(lambda x, y, model=model: F.cross_entropy(model(x)[0], y))  # one numpy program
+
+            def loss_fn(step: int, loss_of=loss_of, batches=batches) -> Tensor:
+                return loss_of(*recall_batch(BATCH, lag, SYMBOLS, batches))
 
             log = train_steps(
                 loss_fn,
@@ -240,6 +241,7 @@ SCALED_NAME = f"RNN, W_hh = {SCALED:g} Q"
 def run(args: argparse.Namespace, console: Console) -> dict:
     lag, steps, exploding_steps = SIZES[args.size]
     seeds = seed_list(args, SEEDS[args.size])
+    compiled_note(console)
     say(
         console,
         f"Task: a marked symbol ({SYMBOLS} kinds), then {lag} random distractors; L_T = cross-entropy of "
@@ -407,10 +409,13 @@ def train_exploding(seeds: list[int], console: Console, steps: int) -> dict[str,
                 head = nn.Linear(HIDDEN, 1, rng=rng)
                 optimizer = optim.SGD(rnn.parameters() + head.parameters(), lr=EXPLODING_LR)
 
-                def loss_fn(step: int, rnn=rnn, head=head, batches=batches) -> Tensor:
-                    x, y = adding_batch(BATCH, EXPLODING_LENGTH, batches)
+                @jit  # one numpy program for the step
+                def loss_of(x, y, rnn=rnn, head=head):
                     output, _ = rnn(x)
                     return F.mse_loss(head(output[-1]).reshape(-1), y)
+
+                def loss_fn(step: int, loss_of=loss_of, batches=batches) -> Tensor:
+                    return loss_of(*adding_batch(BATCH, EXPLODING_LENGTH, batches))
 
                 task = bars.add_task(f"seed {seed}: {name:<7}", total=steps, loss="-")
                 with np.errstate(all="ignore"):  # the unclipped run overflows on purpose

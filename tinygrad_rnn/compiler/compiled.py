@@ -169,7 +169,10 @@ def _discover(fn: Any) -> tuple[dict[int, str], list[Tensor], list[Module]]:
             visit("", obj.__self__, depth)
             visit(name, obj.__func__, depth)
         elif inspect.isfunction(obj):
-            code = obj.__code__
+            code, defaults = obj.__code__, obj.__defaults__ or ()
+            with_defaults = code.co_varnames[code.co_argcount - len(defaults) : code.co_argcount]
+            for var, value in {**dict(zip(with_defaults, defaults)), **(obj.__kwdefaults__ or {})}.items():
+                visit(var, value, depth)  # e.g. lambda x, model=model: ...
             for var, cell in zip(code.co_freevars, obj.__closure__ or ()):
                 try:
                     visit(var, cell.cell_contents, depth)

@@ -242,7 +242,8 @@ class Trace:
     _output_of: dict[Node, Tensor] = field(default_factory=dict)
 
     def add(self, node: Node) -> Node:
-        self.read(node.inputs())
+        if self.unused:
+            self.read(node.inputs())
         node.phase, node.origin = self.phase, self.origin
         self.nodes.append(node)
         return node
