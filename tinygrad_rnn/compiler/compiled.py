@@ -23,7 +23,7 @@ import numpy as np
 from tinygrad_rnn.compiler.codegen import Generated, Retrace, generate
 from tinygrad_rnn.compiler.passes import run_passes
 from tinygrad_rnn.compiler.program import Node, Program
-from tinygrad_rnn.compiler.trace import JitError, compare, record, reordered, tracing_now
+from tinygrad_rnn.compiler.trace import JitError, compare, drop_unread, record, reordered, tracing_now
 from tinygrad_rnn.modes import _GradMode
 from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.tensor import Function, Tensor
@@ -341,6 +341,7 @@ class CompiledFunction:
             probe, _ = record(call, probe_inputs, names, found_names, followed, differentiate)
         bound.arguments.update(dict(zip(keys, (_unflatten(s, iter(flat)) for s in structure))))
         compare(first, probe)
+        drop_unread(first)
         program = Program(
             nodes=first.nodes,
             inputs=first.inputs,

@@ -38,7 +38,7 @@ from tinygrad_rnn.compiler.program import Node, map_nodes, nodes_in
 from tinygrad_rnn.modes import recording, tracing
 from tinygrad_rnn.tensor import Tensor
 
-__all__ = ["JitError", "Traced", "Trace", "record", "compare"]
+__all__ = ["JitError", "Traced", "Trace", "record", "compare", "drop_unread"]
 
 
 class JitError(RuntimeError):
@@ -528,6 +528,14 @@ def _live(trace: Trace) -> set[Node]:
                 )
             stack.append(read)
     return live
+
+
+def drop_unread(trace: Trace) -> None:
+    """Leave out the numpy calls whose results the program never reads: the insides of each
+    op's forward (the op is one line of the program, from the table), and numpy work the
+    function did and then dropped."""
+    live = _live(trace)
+    trace.nodes = [n for n in trace.nodes if n.kind != "numpy" or n in live]
 
 
 _CHANGING = (
