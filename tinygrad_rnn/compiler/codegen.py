@@ -263,27 +263,30 @@ def name_nodes(program: Program, names: Names, render: Render) -> None:
     users = program.users()
     grad_of = dict(program.grad_of)  # a gradient is d_<name of what it is the gradient of>
     grad_of.update({grad: x for x, grad in program.input_grads if grad is not None})
-    for node in program.nodes:
-        if node.kind in ("input", "leaf") or node.kind == "alias":
-            continue
-        if node.kind == "constant":
+
+    def name(node: Node) -> str:
+        """node's name, given now if it has none (a gradient's name needs its target's first)."""
+        if node.name or node.kind in ("guard", "write", "input", "leaf"):
+            return node.name
+        if node.kind == "alias":  # an alias reads as the buffer that holds its value
+            node.name = name(node.args[0])
+        elif node.kind == "constant":
             node.name = "" if np.ndim(node.value) == 0 else render.constant(node.value)
             node.options["weak"] = all(_same_dtype_without(node, user) for user in users.get(node, []))
-            continue
-        if node.kind == "grad":
-            out = program.outputs[node.value]
-            node.name = names.fresh(f"d_{out.name or 'output'}", numbered=False)
-            continue
-        if node.kind in ("guard", "write"):
-            continue
-        target = grad_of.get(node)
-        if target is not None and target.name:
-            node.name = names.fresh(f"d_{target.name}", numbered=False)
+        elif node.kind == "grad":
+            node.name = names.fresh(f"d_{name(program.outputs[node.value]) or 'output'}", numbered=False)
         else:
-            node.name = names.fresh(op_name(node))
-    for node in program.nodes:  # an alias reads as the value it holds
-        if node.kind == "alias":
-            node.name = node.args[0].name
+            held = node.options["sealed_by"] if node.kind == "buffer" else node
+            target = grad_of.get(held)
+            target_name = name(target) if target is not None else ""
+            if target_name:
+                node.name = names.fresh(f"d_{target_name}", numbered=False)
+            else:
+                node.name = names.fresh(node.note or "buffer" if node.kind == "buffer" else op_name(node))
+        return node.name
+
+    for node in program.nodes:
+        name(node)
 
 
 def _same_dtype_without(constant: Node, user: Node) -> bool:

@@ -170,6 +170,7 @@ def buffer_writes(program: Program) -> Program:
         disjoint, covered = _coverage(node.shape, indices) if basic else (False, False)
         buffer = Node("buffer", shape=node.shape, dtype=node.dtype, phase=node.phase, origin=node.origin)
         buffer.options = {"covered": disjoint and covered}
+        buffer.note = "stack" if node.kind == "op" else ""  # (codegen names it after what it holds)
         writes = []
         for value, index, term in pieces:
             mode = "assign" if disjoint else "add" if _is_basic(index) else "add_at"

@@ -153,6 +153,11 @@ class Program:
             node.options = map_nodes(node.options, swap)
         if users is not None:
             users.setdefault(new, []).extend(users.pop(old, []))
+        if old in self.grad_of:  # names: a gradient's new node is still d_<name>
+            self.grad_of.setdefault(new, self.grad_of[old])
+        for gradient, of in list(self.grad_of.items()):
+            if of is old:
+                self.grad_of[gradient] = new
         self.outputs = [swap(n) for n in self.outputs]
         self.input_grads = [(x, None if g is None else swap(g)) for x, g in self.input_grads]
 
