@@ -463,3 +463,45 @@ def test_the_tours_excerpt_is_the_program_the_compile_demo_prints():
     assert len(quoted) >= 8
     missing = [line for line in quoted if line not in lines]
     assert not missing, f"the TOUR quotes lines the program does not have: {missing}"
+
+
+def test_the_tours_before_and_after_of_each_pass_are_real_programs():
+    """docs/TOUR.md shows, for each pass, lines of a 2-step RNN's program before the pass and
+    after it: each 'before' line must be in the program made by the passes that come first, each
+    'after' line in the program made with that pass too (and a line that is 'gone' must be)."""
+    from pathlib import Path
+
+    tour = (Path(__file__).resolve().parent.parent / "docs" / "TOUR.md").read_text()
+    block = tour.split("Here is each pass at work on a 2-step tanh RNN", 1)[1]
+    block = block.split("```python\n", 1)[1].split("```", 1)[0]
+    rnn = nn.RNN(2, 3, rng=0)
+    x = Tensor(np.random.default_rng(1).standard_normal((2, 1, 2)))
+    order = [
+        compiler_passes.simplify,
+        compiler_passes.dead_code,
+        compiler_passes.common_subexpressions,
+        compiler_passes.buffer_writes,
+        compiler_passes.stacked_weight_gradients,
+    ]
+
+    def lines_after(count):
+        _, generated = lower(lambda x: rnn(x)[0].sum(), x, passes=order[:count])
+        return {line.split("  # ")[0].strip() for line in generated.source.splitlines()}
+
+    groups = block.split("# --- ")[1:]
+    assert [g.split(":")[0].split(",")[0] for g in groups] == [
+        "simplify", "dead_code", "common_subexpressions", "buffer_writes", "stacked_weight_gradients"
+    ]  # fmt: skip
+    ends = {"simplify": 2, "dead_code": 2, "common_subexpressions": 3, "buffer_writes": 4}
+    ends["stacked_weight_gradients"] = 5
+    for group in groups:
+        name = group.split(":")[0].split(",")[0]
+        before, after = group.split("# before:\n", 1)[1].split("# after:", 1)
+        before = [line for line in before.splitlines() if line]
+        after = [line for line in after.splitlines()[1:] if line]
+        start = order.index(getattr(compiler_passes, name))
+        assert set(before) <= lines_after(start), f"{name}: 'before' lines not in the program"
+        if after:
+            assert set(after) <= lines_after(ends[name]), f"{name}: 'after' lines not in the program"
+        else:
+            assert not set(before) & lines_after(ends[name]), f"{name}: a line said to be gone is there"
