@@ -505,3 +505,83 @@ def test_the_tours_before_and_after_of_each_pass_are_real_programs():
             assert set(after) <= lines_after(ends[name]), f"{name}: 'after' lines not in the program"
         else:
             assert not set(before) & lines_after(ends[name]), f"{name}: a line said to be gone is there"
+
+
+def test_a_python_value_that_keeps_changing_retraces_and_warns():
+    from tinygrad_rnn.compiler import JitWarning
+    from tinygrad_rnn.compiler.compiled import MAX_PROGRAMS
+
+    def scaled_by_its_max(x):
+        return x * x.max().item()  # a Python float read from the input: a guard
+
+    step = jit(scaled_by_its_max)
+    for k in range(MAX_PROGRAMS):
+        x = Tensor(np.array([1.0, float(k + 2)]))  # a different max each time
+        np.testing.assert_array_equal(step(x).data, scaled_by_its_max(x).data)
+    assert step.traces == MAX_PROGRAMS
+    with pytest.warns(JitWarning, match="traced more than 8 times"):
+        step(Tensor(np.array([1.0, 99.0])))
+    assert step.traces == MAX_PROGRAMS  # the oldest program gave way
+
+
+def test_a_value_computed_from_data_is_recomputed_not_frozen():
+    def scaled(x):
+        return x * Tensor(x.data.max())  # numpy on x.data: followed while tracing (a max is
+        # the same for the probe run's reordered x, so only following it keeps it right)
+
+    step = jit(scaled)
+    for values in ([1.0, 2.0, 5.0], [3.0, -1.0, 0.5]):
+        x = Tensor(np.array(values), requires_grad=True)
+        np.testing.assert_array_equal(step(x).data, scaled(x).data)
+    assert step.traces == 1
+    assert ".max()" in step.source
+
+
+def test_a_constant_read_by_a_path_jit_cannot_follow_is_refused():
+    def copied(x):
+        return x * Tensor(np.array(x.data, copy=True))  # np.array makes a plain copy: not followed
+
+    with pytest.raises(JitError, match="different"):
+        jit(copied)(Tensor(np.array([1.0, 2.0, 5.0]), requires_grad=True))
+
+
+def test_np_asarray_of_a_traced_value_is_followed():
+    def masked(x, mask_from):
+        return (x * np.asarray(mask_from > 0)).sum()  # mask_from: an array input, np.asarray strips Traced
+
+    step = jit(masked)
+    x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    for values in ([1.0, -1.0, 1.0], [-1.0, 1.0, 1.0]):
+        mask_from = np.array(values)
+        assert step(x, mask_from).item() == masked(x, mask_from).item()
+    assert step.traces == 1
+
+
+def test_nested_arguments_and_several_outputs():
+    lstm = nn.LSTM(I, H, rng=0)
+    x = _sequence(11)
+    h0 = Tensor(np.random.default_rng(12).standard_normal((1, B, H)), requires_grad=True)
+    c0 = Tensor(np.random.default_rng(13).standard_normal((1, B, H)), requires_grad=True)
+
+    def run(x, state):
+        output, (h, c) = lstm(x, state)
+        return output.tanh(), (h, c)
+
+    step = compiled_equals_eager(
+        lambda x, h0, c0: (lambda out: (out[0], *out[1]))(run(x, (h0, c0))), [x, h0, c0], [x, h0, c0]
+    )
+    assert step.traces == 1
+    nested = jit(run)
+    output, (h, c) = nested(x, (h0, c0))
+    expected_output, (expected_h, _) = run(x, (h0, c0))
+    np.testing.assert_allclose(output.data, expected_output.data, rtol=1e-13)
+    np.testing.assert_allclose(h.data, expected_h.data, rtol=1e-13)
+    assert "state_0" in nested.source and "state_1" in nested.source  # (h0, c0) named after the argument
+
+
+def test_jit_of_a_module_names_its_parameters():
+    layer = nn.Linear(3, 2, rng=0)
+    step = jit(layer)
+    x = Tensor(np.ones((4, 3)))
+    np.testing.assert_array_equal(step(x).data, layer(x).data)
+    assert "def forward(x, weight, bias):" in step.source

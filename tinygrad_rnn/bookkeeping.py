@@ -280,6 +280,8 @@ def _plain_result(result: Any) -> Any:
 
 
 def watch(array: np.ndarray, written: list[int]) -> WatchedArray:
+    if getattr(array, "__jit_traced__", False):  # while jit traces: the traced array itself, so
+        return array  # what is computed from t.data is followed (compiler/trace.py)
     view = array.view(WatchedArray)
     view._written = written
     return view

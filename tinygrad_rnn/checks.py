@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tinygrad_rnn.modes import _GradMode
+
 if TYPE_CHECKING:
     from tinygrad_rnn.tensor import Tensor
 
@@ -43,8 +45,12 @@ def as_float_array(data: Any, dtype: Any = None, op: str = "Tensor") -> np.ndarr
 
 def as_array(data: Any) -> np.ndarray:
     """np.asarray(data), except that an array jit's tracer follows keeps its type (so that what
-    is made from it, e.g. a Tensor or an index array, is still known to depend on it)."""
-    return data if getattr(data, "__jit_traced__", False) else np.asarray(data)
+    is made from it, e.g. a Tensor or an index array, is still known to depend on it), also when
+    it comes back as a plain view of itself (np.asarray strips the type)."""
+    if getattr(data, "__jit_traced__", False):
+        return data
+    array = np.asarray(data)
+    return array if _GradMode.follow is None else _GradMode.follow(array)
 
 
 def float_dtype(dtype: Any, op: str) -> np.dtype:

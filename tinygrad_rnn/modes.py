@@ -25,6 +25,8 @@ class _GradMode:
     backward_hook: Callable[[Any, Any, tuple], None] | None = None
     # Called as tracer(op, parents, output, options) for every op that runs; see tracing().
     tracers: tuple[Callable[[Any, tuple, Any, dict], None], ...] = ()
+    # While jit traces: maps a plain view of a traced array back to it (see checks.as_array).
+    follow: Callable[[Any], Any] | None = None
 
 
 def is_grad_enabled() -> bool:

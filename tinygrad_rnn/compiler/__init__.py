@@ -6,7 +6,7 @@ table.py (each op's numpy code), passes.py (the program made leaner),
 codegen.py (the Python text), compiled.py (jit: the compiled function and its op).
 """
 
-from tinygrad_rnn.compiler.compiled import CompiledFunction, CompiledStep, jit, lower
+from tinygrad_rnn.compiler.compiled import CompiledFunction, CompiledStep, JitWarning, jit, lower
 from tinygrad_rnn.compiler.trace import JitError
 
-__all__ = ["jit", "lower", "JitError", "CompiledFunction", "CompiledStep"]
+__all__ = ["jit", "lower", "JitError", "JitWarning", "CompiledFunction", "CompiledStep"]

@@ -14,6 +14,7 @@ import functools
 import gc
 import inspect
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +29,13 @@ from tinygrad_rnn.modes import _GradMode
 from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.tensor import Function, Tensor
 
-__all__ = ["jit", "CompiledFunction", "CompiledStep", "lower"]
+__all__ = ["jit", "CompiledFunction", "CompiledStep", "JitWarning", "lower"]
+
+MAX_PROGRAMS = 8  # programs kept per signature (one per outcome of the guards), the newest first
+
+
+class JitWarning(UserWarning):
+    """jit works, but not as well as it could (e.g. it keeps tracing again)."""
 
 
 # ---- the op a compiled call puts in the graph -----------------------------------------------
@@ -243,6 +250,7 @@ class CompiledFunction:
         self._programs: dict[Any, list[_Compiled]] = {}
         self._latest: _Compiled | None = None
         self._modules: list[Module] = []
+        self._warned = False
 
     @property
     def traces(self) -> int:
@@ -292,7 +300,19 @@ class CompiledFunction:
                     continue
         compiled = self._compile(bound, structure, flat, names)
         key = key[:3] + (tuple(m.training for m in self._modules),)
-        self._programs.setdefault(key, []).append(compiled)
+        programs = self._programs.setdefault(key, [])
+        programs.insert(0, compiled)
+        if len(programs) > MAX_PROGRAMS:  # a value read with int() or bool() keeps changing
+            programs.pop()
+            if not self._warned:
+                self._warned = True
+                warnings.warn(
+                    f"jit: {self.__name__} was traced more than {MAX_PROGRAMS} times for one signature: a "
+                    "Python value it reads from its inputs (bool(), int(), .item()) keeps changing, so "
+                    "most calls trace again, which is slower than calling it without jit",
+                    JitWarning,
+                    stacklevel=2,
+                )
         self._latest = compiled
         return compiled.run(flat)
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from tinygrad_rnn.bookkeeping import dense_grad
 from tinygrad_rnn.compiler.program import Node, map_nodes, nodes_in
-from tinygrad_rnn.modes import recording, tracing
+from tinygrad_rnn.modes import _GradMode, recording, tracing
 from tinygrad_rnn.tensor import Tensor
 
 __all__ = ["JitError", "Traced", "Trace", "record", "compare", "drop_unread"]
@@ -182,7 +182,10 @@ def follow(array: Any, node: Node) -> Traced:
     traced = np.asarray(array).view(Traced)
     traced.node = node
     if _active:  # so that a plain view of it (np.asarray strips the type) is known too
-        _active[-1].aliases.setdefault(_memory(traced), (traced, node))
+        aliases, key = _active[-1].aliases, _memory(traced)
+        known = aliases.get(key)
+        if known is None or known[0].node in (None, _WRITTEN):  # (the same values: keep the first)
+            aliases[key] = (traced, node)
     return traced
 
 
@@ -310,6 +313,11 @@ class Trace:
             self.leaves.append(node)
         self._tensors[id(tensor)] = (tensor, node)
         return node
+
+    def alias(self, array: np.ndarray) -> np.ndarray:
+        """The traced array that ``array`` is a plain view of (same memory and layout), or array."""
+        known = self.aliases.get(_memory(array))
+        return array if known is None or known[0].node in (None, _WRITTEN) else known[0]
 
     def input(self, value: Any, position: int, name: str) -> Any:
         """The traced stand-in for one argument: a Tensor or array whose value is an input node."""
@@ -443,12 +451,13 @@ def record(
     calls on their values are noted too. Returns the trace and the output Tensors.
     """
     trace = Trace(names=names)
-    saved = [(t, t._data) for t in followed]
+    saved = [(t, t._data, t._view) for t in followed]
     _active.append(trace)
+    previous_follow, _GradMode.follow = _GradMode.follow, trace.alias
     try:
         inputs = [trace.input(value, i, name) for i, (value, name) in enumerate(zip(flat, input_names))]
-        for t in followed:
-            t._data = follow(t._data, trace.follow_parameter(t))
+        for t in followed:  # t.data then hands out the traced array too (bookkeeping.watch)
+            t._data, t._view = follow(t._data, trace.follow_parameter(t)), None
         with tracing(trace), np.errstate(all="ignore"):
             outputs = call(inputs)
             trace.outputs = [trace.tensor_node(t) for t in outputs]
@@ -458,8 +467,9 @@ def record(
                 trace.differentiate(outputs, _unique(_tensors_of(inputs) + leaves))
     finally:
         _active.pop()
-        for t, data in saved:
-            t._data = data
+        _GradMode.follow = previous_follow
+        for t, data, view in saved:
+            t._data, t._view = data, view
     return trace, outputs
 
 
@@ -595,8 +605,9 @@ def _same_plain_values(a: Any, b: Any) -> bool:
 
 
 def reordered(value: np.ndarray) -> np.ndarray:
-    """The same entries in reverse order (same shape, dtype and multiset of values)."""
-    return np.ascontiguousarray(value).ravel()[::-1].reshape(value.shape).copy()
+    """The same entries shifted by one place (same shape, dtype and multiset of values); unlike a
+    reversal, only an array whose entries are all equal comes out the same."""
+    return np.roll(np.ascontiguousarray(value).ravel(), 1).reshape(value.shape)
 
 
 __all__ += ["follow", "reordered", "tracing_now", "map_nodes"]
