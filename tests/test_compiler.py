@@ -585,3 +585,25 @@ def test_jit_of_a_module_names_its_parameters():
     x = Tensor(np.ones((4, 3)))
     np.testing.assert_array_equal(step(x).data, layer(x).data)
     assert "def forward(x, weight, bias):" in step.source
+
+
+def test_a_parameter_or_module_replaced_after_tracing_is_seen():
+    class Model(nn.Module):
+        def __init__(self):
+            self.first = nn.Linear(3, 2, rng=0)
+            self.second = nn.Linear(2, 1, rng=1)
+
+        def forward(self, x):
+            return self.second(self.first(x).tanh())
+
+    model = Model()
+    step = jit(lambda x: model(x).sum())
+    x = Tensor(np.ones((4, 3)))
+    step(x)
+    model.second = nn.Linear(2, 1, rng=5)  # a new module: its parameters are new Tensors
+    assert step(x).item() == pytest.approx(model(x).sum().item(), rel=1e-15)
+    model.first.weight = nn.Parameter(np.zeros((2, 3)))  # a new Parameter in place of the old
+    assert step(x).item() == pytest.approx(model(x).sum().item(), rel=1e-15)
+    assert step.traces == 1  # the stale programs were dropped
+    step(x)
+    assert step.traces == 1  # nothing changed since: the last program runs

@@ -10,6 +10,7 @@ gradient into ``.grad`` as after an eager backward.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import inspect
@@ -87,10 +88,16 @@ class _Compiled:
     parent_nodes: list[Node]  # the input and leaf nodes that are Tensors: the graph parents
     output_parents: list[list[int]]  # for each output, which parents it depends on
     output_structure: Any
+    links: list[tuple[Callable[[], Any], Any]]  # how fn reached its parameters (see _Found)
     seconds: float = 0.0
 
     def leaves_unchanged(self) -> bool:
+        """The parameters the program reads have the same shape, dtype and requires_grad."""
         return _leaf_specs(self.leaves) == self.leaf_specs
+
+    def links_intact(self) -> bool:
+        """fn still reaches the same parameters (none was replaced by another object)."""
+        return all(read() is held for read, held in self.links)
 
     def run(self, flat: list[Any]) -> Any:
         arrays = [_array(flat[i]) for i in self.array_positions] + [_array(leaf) for leaf in self.leaves]
@@ -160,14 +167,31 @@ def _spec(value: Any, name: str) -> Any:
 
 
 # ---- finding the parameters a function reads ---------------------------------------------------
-def _discover(fn: Any) -> tuple[dict[int, str], list[Tensor], list[Module]]:
-    """The Modules and Tensors fn can reach (closure, globals it names, self): names for the
-    program (a parameter's shortest unique dotted suffix) and the tensors to follow while tracing."""
-    found: list[tuple[str, Any]] = []
+@dataclass
+class _Found:
+    """What jit found that fn can reach: parameter names, the tensors to follow while tracing,
+    the modules (whose train/eval mode is part of a program's signature), and the links that
+    lead to each of them (read again at every call: a parameter replaced by another one, e.g.
+    ``model.head = nn.Linear(...)``, means the program is stale)."""
 
-    def visit(name: str, obj: Any, depth: int) -> None:
+    names: dict[int, str]
+    tensors: list[Tensor]
+    modules: list[Module]
+    links: list[tuple[Callable[[], Any], Any]]  # (read the link now, what it held at trace time)
+
+
+def _child(module: Module, name: str) -> Any:
+    return dict(module._children()).get(name)
+
+
+def _discover(fn: Any) -> _Found:
+    """The Modules and Tensors fn can reach: its closure, the globals it names, its default
+    arguments, ``self`` of a bound method (and that object's attributes)."""
+    found: list[tuple[str, Any, Callable[[], Any] | None]] = []  # (name, object, how to read it again)
+
+    def visit(name: str, obj: Any, depth: int, read: Callable[[], Any] | None = None) -> None:
         if isinstance(obj, (Module, Tensor)):
-            found.append((name, obj))
+            found.append((name, obj, read))
         elif isinstance(obj, functools.partial):
             visit(name, obj.func, depth)
             for i, arg in enumerate([*obj.args, *obj.keywords.values()]):
@@ -181,33 +205,43 @@ def _discover(fn: Any) -> tuple[dict[int, str], list[Tensor], list[Module]]:
             for var, value in {**dict(zip(with_defaults, defaults)), **(obj.__kwdefaults__ or {})}.items():
                 visit(var, value, depth)  # e.g. lambda x, model=model: ...
             for var, cell in zip(code.co_freevars, obj.__closure__ or ()):
-                try:
-                    visit(var, cell.cell_contents, depth)
-                except ValueError:  # an empty cell
-                    pass
+                with contextlib.suppress(ValueError):  # (an empty cell)
+                    visit(var, cell.cell_contents, depth, lambda cell=cell: cell.cell_contents)
+            names = obj.__globals__
             for var in _global_names(code):
-                if var in obj.__globals__ and not inspect.ismodule(obj.__globals__[var]):
-                    visit(var, obj.__globals__[var], depth + 1)
+                if var in names and not inspect.ismodule(names[var]):
+                    visit(var, names[var], depth + 1, lambda names=names, var=var: names.get(var))
         elif depth == 0 and hasattr(obj, "__dict__") and not isinstance(obj, type):
             for var, value in vars(obj).items():  # e.g. the trainer whose method fn is
                 if isinstance(value, (Module, Tensor)):
-                    found.append((var, value))
+                    found.append((var, value, lambda obj=obj, var=var: vars(obj).get(var)))
 
     visit("", fn, 0)
     tensors: dict[int, tuple[str, Tensor]] = {}
     modules: dict[int, Module] = {}
-    for name, obj in found:
+    links: dict[tuple[int, str], tuple[Callable[[], Any], Any]] = {}
+
+    def walk(prefix: str, module: Module) -> None:
+        modules.setdefault(id(module), module)
+        for name, child in module._children():
+            links.setdefault((id(module), name), (lambda m=module, n=name: _child(m, n), child))
+            if isinstance(child, Module):
+                walk(f"{prefix}{name}.", child)
+            else:
+                tensors.setdefault(id(child), (prefix + name, child))
+
+    for name, obj, read in found:
+        if read is not None:
+            links.setdefault((id(read), name), (read, obj))
         if isinstance(obj, Module):
-            for m in obj.modules():
-                modules.setdefault(id(m), m)
-            for pname, p in obj.named_parameters():
-                tensors.setdefault(id(p), (f"{name}.{pname}" if name else pname, p))
+            walk(f"{name}." if name else "", obj)
         else:
             tensors.setdefault(id(obj), (name, obj))
-    return (
-        _short_names({i: name for i, (name, _) in tensors.items()}),
-        [t for _, t in tensors.values()],
-        list(modules.values()),
+    return _Found(
+        names=_short_names({i: name for i, (name, _) in tensors.items()}),
+        tensors=[t for _, t in tensors.values()],
+        modules=list(modules.values()),
+        links=list(links.values()),
     )
 
 
@@ -292,8 +326,11 @@ class CompiledFunction:
             _GradMode.enabled,
             tuple(m.training for m in self._modules),
         )
-        for compiled in self._programs.get(key, ()):
-            if compiled.leaves_unchanged():
+        programs = self._programs.get(key, [])
+        for compiled in list(programs):
+            if not compiled.links_intact():  # it reads parameters fn no longer reaches: never again
+                programs.remove(compiled)
+            elif compiled.leaves_unchanged():
                 try:
                     return compiled.run(flat)
                 except Retrace:
@@ -331,8 +368,9 @@ class CompiledFunction:
         self, bound: inspect.BoundArguments, structure: Any, flat: list, names: list
     ) -> _Compiled:
         start = time.perf_counter()
-        found_names, followed, modules = _discover(self.fn)
-        for m in modules:
+        found = _discover(self.fn)
+        found_names, followed = found.names, found.tensors
+        for m in found.modules:
             if all(m is not known for known in self._modules):
                 self._modules.append(m)
         keys = list(bound.arguments)
@@ -389,6 +427,7 @@ class CompiledFunction:
             parent_nodes=parent_nodes,
             output_parents=output_parents,
             output_structure=structure_out,
+            links=found.links,
             seconds=time.perf_counter() - start,
         )
 
