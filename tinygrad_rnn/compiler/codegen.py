@@ -9,6 +9,7 @@ is, its shape, and (in the backward pass) whose backward it comes from.
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import linecache
 import re
@@ -74,7 +75,8 @@ class Names:
     """Unique, readable names: parameters keep theirs, gradients are d_<name>, ops <op>_<k>."""
 
     def __init__(self) -> None:
-        self.taken: set[str] = set(HELPERS) | {"Retrace", "saved"} | set(keyword.kwlist) | {"None", "True"}
+        # Never a name the generated code itself uses: helpers, builtins (bool, int, slice, ...), keywords.
+        self.taken: set[str] = set(HELPERS) | {"Retrace", "saved"} | set(keyword.kwlist) | set(dir(builtins))
         self.counts: dict[str, int] = {}
 
     def fresh(self, base: str, numbered: bool = True) -> str:
@@ -436,7 +438,8 @@ def generate(program: Program, title: str = "step") -> Generated:
         body.append(f'    """{title}, backward: dL/d of each input and parameter."""')
         if saved_count:
             body.append(f"    {saved_names}{',' if saved_count == 1 else ''} = saved")
-        emit(backward, {g for g in grads if g is not None})
+        # (what forward saved stays held by the caller until backward ends: no del for it here)
+        emit(backward, {g for g in grads if g is not None} | saved_set)
         returned = ", ".join("None" if g is None else render(g) for g in grads)
         body.append(f"    return ({returned}{',' if len(grads) == 1 else ''})")
     source = "\n".join(body) + "\n"
