@@ -80,10 +80,11 @@ def compiled_equals_eager(fn, args, tensors, dtype=np.float64, calls=2):
 
 # ---- random graphs ------------------------------------------------------------------------------
 @settings(max_examples=25)
-@given(program=programs(), seed=st.integers(0, 2**32 - 1))
-def test_random_graphs_compile_to_the_eager_values_and_gradients(program, seed):
-    inputs = [Tensor(x, requires_grad=True) for x in program_inputs(program, seed, ("contiguous",))]
-    compiled_equals_eager(lambda *xs: program(*xs), inputs, inputs)
+@given(program=programs(), seed=st.integers(0, 2**32 - 1), dtype=st.sampled_from([np.float64, np.float32]))
+def test_random_graphs_compile_to_the_eager_values_and_gradients(program, seed, dtype):
+    values = program_inputs(program, seed, ("contiguous",))
+    inputs = [Tensor(x, dtype=dtype, requires_grad=True) for x in values]
+    compiled_equals_eager(lambda *xs: program(*xs), inputs, inputs, dtype)
 
 
 @pytest.mark.parametrize("k", range(len(EXAMPLES)))
