@@ -466,8 +466,8 @@ SURVIVORS: list[Survivor] = [
     ),
     Survivor(
         "tensor.py", "Function.release",
-        'self._arrays = None',
-        'self._arrays = ""',
+        'self._arrays, self.released, self.outline = None, True, (out._data.shape, out._data.dtype)',
+        'self._arrays, self.released, self.outline = "", True, (out._data.shape, out._data.dtype)',
         "Either value drops the only reference to the saved arrays, so they are freed alike; every later backward() or grad() "
         "through the op stops at `op.released` with the same error before reading _arrays, and the op itself is reachable "
         "only through the private Tensor._ctx (trace records hold its name and type, not the instance).",

@@ -57,13 +57,21 @@ class ArrayMethods:
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return self._data if dtype is None else self._data.astype(dtype)
 
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """``array + tensor`` is ``tensor.__radd__(array)`` (as for a Python number); any other use
+        of a numpy ufunc on a Tensor, such as np.exp(t), would lose the gradient: an error says so."""
+        reflected = _REFLECTED.get(ufunc.__name__)
+        if method == "__call__" and reflected and not kwargs and len(inputs) == 2 and inputs[1] is self:
+            return getattr(self, reflected)(inputs[0])
+        if kwargs.get("out") is not None:
+            raise TypeError(
+                f"np.{ufunc.__name__} cannot write into a numpy array from a Tensor (e.g. array += tensor): "
+                "write array = array + tensor for a Tensor, or use tensor.data for plain values"
+            )
+        raise _numpy_function_error(ufunc.__name__, type(self))
+
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        name = func.__name__
-        method = f"use tensor.{name}(...)" if hasattr(type(self), name) else "use Tensor ops"
-        raise TypeError(
-            f"np.{name} was given a Tensor: numpy functions do not record the graph, so no "
-            f"gradient would flow. To differentiate, {method}; for plain values, pass tensor.data"
-        )
+        raise _numpy_function_error(func.__name__, type(self))
 
     def __bool__(self) -> bool:
         raise TypeError(
@@ -104,6 +112,17 @@ class ArrayMethods:
 
     def __ge__(self, other: Any) -> np.ndarray:
         return self._data >= _values(other)
+
+    @property
+    def T(self) -> Tensor:
+        """All axes reversed: transpose()."""
+        return self.transpose()
+
+    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """The sum divided by the number of entries summed; over no entries nan (as numpy and PyTorch)."""
+        axes = checks.axes(axis, self.ndim, "mean")
+        n = self.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
+        return self.sum(axes, keepdims) / (n or np.nan)  # 0 / nan is nan, without numpy's 0/0 warning
 
     def abs(self) -> Tensor:
         """|x| = x * sign(x) with sign(x) a constant, so d|x|/dx = sign(x) (0 at x = 0, as PyTorch)."""
@@ -156,6 +175,24 @@ class ArrayMethods:
         """Insert an axis of size 1 at position ``axis`` of the result."""
         axis = checks.axis(axis, self.ndim + 1, "expand_dims")
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
+
+
+# numpy's ufunc behind each operator, and the Tensor method that computes ``array <op> tensor``.
+_REFLECTED = {
+    "add": "__radd__", "subtract": "__rsub__", "multiply": "__rmul__", "divide": "__rtruediv__",
+    "power": "__rpow__", "matmul": "__rmatmul__", "equal": "__eq__", "not_equal": "__ne__",
+    "less": "__gt__", "less_equal": "__ge__", "greater": "__lt__", "greater_equal": "__le__",
+}  # fmt: skip
+
+
+def _numpy_function_error(name: str, cls: type) -> TypeError:
+    method = f"use tensor.{name}(...)" if hasattr(cls, name) else "use Tensor ops"
+    if name in ("maximum", "minimum"):
+        method = f"use tinygrad_rnn.{name}(x, y)"
+    return TypeError(
+        f"np.{name} was given a Tensor: numpy functions do not record the graph, so no "
+        f"gradient would flow. To differentiate, {method}; for plain values, pass tensor.data"
+    )
 
 
 def _values(x: Any) -> Any:

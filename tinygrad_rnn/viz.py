@@ -14,7 +14,10 @@ is as easy to walk as a three-op expression:
     ``↑ see #3``. Leaves take their norm from ``.grad``; an intermediate
     tensor shows one when it kept ``.grad`` (``retain_grad()``) or when a
     backward trace is passed as ``trace=``. Names come from ``names={W: "W"}``
-    and from ``module=`` (its ``named_parameters()``).
+    and from ``module=`` (its ``named_parameters()``). After ``backward()``
+    (without retain_graph) the graph no longer holds its values: a tensor that
+    nothing else holds was freed and is drawn from its ``Outline`` (the op that
+    made it, its shape and dtype), the same node as before (``graph_node``).
 
 ``to_dot(tensor)``
     Graphviz DOT text of the same graph: one node per tensor, one edge per use
@@ -49,6 +52,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -58,7 +62,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from tinygrad_rnn.bookkeeping import dense_grad
+from tinygrad_rnn.bookkeeping import Outline, dense_grad
 from tinygrad_rnn.nn.module import Module, Parameter
 from tinygrad_rnn.tensor import Function, Tensor, _GradMode
 
@@ -72,6 +76,7 @@ __all__ = [
     "TraceRecord",
     "op_math",
     "OpMath",
+    "graph_node",
 ]
 
 
@@ -80,7 +85,7 @@ __all__ = [
 class _Visit:
     """One step of the pre-order walk: ``tensor`` reached as input ``position`` of node ``user``."""
 
-    tensor: Tensor
+    tensor: Tensor | Outline
     number: int
     user: int | None  # the node whose input this is; None for the root
     position: int
@@ -105,7 +110,31 @@ def _walk(root: Tensor) -> Iterator[_Visit]:
         if first and tensor._ctx is not None:
             parents = tensor._ctx.parents
             for pos in reversed(range(len(parents))):  # reversed: the first input is popped first
-                stack.append((parents[pos], number, pos))
+                stack.append((graph_node(parents[pos]), number, pos))
+
+
+_OP_OUTLINES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # released op -> its output's Outline
+
+
+def graph_node(parent: Tensor | Function | Outline) -> Tensor | Outline:
+    """An op's input as the graph shows it: the tensor while anything holds it, else its Outline.
+
+    Before backward (or with retain_graph) every input is a Tensor. backward() lets go of the
+    values (see bookkeeping.py, 5.): a released op holds the leaves that require grad, the ops
+    that made its other inputs (each standing for its output) and Outlines of constants.
+    """
+    if isinstance(parent, Tensor):
+        return parent
+    if isinstance(parent, Outline):
+        tensor = parent.tensor()
+        return parent if tensor is None else tensor
+    tensor = parent._output()  # a released op, standing for its output
+    if tensor is not None:
+        return tensor
+    if parent not in _OP_OUTLINES:  # one Outline per op, so that a reused tensor stays one node
+        shape, dtype = parent.outline
+        _OP_OUTLINES[parent] = Outline(parent._output, parent, shape, dtype, True)
+    return _OP_OUTLINES[parent]
 
 
 @dataclass(eq=False)  # Tensor == Tensor gives an array, so compare graphs by identity
@@ -113,7 +142,7 @@ class Graph:
     """The graph behind a tensor: ``tensors[k]`` is node ``#k``; ``edges`` are
     (input node, output node, input position) triples, one per use."""
 
-    tensors: list[Tensor]
+    tensors: list[Tensor | Outline]
     edges: list[tuple[int, int, int]]
 
     def number_of(self, tensor: Tensor) -> int | None:
@@ -125,7 +154,7 @@ class Graph:
 
 def collect_graph(tensor: Tensor) -> Graph:
     """Every tensor of the graph that produced ``tensor`` (once each) and every input use."""
-    tensors: list[Tensor] = []
+    tensors: list[Tensor | Outline] = []
     edges: list[tuple[int, int, int]] = []
     for visit in _walk(tensor):
         if visit.first:
