@@ -52,6 +52,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tinygrad_rnn.checks import as_float_array, own_copy
+
 if TYPE_CHECKING:
     from tinygrad_rnn.tensor import Function, Tensor
 
@@ -295,16 +297,19 @@ def watch(array: np.ndarray, written: list[int]) -> WatchedArray:
     return view
 
 
-def shared_stamp(source: Any, array: np.ndarray) -> list[int]:
-    """The write stamp for a new Tensor holding ``array``, made by ``Tensor(source)``.
+def tensor_memory(source: Any, dtype: Any = None) -> tuple[np.ndarray, list[int]]:
+    """The array and the write stamp of ``Tensor(source, dtype=dtype)``.
 
-    Made from another tensor's memory without a copy (``Tensor(t)``, ``Tensor(t.data)``),
-    a write through either is a write to both, so they share one stamp.
+    Made from another tensor's memory without a copy (``Tensor(t)``, ``Tensor(t.data)``), the
+    two share the memory and one stamp: a write through either is a write to both. Anything
+    else is copied, as ``torch.tensor`` does, so that a later write to the caller's array
+    cannot change what an op saw in forward.
     """
+    array = as_float_array(source, dtype)
     shared = getattr(source, "_written", None)  # a Tensor's, or a WatchedArray's (None for a copy)
     if shared is not None and np.may_share_memory(array, getattr(source, "_data", source)):
-        return shared
-    return [0]
+        return array, shared
+    return own_copy(array, getattr(source, "_data", source)), [0]
 
 
 def check_unchanged(op: Function) -> None:

@@ -17,13 +17,19 @@ if TYPE_CHECKING:
 _NUMERIC_KINDS = "biuf"
 
 
-def as_float_array(data: Any, dtype: Any = None, op: str = "Tensor") -> np.ndarray:
+def as_float_array(data: Any, dtype: Any = None, op: str = "Tensor", copy: bool = False) -> np.ndarray:
     """User data as a float ndarray: floats keep their dtype, ints and bools become float64.
+    With ``copy``, never the caller's memory (constants in the graph must not change later).
 
     The kind is checked before any cast: numpy would turn None into nan and the
     string "1.5" into 1.5, and neither is a number.
     """
     data = getattr(data, "_data", data)  # a Tensor's own array
+    if isinstance(data, (list, tuple)) and any(hasattr(item, "_ctx") for item in data):
+        raise TypeError(
+            f"{op}: got a {type(data).__name__} of Tensors; join them with stack(tensors) (or concat), "
+            "which keeps the graph, or pass their values (t.data)"
+        )
     try:
         array = np.asarray(data)
     except (TypeError, ValueError) as err:
@@ -38,7 +44,12 @@ def as_float_array(data: Any, dtype: Any = None, op: str = "Tensor") -> np.ndarr
             array = array.astype(dtype)
     elif array.dtype.kind != "f":
         array = array.astype(np.float64)
-    return array
+    return own_copy(array, data) if copy else array
+
+
+def own_copy(array: np.ndarray, data: Any) -> np.ndarray:
+    """``array``, made from ``data``, copied if it is still the caller's memory (or a view of it)."""
+    return array.copy() if array is data or not array.flags.owndata else array
 
 
 def float_dtype(dtype: Any, op: str) -> np.dtype:
@@ -69,6 +80,13 @@ def scalar(value: Any, op: str) -> float:
         return float(value)
     except (TypeError, ValueError):
         raise TypeError(f"{op}: expected a number, got {value!r}") from None
+
+
+def count(value: Any, what: str, op: str, least: int = 1) -> int:
+    """A whole number >= ``least`` (a batch size, a length); anything else is named."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < least:
+        raise ValueError(f"{op}: {what} must be an integer >= {least}, got {value!r}")
+    return int(value)
 
 
 def axis(value: Any, ndim: int, op: str) -> int:
@@ -163,7 +181,7 @@ def index(value: Any) -> Any:
         value = np.asarray(value) if value else np.zeros(0, dtype=np.intp)  # [] picks no positions
     if isinstance(value, np.ndarray) and value.dtype.kind == "f":
         raise IndexError(f"index: an index array must hold integers or booleans, got dtype {value.dtype}")
-    return value
+    return value.copy() if isinstance(value, np.ndarray) else value  # backward must use what forward did
 
 
 def tensor_list(tensors: Any, op: str) -> list:

@@ -121,8 +121,8 @@ class Div(Function):
 class Pow(Function):
     """z = x ** y;  dL/dx = g * y * x**(y-1),  dL/dy = g * z * log(x).
 
-    dL/dy needs x > 0; where x <= 0 the log is undefined and we use 0 there
-    (those entries only arise with integer exponents, which are not learned).
+    dL/dy needs log(x): below 0 it is undefined, so nan (as PyTorch); at x = 0 we use 0
+    (PyTorch's choice: z = x ** y is 0 there for y > 0).
     """
 
     elementwise = True
@@ -136,8 +136,8 @@ class Pow(Function):
         gx = unbroadcast(g * y * x ** (y - 1), x.shape) if x_needs else None
         gy = None
         if y_needs:
-            positive = x > 0  # a constant mask: comparisons give plain arrays
-            log_x = log(where(positive, x, 1.0))  # log(1) = 0 where x <= 0
+            nan_below_0 = np.where(x < 0, np.nan, 0.0).astype(x.dtype)  # comparisons give plain arrays
+            log_x = log(where(x > 0, x, 1.0)) + nan_below_0  # log x; 0 at x = 0, nan below (as PyTorch)
             gy = unbroadcast(g * self.output * log_x, y.shape)
         return gx, gy
 
@@ -375,7 +375,7 @@ class Max(Function):
 
     def forward(self, x):
         y = x.max(axis=self.axis, keepdims=True)
-        winners = x == y
+        winners = (x == y) | (np.isnan(x) & np.isnan(y))  # a nan max came from the nan entries
         self.share = winners / winners.sum(axis=self.axis, keepdims=True)  # 1/k at each of k tied maxima
         self.x_shape = x.shape
         if self.keepdims:

@@ -32,7 +32,7 @@ from tinygrad_rnn.bookkeeping import (
     check_unchanged,
     clock,
     outline,
-    shared_stamp,
+    tensor_memory,
     watch,
 )
 from tinygrad_rnn.modes import _GradMode, detect_anomaly, is_grad_enabled, no_grad, recording
@@ -139,8 +139,8 @@ class Tensor(ArrayMethods):
     __slots__ += ("_outline",)  # a constant's Outline, made when backward lets go of it (see bookkeeping)
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
-        self._data: np.ndarray = checks.as_float_array(data, dtype)
-        self._view, self._written = None, shared_stamp(data, self._data)  # see bookkeeping: writes
+        self._data, self._written = tensor_memory(data, dtype)  # a copy, or t's memory for Tensor(t)
+        self._view: np.ndarray | None = None
         self.grad: Any = None
         self.requires_grad: bool = bool(requires_grad)
         self._ctx: Function | None = None
@@ -201,7 +201,7 @@ class Tensor(ArrayMethods):
         """
         if isinstance(other, Tensor):
             return other
-        return Tensor._wrap(checks.as_float_array(other, self._data.dtype, op))
+        return Tensor._wrap(checks.as_float_array(other, self._data.dtype, op, copy=True))
 
     def __add__(self, other: Any) -> Tensor:
         return _ops.Add.apply(self, self._operand(other, "add"))
