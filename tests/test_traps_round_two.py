@@ -545,3 +545,166 @@ def test_the_data_helpers_name_a_batch_size_below_one():
     with pytest.raises(ValueError, match="adding_batch: batch_size must be an integer >= 1, got 0"):
         adding_batch(0, 5, rng)
     assert batch_rows(np.arange(10), 3).shape == (3, 3)
+
+
+# ==== 5. gaps that mutation testing by hand found in the modules `make mutants` leaves out ==========
+# Each test kills a change to the code that no test noticed (issue 19, part 5); the line it guards
+# is named in the comment.
+def test_lstm_layers_refuse_a_state_of_three_tensors():  # recurrent.py: len(state) != 2
+    h = np.zeros((1, 1, 3))
+    with pytest.raises(TypeError, match=r"LSTM: state must be a pair \(h_0, c_0\) or None, got a tuple of 3"):
+        nn.LSTM(2, 3)(np.ones((4, 1, 2)), (h, h, h))
+    with pytest.raises(TypeError, match=r"LSTMCell: state must be a pair \(h, c\) or None, got a list of 1"):
+        nn.LSTMCell(2, 3)(np.ones((1, 2)), [np.zeros((1, 3))])
+
+
+@pytest.mark.parametrize("name", ["RNN", "GRU", "LSTM"])
+def test_an_unbatched_batch_first_sequence_of_no_steps_is_named_as_such(name):
+    # (0, 2) is one unbatched sequence of 0 steps: its time axis is 0 even with batch_first.
+    with pytest.raises(ValueError, match=rf"{name}: the input sequence of shape \(0, 2\) has no time steps"):
+        getattr(nn, name)(2, 3, batch_first=True)(np.zeros((0, 2)))
+
+
+def test_the_layers_dropout_keeps_an_entry_whose_draw_equals_p():  # recurrent.py: random(...) >= dropout
+    # As nn.Dropout: m = [u >= p] keeps an entry with probability exactly 1 - p.
+    p = np.random.default_rng(11).random()
+    layer = nn.GRU(2, 3, num_layers=2, dropout=p)
+    layer._rng = np.random.default_rng(11)  # the next draw is p itself
+    y = layer._dropout(Tensor(np.full((1, 1, 3), 2.0)))
+    assert y.data[0, 0, 0] == 2.0 / (1.0 - p)
+
+
+def test_reprs_show_the_layers_dropout_and_the_leaky_cells_default_alpha():
+    assert repr(nn.LSTM(2, 3, num_layers=2, dropout=0.25)) == "LSTM(2, 3, num_layers=2, dropout=0.25)"
+    assert repr(nn.GRU(2, 3, num_layers=2, dropout=1.0)) == "GRU(2, 3, num_layers=2, dropout=1)"  # as given
+    assert repr(nn.LeakyRNNCell(2, 3)) == "LeakyRNNCell(2, 3, alpha=0.9)"
+    assert nn.LeakyRNNCell(2, 3).alpha == 0.9  # seed 004's leak by default
+
+
+def test_train_log_mean_loss_rounds_the_count_and_takes_at_least_one():  # train.py: TrainLog.mean_loss
+    from tinygrad_rnn.train import TrainLog
+
+    log = TrainLog(losses=[float(k) for k in range(10)])  # 0, 1, ..., 9
+    assert log.mean_loss(0.27) == 8.0  # round(2.7) = 3 steps: (7 + 8 + 9) / 3; int() would take 2
+    assert log.mean_loss(0.01) == 9.0  # round(0.1) = 0, but at least the last step counts
+    assert log.mean_loss() == 4.5
+
+
+def test_a_finite_loss_with_an_infinite_gradient_does_not_step():  # train.py: the non-finite guard
+    from tinygrad_rnn.tensor import Function
+    from tinygrad_rnn.train import optimizer_step
+
+    class FiniteValueInfiniteGradient(Function):  # value 1 (finite), gradient inf: the exact case
+        def forward(self, x):
+            return np.ones_like(x)
+
+        def backward(self, g):
+            return g * np.inf
+
+    x = nn.Parameter(np.array([3.0]))
+    loss = FiniteValueInfiniteGradient.apply(x).sum()
+    norm = optimizer_step(loss, optim.SGD([x], lr=0.1))
+    assert loss.item() == 1.0 and norm == np.inf
+    assert x.data[0] == 3.0  # not stepped (with `or` in the guard it would have become -inf)
+
+
+def test_keep_gate_init_takes_max_lag_one_and_floors_the_range_at_two():  # train.py: keep_gate_init
+    from tinygrad_rnn.train import keep_gate_init
+
+    for max_lag in (1, 2, 2.5):
+        cell = nn.LSTMCell(2, 64, rng=0)
+        keep_gate_init(cell, max_lag=max_lag, rng=np.random.default_rng(0))
+        keep = cell.bias_hh.data[64:128]  # log u with u ~ U(1, max(2, max_lag - 1)) = U(1, 2)
+        assert keep.min() >= 0.0 and keep.max() < np.log(2.0)
+        assert keep.max() > np.log(1.8)  # 64 draws from U(1, 2) reach past 1.8
+    with pytest.raises(ValueError, match="max_lag must be a number of steps >= 1"):
+        keep_gate_init(nn.LSTMCell(2, 4), max_lag=0.5, rng=0)
+
+
+def test_keep_gate_init_needs_a_hidden_size():  # train.py: the hidden_size check
+    from tinygrad_rnn.train import keep_gate_init
+
+    class NoSize(nn.Module):
+        def __init__(self):
+            self.weight_hh = nn.Parameter(np.zeros((8, 2)))
+
+    with pytest.raises(TypeError, match="NoSize is not a recurrent cell or layer"):
+        keep_gate_init(NoSize(), max_lag=10, rng=0)
+
+
+def test_grad_refuses_an_input_that_needs_no_gradient_even_with_allow_unused():  # autograd.py
+    # PyTorch: "One of the differentiated Tensors does not require grad", allow_unused or not.
+    from tinygrad_rnn import grad
+
+    x, c = leaf([1.0, 2.0]), Tensor(np.array([3.0, 4.0]))
+    y = (x * c).sum()
+    with pytest.raises(RuntimeError, match="grad: input 1 is not a Tensor that requires grad"):
+        grad(y, [x, c], allow_unused=True)
+
+
+def test_save_syncs_the_file_before_renaming_it(tmp_path, monkeypatch):  # io.py: os.fsync
+    synced, renamed = [], []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
+    monkeypatch.setattr(os, "replace", lambda a, b: (renamed.append(len(synced)), real_replace(a, b)))
+    save({"w": np.ones(2)}, tmp_path / "m.npz")
+    assert len(synced) == 1 and renamed == [1]  # synced once, before the rename
+
+
+def test_an_interrupted_save_leaves_the_old_file_and_no_temporary(tmp_path):  # io.py: BaseException
+    path = tmp_path / "m.npz"
+    save({"w": np.ones(2)}, path)
+
+    def interrupted(file):
+        file.write(b"half a checkpoint")
+        raise KeyboardInterrupt  # Ctrl-C while writing
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomically(str(path), interrupted)
+    assert os.listdir(tmp_path) == ["m.npz"]
+    np.testing.assert_array_equal(load(path)["w"], np.ones(2))
+
+
+def test_load_names_a_folder_an_object_array_and_save_an_empty_key(tmp_path):  # io.py
+    from tinygrad_rnn import CheckpointError
+
+    with pytest.raises(CheckpointError, match=r"load: '.*' is a directory, not an \.npz checkpoint"):
+        load(tmp_path)
+    np.savez(tmp_path / "o.npz", w=np.array([{"a": 1}], dtype=object))
+    # our own words (numpy's message mentions pickle too, and advises allow_pickle=True)
+    with pytest.raises(CheckpointError, match="entry 'w' is an object array stored with pickle; refusing"):
+        load(tmp_path / "o.npz")
+    with pytest.raises(CheckpointError, match="save: keys must be non-empty strings, got ''"):
+        save({"": np.ones(1)}, tmp_path / "e.npz")
+    assert sorted(os.listdir(tmp_path)) == ["o.npz"]
+
+
+def test_load_state_dict_copies_so_a_later_step_leaves_the_dict_alone():  # module.py
+    lin = nn.Linear(2, 2, rng=0)
+    state = {k: np.full_like(v, 0.5) for k, v in lin.state_dict().items()}
+    lin.load_state_dict(state)
+    lin(np.ones((1, 2))).sum().backward()
+    optim.SGD(lin.parameters(), lr=0.1).step()
+    assert all((v == 0.5).all() for v in state.values())
+    assert (lin.weight.data != 0.5).all()
+
+
+def test_a_container_that_holds_itself_is_walked_once():  # module.py: the self-reference guard
+    inner: list = [nn.Linear(1, 1, rng=0)]
+    inner.append(inner)
+    with pytest.raises(TypeError, match=r"a list holding \[0\] Linear would be invisible"):
+        nn.Module().layers = inner
+    harmless: list = [1]
+    harmless.append(harmless)
+    module = nn.Module()
+    module.numbers = harmless  # no learnables inside: allowed, and no endless walk
+    assert module.numbers is harmless
+
+
+def test_module_dict_refuses_an_empty_key_and_module_list_insert_checks_its_item():  # module.py
+    with pytest.raises(ValueError, match="ModuleDict: keys must be non-empty strings without '.', got ''"):
+        nn.ModuleDict({"": nn.Linear(1, 1)})
+    layers = nn.ModuleList([nn.Linear(1, 1)])
+    with pytest.raises(TypeError, match=r"ModuleList: item 0 is a Parameter, not a Module"):
+        layers.insert(0, nn.Parameter(np.ones(1)))
+    assert len(layers) == 1
