@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn.nn.functional as F
-from tinygrad_rnn import Tensor, nn, optim, split
+from tinygrad_rnn import Tensor, maximum, nn, optim, split
 from tinygrad_rnn.nn.utils import clip_grad_norm_
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -66,6 +66,8 @@ def test_a_constant_takes_the_tensors_float_dtype():
     x = Tensor(np.ones(2, dtype=np.float32), requires_grad=True)
     assert (x + np.ones(2)).dtype == np.float32 and (x * 0.5).dtype == np.float32
     assert (x + Tensor(np.ones(2))).dtype == np.float64
+    # A 0-d float64 Tensor too: numpy's float64 (PyTorch keeps float32 when the 0-d one is float64).
+    assert (x + Tensor(np.float64(1.0))).dtype == np.float64
 
 
 def test_tensor_of_an_array_copies_and_of_a_tensor_shares():
@@ -145,6 +147,28 @@ def test_sigmoid_is_zero_far_in_the_negative_tail():
     y32 = Tensor(np.array([-20.0], dtype=np.float32)).sigmoid().item()
     assert y64 == 0.0 and abs(y64 - exact64) < 1.1e-16
     assert y32 == 0.0 and abs(y32 - exact32) < 6e-8
+
+
+def test_sqrt_is_x_to_the_half_so_its_derivative_at_minus_zero_is_plus_inf():
+    # torch.sqrt'(-0.0) = 1 / (2 sqrt(-0.0)) = 1 / -0.0 = -inf; torch's x ** 0.5 and this sqrt,
+    # which is x ** 0.5, give +inf: the one-sided derivative at 0 that exists.
+    x = Tensor(np.array([-0.0, 0.0, 4.0]), requires_grad=True)
+    with np.errstate(divide="ignore"):
+        x.sqrt().sum().backward()
+    assert list(x.grad) == [np.inf, np.inf, 0.25]
+
+
+def test_gradients_through_a_nan_follow_their_own_convention():
+    # Where a value is nan the function is undefined, and each library picks a gradient. PyTorch:
+    # torch.amax sends nan to every entry of the row, torch.max to the nan entry; torch.maximum
+    # gives the whole gradient to both operands. Here: the nan entries of a max share it (as
+    # torch.max), and maximum/minimum give half to each operand, as at a tie.
+    x = Tensor(np.array([np.nan, 1.0]), requires_grad=True)
+    x.max().backward()
+    assert list(x.grad) == [1.0, 0.0]
+    a, b = Tensor(np.array([np.nan]), requires_grad=True), Tensor(np.array([2.0]), requires_grad=True)
+    maximum(a, b).sum().backward()
+    assert list(a.grad) == [0.5] and list(b.grad) == [0.5]
 
 
 def test_clip_grad_norm_returns_a_python_float():

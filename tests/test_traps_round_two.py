@@ -708,3 +708,47 @@ def test_module_dict_refuses_an_empty_key_and_module_list_insert_checks_its_item
     with pytest.raises(TypeError, match=r"ModuleList: item 0 is a Parameter, not a Module"):
         layers.insert(0, nn.Parameter(np.ones(1)))
     assert len(layers) == 1
+
+
+# ==== 4. found by the oracle (tests/parity/test_oracle.py) and fixed to PyTorch's values ============
+def test_a_nan_gradient_makes_every_clipped_gradient_nan_as_in_pytorch():
+    # total = nan, so the factor max_norm / (total + 1e-6) is nan; PyTorch multiplies by it anyway
+    # (then optimizer_step skips the step). The gradients were left as they were.
+    a, b = nn.Parameter(np.zeros(2)), nn.Parameter(np.zeros(1))
+    a.grad, b.grad = np.array([np.nan, 1.0]), np.array([3.0])
+    assert np.isnan(clip_grad_norm_([a, b], 1.0))
+    assert np.isnan(a.grad).all() and np.isnan(b.grad).all()
+
+
+def test_the_divisors_gradient_does_not_overflow_where_its_square_underflows():
+    # d/dx (x / x) = 1/x - x/x^2 = 0. At the smallest normal float32, x^2 underflows to 0, and
+    # -g x / y^2 was -inf; -g z / y (PyTorch's form) is -1/x, finite, and the two terms cancel.
+    x = Tensor(np.array([1.1754944e-38], dtype=np.float32), requires_grad=True)
+    (x / x).sum().backward()
+    assert x.grad[0] == 0.0
+
+
+def test_pow_gradients_at_a_zero_base_are_pytorchs():
+    # d/dx x**y at y = 0 is 0 (x**0 = 1 is constant), also at x = 0, where y * x**(y-1) = 0 * inf.
+    x = Tensor(np.array([0.0, 3.0]), requires_grad=True)
+    y = Tensor(np.array([0.0, 0.0]), requires_grad=True)
+    (x**y).sum().backward()
+    assert list(x.grad) == [0.0, 0.0] and list(y.grad) == [0.0, np.log(3.0)]
+    # d/dy 0**y for y < 0 is z log 0 = inf * -inf = -inf (PyTorch); 0 was used for log 0 everywhere.
+    y = Tensor(np.array([-1.0]), requires_grad=True)
+    with np.errstate(divide="ignore"):  # 0 ** -1 = inf: numpy's divide warning in the forward
+        (Tensor(np.array([0.0])) ** y).sum().backward()
+    assert y.grad[0] == -np.inf
+
+
+def test_relu_and_where_send_exactly_zero_where_they_did_not_pass_the_value():
+    # PyTorch masks: where(x > 0, g, 0), not g * (x > 0), so a nan or inf from above (here
+    # d log(r)/dr at r = 0 times 0) stops there; it came out as nan = nan * 0.
+    x = Tensor(np.array([0.0, 2.0]), requires_grad=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        (x.relu().log() * 0.0).sum().backward()
+    assert list(x.grad) == [0.0, 0.0]
+    y = Tensor(np.array([5.0, 2.0]), requires_grad=True)
+    with np.errstate(divide="ignore", invalid="ignore"):  # log(0) * 0 = nan at the entry where() did not take
+        (where(np.array([False, True]), y, 0.0).log() * 0.0).sum().backward()
+    assert list(y.grad) == [0.0, 0.0]

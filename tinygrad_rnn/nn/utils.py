@@ -91,7 +91,7 @@ def clip_grad_norm_(
     """Scale all gradients together so that their joint norm is at most ``max_norm``.
 
     total = || concat(g_1, ..., g_n) ||_p  (p = norm_type; inf means the largest |g|).
-    If total > max_norm, every g_i is multiplied by max_norm / (total + 1e-6)
+    If total > max_norm (or is nan), every g_i is multiplied by max_norm / (total + 1e-6)
     (PyTorch's formula; the 1e-6 guards against dividing by ~0). The gradients'
     direction is kept, only their length shrinks. Returns total, measured before
     clipping, as a float. Parameters without a gradient are skipped.
@@ -117,7 +117,7 @@ def clip_grad_norm_(
             "pass error_if_nonfinite=False to clip anyway"
         )
     scale = max_norm / (total + 1e-6)
-    if scale < 1.0:
+    if not scale >= 1.0:  # also for a nan norm: then every gradient becomes nan, as in PyTorch
         for g in grads:
             g *= scale
     return total
