@@ -1,13 +1,15 @@
-"""`make bench`: milliseconds per training step of tinygrad_rnn (both forms), numpy and PyTorch.
+"""`make bench`: milliseconds per training step of tinygrad_rnn (three forms), numpy and PyTorch.
 
     python -m benchmarks [--rounds N] [--quick] [--only NAME ...] [--json PATH] [--no-torch] [--tiny]
 
 Every benchmark times one SGD training step (forward, mean cross-entropy,
-full BPTT, SGD update) of the same model, from the same parameters, four
+full BPTT, SGD update) of the same model, from the same parameters, five
 ways: tinygrad_rnn composed (the default: every recurrent step built from
 primitive ops), tinygrad_rnn fused (``fused=True`` on the recurrent layer),
-the hand-derived numpy step (benchmarks/numpy_reference.py) and PyTorch on
-the CPU when it is installed (`make parity` installs it).
+tinygrad_rnn compiled (the composed loss through ``jit``; its trace and compile
+time is reported apart), the hand-derived numpy step
+(benchmarks/numpy_reference.py) and PyTorch on the CPU when it is installed
+(`make parity` installs it).
 
 The implementations run interleaved: every round times each of them once,
 in an order that rotates from round to round, so a machine that is busier
@@ -19,7 +21,8 @@ Each benchmark's targets (models.SPECS) are checked against those ratios.
 Also measured: the engine's cost per graph node (a chain of adds and
 multiplies on shape-(2,) tensors, forward + backward, divided by the chain's
 length: pure bookkeeping, no arithmetic to speak of), and the peak memory
-allocated during one lstm-lm step of each form (tracemalloc, which numpy reports to).
+allocated during one lstm-lm step of each form (tracemalloc, which numpy reports to),
+against the compiler's target: compiled <= 1.3x the numpy reference.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.models import (
+    COMPILED,
     COMPOSED,
     FUSED,
     SPECS,
@@ -55,11 +59,15 @@ from benchmarks.models import (
 )
 from tinygrad_rnn import Tensor
 
-SCHEMA = "tinygrad_rnn-bench/2"
+SCHEMA = "tinygrad_rnn-bench/3"
 ENGINE, NUMPY, TORCH = "tinygrad_rnn", "numpy", "torch"
-IMPLEMENTATIONS = (COMPOSED, FUSED, NUMPY, TORCH)
+IMPLEMENTATIONS = (COMPOSED, FUSED, COMPILED, NUMPY, TORCH)
 # The ratios printed and stored for every benchmark: numerator / denominator.
-RATIOS = ((COMPOSED, FUSED), (COMPOSED, NUMPY), (FUSED, NUMPY), (COMPOSED, TORCH), (FUSED, TORCH))
+RATIOS = (
+    (COMPOSED, FUSED), (COMPOSED, NUMPY), (FUSED, NUMPY), (COMPILED, NUMPY),
+    (COMPOSED, TORCH), (FUSED, TORCH), (COMPILED, TORCH),
+)  # fmt: skip
+MEMORY_TARGET = 1.3  # compiled lstm-lm step's peak memory <= 1.3x the numpy reference's
 MIN_SAMPLE_MS = 50.0  # each timed sample repeats the step until it lasts about this long
 MAX_REPEATS = 200
 WARM_UP_STEPS = 5
@@ -137,6 +145,7 @@ def run_benchmark(
     trainers = {
         COMPOSED: composed,
         FUSED: engine_trainer(spec, inputs, targets, seed=0, fused=True),
+        COMPILED: engine_trainer(spec, inputs, targets, seed=0, compiled=True),
         NUMPY: numpy_trainer(spec, params, inputs, targets),
     }
     if use_torch:
@@ -147,7 +156,13 @@ def run_benchmark(
     gc.freeze()
     try:
         # The first step of each starts from the same parameters: their losses must agree.
-        first_loss = {name: trainer.step() for name, trainer in trainers.items()}
+        # The compiled trainer's first step traces and compiles: timed apart.
+        first_loss = {}
+        for name, trainer in trainers.items():
+            start = time.perf_counter()
+            first_loss[name] = trainer.step()
+            if name == COMPILED:
+                compile_seconds = time.perf_counter() - start
         for trainer in trainers.values():
             warm_up(trainer.step, warm_up_steps)
         repeats = {name: repeats_for(trainer.step, min_sample_ms) for name, trainer in trainers.items()}
@@ -177,6 +192,7 @@ def run_benchmark(
                       for name in IMPLEMENTATIONS},
         "ratios": ratios,
         "targets": checked,
+        "compile_s": compile_seconds,  # the compiled trainer's first step: trace, passes, codegen
     }  # fmt: skip
 
 
@@ -253,13 +269,19 @@ def lstm_peak_memory(spec: BenchSpec) -> dict[str, Any]:
     inputs, targets = make_batch(spec, seed=0)
     composed = engine_trainer(spec, inputs, targets, seed=0)
     fused = engine_trainer(spec, inputs, targets, seed=0, fused=True)
+    compiled = engine_trainer(spec, inputs, targets, seed=0, compiled=True)
     numpy_step = numpy_trainer(spec, composed.model.state_dict(), inputs, targets)
-    return {
+    memory = {
         "benchmark": spec.name,
         COMPOSED: peak_memory_mib(composed),
         FUSED: peak_memory_mib(fused),
+        COMPILED: peak_memory_mib(compiled),
         NUMPY: peak_memory_mib(numpy_step),
     }
+    program = compiled.loss_of.program
+    memory["compiled_program_estimate"] = compiled.loss_of._latest.generated.peak_bytes / 2**20
+    memory["compiled_lines"] = program.count()
+    return memory
 
 
 # ---- report --------------------------------------------------------------------------------------
@@ -365,10 +387,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     lstm = next(spec for spec in SPECS if spec.name == "lstm-lm")
     memory = lstm_peak_memory(lstm.tiny() if args.tiny else lstm)
+    memory_ratio = memory[COMPILED] / memory[NUMPY]
     console.print(
         f"peak memory allocated during one {memory['benchmark']} step (tracemalloc): "
         f"composed {memory[COMPOSED]:.1f} MiB, fused {memory[FUSED]:.1f} MiB, "
-        f"numpy reference {memory[NUMPY]:.1f} MiB"
+        f"compiled {memory[COMPILED]:.1f} MiB (the program's own estimate "
+        f"{memory['compiled_program_estimate']:.1f}), numpy reference {memory[NUMPY]:.1f} MiB; "
+        f"compiled/numpy {memory_ratio:.2f}x (target <= {MEMORY_TARGET}x: "
+        f"{_met(memory_ratio <= MEMORY_TARGET)})"
+    )
+    console.print(
+        "trace + compile time of the compiled step (its first call): "
+        + ", ".join(f"{row['name']} {row['compile_s']:.2f} s" for row in results)
     )
     machine["load_average_1min_at_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     console.print(f"load average at the end: {_load(machine['load_average_1min_at_end'])}")

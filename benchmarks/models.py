@@ -7,9 +7,11 @@ model: forward over the whole sequence, mean softmax cross-entropy over every
 
 * with tinygrad_rnn, as a user would write it (nn.RNN/GRU/LSTM, nn.Embedding,
   nn.Linear, F.cross_entropy, optim.SGD; seed 000's model from its equations),
-  in both of its forms: "composed" (the default: every recurrent step made of
-  primitive ops, nn/steps.py) and "fused" (``fused=True`` on the recurrent
-  layer: the steps of fused.py; for seed 000's model, one TanhAffine op per step);
+  in three forms: "composed" (the default: every recurrent step made of
+  primitive ops, nn/steps.py), "fused" (``fused=True`` on the recurrent
+  layer: the steps of fused.py; for seed 000's model, one TanhAffine op per step)
+  and "compiled" (the composed model's loss through ``tinygrad_rnn.jit``: one
+  generated numpy program for forward and backward);
 * in plain numpy, from the hand-derived gradients in numpy_reference.py;
 * with PyTorch on the CPU, when it is installed (torch's own nn.RNN/GRU/LSTM,
   Embedding, Linear, cross_entropy and SGD).
@@ -32,7 +34,7 @@ import numpy as np
 
 import tinygrad_rnn.nn.functional as F
 from benchmarks import numpy_reference
-from tinygrad_rnn import Tensor, concat, nn, optim, stack
+from tinygrad_rnn import Tensor, concat, jit, nn, optim, stack
 from tinygrad_rnn.fused import TanhAffine
 
 __all__ = [
@@ -50,8 +52,8 @@ __all__ = [
 ]
 
 LANGUAGE_MODELS = ("rnn", "gru", "lstm")
-COMPOSED, FUSED = "composed", "fused"
-FORMS = (COMPOSED, FUSED)  # the engine's two forms of every recurrent model
+COMPOSED, FUSED, COMPILED = "composed", "fused", "compiled"
+FORMS = (COMPOSED, FUSED, COMPILED)  # the engine's forms: eager composed, eager fused, jit of composed
 
 
 @dataclass(frozen=True)
@@ -106,21 +108,22 @@ class BenchSpec:
 
 
 # The earlier targets hold the default (composed) form to its baseline; lstm-lm adds the
-# learner-first core's: composed <= 1.3x torch and <= 1.25x fused, fused <= 1.5x numpy.
+# learner-first core's: composed <= 1.3x torch and <= 1.25x fused, fused <= 1.5x numpy. The
+# compiler's: every compiled step <= 1.3x the hand-derived numpy step, lstm-lm <= 1.15x.
 SPECS: tuple[BenchSpec, ...] = (
     # min-char-rnn's setting: one-hot characters, 25 steps, one sequence, float64.
     BenchSpec("char-rnn", "char-rnn", vocab=65, hidden=100, steps=25, batch=1, dtype="float64",
-              targets=(Target(COMPOSED, "numpy", 1.5),)),
+              targets=(Target(COMPOSED, "numpy", 1.5), Target(COMPILED, "numpy", 1.3))),
     BenchSpec("rnn-lm", "rnn", vocab=65, embedding=64, hidden=256, steps=64, batch=32, dtype="float32",
-              targets=(Target(COMPOSED, "torch", 1.3),)),
+              targets=(Target(COMPOSED, "torch", 1.3), Target(COMPILED, "numpy", 1.3))),
     BenchSpec("gru-lm", "gru", vocab=65, embedding=64, hidden=256, steps=64, batch=32, dtype="float32",
-              targets=(Target(COMPOSED, "torch", 1.3),)),
+              targets=(Target(COMPOSED, "torch", 1.3), Target(COMPILED, "numpy", 1.3))),
     BenchSpec("lstm-lm", "lstm", vocab=65, embedding=64, hidden=256, steps=64, batch=32, dtype="float32",
               targets=(Target(COMPOSED, "torch", 1.3), Target(COMPOSED, FUSED, 1.25),
-                       Target(FUSED, "numpy", 1.5))),
+                       Target(FUSED, "numpy", 1.5), Target(COMPILED, "numpy", 1.15))),
     # Seed 000 (r2rt): binary inputs, state size 16, truncated to 10 steps, batch 200.
     BenchSpec("r2rt", "r2rt", vocab=2, hidden=16, steps=10, batch=200, dtype="float32",
-              targets=(Target(COMPOSED, "torch", 1.0, strict=True),)),
+              targets=(Target(COMPOSED, "torch", 1.0, strict=True), Target(COMPILED, "numpy", 1.3))),
 )  # fmt: skip
 
 
@@ -229,18 +232,26 @@ class Trainer(Protocol):
 
 
 class EngineTrainer:
-    """One training step with tinygrad_rnn, on a fixed batch."""
+    """One training step with tinygrad_rnn, on a fixed batch (the loss through jit if ``compiled``)."""
 
-    def __init__(self, spec: BenchSpec, model: nn.Module, inputs: np.ndarray, targets: np.ndarray) -> None:
+    def __init__(
+        self, spec: BenchSpec, model: nn.Module, inputs: np.ndarray, targets: np.ndarray,
+        compiled: bool = False,
+    ) -> None:
         self.model, self.vocab = model, spec.vocab
         # One-hot inputs are data, made a Tensor once, as a training script would.
         self.inputs = inputs if spec.architecture in LANGUAGE_MODELS else Tensor(inputs)
         self.targets = targets.reshape(-1)
         self.optimizer = optim.SGD(model.parameters(), lr=spec.lr)
+        # The one line a training loop changes to compile its step:
+        self.loss_of = jit(self.loss_of) if compiled else self.loss_of
+
+    def loss_of(self, inputs: Any, targets: np.ndarray) -> Tensor:
+        logits = self.model(inputs)
+        return F.cross_entropy(logits.reshape(-1, self.vocab), targets)
 
     def _loss(self) -> Tensor:
-        logits = self.model(self.inputs)
-        return F.cross_entropy(logits.reshape(-1, self.vocab), self.targets)
+        return self.loss_of(self.inputs, self.targets)
 
     def step(self) -> float:
         self.optimizer.zero_grad()
@@ -256,9 +267,11 @@ class EngineTrainer:
         return loss.item(), {name: p.grad.copy() for name, p in self.model.named_parameters()}
 
 
-def engine_trainer(spec: BenchSpec, inputs, targets, seed: int = 0, fused: bool = False) -> EngineTrainer:
-    """The engine's step of ``spec``, composed (default) or fused."""
-    return EngineTrainer(spec, engine_model(spec, seed, fused), inputs, targets)
+def engine_trainer(
+    spec: BenchSpec, inputs, targets, seed: int = 0, fused: bool = False, compiled: bool = False
+) -> EngineTrainer:
+    """The engine's step of ``spec``: composed (default), fused, or the composed step compiled."""
+    return EngineTrainer(spec, engine_model(spec, seed, fused), inputs, targets, compiled)
 
 
 # ---- numpy --------------------------------------------------------------------------------------

@@ -15,10 +15,12 @@ Convention for a demo module (``demos/<name>.py``):
   the arguments, called before anything runs (a path that cannot be
   written, a corpus too short), so a typo does not cost a whole run.
 
-A training demo runs seeds ``args.seed``, ``args.seed + 1``, ... (three in full
-and quick mode) and reports each seed's numbers and their spread; every
-sentence it prints says for how many seeds it holds. ``python -m demos report``
-(``demos/report.py``) writes the README's results from the demos' JSON.
+A training demo runs seeds ``args.seed``, ``args.seed + 1``, ... (``seed_list``:
+``--seeds N`` of them, else the demo's ``SEEDS[size]``, three in full and quick
+mode) and reports each seed's numbers and their spread; every sentence it
+prints says for how many seeds it holds. A module with ``SEEDS`` is a training
+demo: ``python -m demos report`` (``demos/report.py``) runs it over many seeds
+under several BLAS kernels and writes the README's results from the demos' JSON.
 
 To add a demo, write the module and add one line to ``DEMOS`` in
 ``demos/__main__.py``; ``--all`` runs them in that order.
@@ -37,3 +39,10 @@ import os
 # effect there; a value the user has set wins.
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
+
+
+def seed_list(args: object, default: int) -> list[int]:
+    """The seeds a training demo runs: args.seed, args.seed + 1, ..., ``--seeds`` of them (else
+    ``default``)."""
+    count = getattr(args, "seeds", None) or default
+    return [args.seed + k for k in range(count)]

@@ -1,9 +1,9 @@
 """``python -m demos``: list the demos, run one, or run them all (``make demo``).
 
 python -m demos                          # the list
-python -m demos NAME [--quick] [--seed N] [--json PATH] [demo options]
+python -m demos NAME [--quick] [--seed N] [--seeds N] [--json PATH] [demo options]
 python -m demos --all --quick            # every demo, in order
-python -m demos report [--from-json]     # full runs -> docs/results/*.json -> the README's results
+python -m demos report [--from-json]     # runs over seeds and BLAS kernels -> docs/results -> README
 
 Run it from the repository root (the folder that holds demos/).
 """
@@ -21,8 +21,20 @@ from types import ModuleType
 from rich.console import Console
 from rich.table import Table
 
-from demos import bptt, curvature, dependencies, forward, graph, language_model, memory, vanishing
+from demos import (
+    bptt,
+    compile,
+    curvature,
+    dependencies,
+    forward,
+    graph,
+    language_model,
+    memory,
+    rtrl,
+    vanishing,
+)
 from demos._files import output_path_problem, write_text_atomically
+from demos._ui import rule
 
 # The registry: one line per demo, in the order `--all` runs them.
 DEMOS: list[ModuleType] = [
@@ -30,10 +42,12 @@ DEMOS: list[ModuleType] = [
     graph,
     bptt,
     dependencies,
+    rtrl,
     vanishing,
     language_model,
     memory,
     curvature,
+    compile,
 ]
 
 
@@ -41,15 +55,25 @@ def demo_by_name() -> dict[str, ModuleType]:
     return {module.NAME: module for module in DEMOS}
 
 
-def non_negative_int(text: str) -> int:
+def non_negative_int(text: str, least: int = 0) -> int:
     """argparse type for --seed: numpy's generators take no negative seeds."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {least}, got {text!r}") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= {least}, got {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type for counts (--seeds, --jobs)."""
+    return non_negative_int(text, least=1)
+
+
+def seeded(module: ModuleType) -> bool:
+    """A training demo: it runs several seeds (its SEEDS, or --seeds)."""
+    return hasattr(module, "SEEDS")
 
 
 def demo_options(module: ModuleType) -> dict[str, object]:
@@ -80,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(size="full")
     parser.add_argument(
         "--seed", type=non_negative_int, default=0, help="first random seed, >= 0 (default 0)"
+    )
+    parser.add_argument(
+        "--seeds",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="how many seeds a training demo runs, from --seed on (default: 3 in full and quick mode)",
     )
     parser.add_argument("--json", metavar="PATH", help="write the key numbers to PATH as JSON")
     for module in DEMOS:
@@ -117,6 +148,9 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace, chosen
             if getattr(args, dest) != default and not any(dest in demo_options(m) for m in chosen):
                 option, names = "--" + dest.replace("_", "-"), ", ".join(m.NAME for m in chosen)
                 parser.error(f"{option} is an option of {module.NAME}; {names} does not use it")
+    if args.seeds is not None and not any(map(seeded, chosen)):
+        names = ", ".join(m.NAME for m in chosen)
+        parser.error(f"--seeds is an option of the training demos; {names} does not use it")
     if args.json is not None:  # --json '' is a mistake to report, not a request to skip the file
         problem = output_path_problem(args.json, "--json")
         if problem:
@@ -128,7 +162,7 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace, chosen
 
 
 def list_demos(console: Console) -> None:
-    console.print("[bold]Demos[/bold] (python -m demos NAME [--quick] [--seed N] [--json PATH]):")
+    console.print("[bold]Demos[/bold] (python -m demos NAME [--quick] [--seed N] [--seeds N] [--json PATH]):")
     listing = Table.grid(padding=(0, 2))  # a summary that wraps stays in its column
     listing.add_column(style="cyan", no_wrap=True)
     listing.add_column()
@@ -136,13 +170,13 @@ def list_demos(console: Console) -> None:
         listing.add_row(f"  {module.NAME}", module.SUMMARY)
     console.print(listing)
     console.print(
-        "[dim]python -m demos report: every demo in full mode, and the README's results written from "
-        "their JSON (docs/results/).[/dim]"
+        "[dim]python -m demos report: every demo in full mode, the training demos over at least 10 seeds "
+        "under two BLAS kernels, and the README's results written from their JSON (docs/results/).[/dim]"
     )
 
 
 def run_demo(module: ModuleType, args: argparse.Namespace, console: Console) -> dict:
-    console.rule(f"[bold]{module.NAME}[/bold]: {module.SUMMARY}")
+    rule(console, module.NAME, module.SUMMARY)
     start = time.perf_counter()
     result = module.run(args, console)
     console.print(f"[dim]{module.NAME} ({args.size} mode) took {time.perf_counter() - start:.1f} s[/dim]\n")

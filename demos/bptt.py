@@ -18,7 +18,7 @@ import argparse
 import numpy as np
 from rich.console import Console
 
-from demos._ui import panel, table
+from demos._ui import panel, say, table
 from tinygrad_rnn import Tensor
 
 NAME = "bptt"
@@ -125,10 +125,12 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     p = make_problem(args.seed)
     hand = hand_bptt(p)
     engine = engine_bptt(p)
-    console.print(
+    say(
+        console,
         f"RNN with {INPUT} inputs, {HIDDEN} hidden units, {CLASSES} classes, unrolled {STEPS} steps from "
         f"s_0 = 0; E = sum of {STEPS} cross-entropies = {hand['loss']:.6f} (hand) / "
-        f"{engine['shared']['loss']:.6f} (engine)."
+        f"{engine['shared']['loss']:.6f} (engine).",
+        markup=False,
     )
     console.print(
         table(

@@ -13,7 +13,7 @@ import argparse
 import numpy as np
 from rich.console import Console
 
-from demos._ui import panel, table
+from demos._ui import panel, say, table
 from tinygrad_rnn import Tensor
 
 NAME = "forward"
@@ -90,16 +90,20 @@ def _rounds_table(title: str, rounds: list[tuple[np.ndarray, ...]], compare: boo
 
 
 def run(args: argparse.Namespace, console: Console) -> dict:
-    console.print(
+    say(
+        console,
         "The article's cell: a_t = tanh(a_(t-1) W_aa + x_t W_ax + b_a), output y_t = a_t W_ya + b_y, "
-        f"X = {X}, a_0 = {INITIAL_STATE[0]}."
+        f"X = {X}, a_0 = {INITIAL_STATE[0]}.",
+        markup=False,
     )
     fresh = forward_rounds(np.array(INITIAL_STATE))
     console.print(_rounds_table("A fresh run from a_0 = [0, 0] (engine)", fresh, compare=True))
     fresh_error = max_print_error(fresh)
-    console.print(
+    say(
+        console,
         f"Largest difference from the printed numbers: {fresh_error:.3g}; round 1 starts from "
-        f"x_1 W_ax + b_a = {_fmt(fresh[0][0])}, not the printed {_fmt(PRINTED[0][0])}."
+        f"x_1 W_ax + b_a = {_fmt(fresh[0][0])}, not the printed {_fmt(PRINTED[0][0])}.",
+        markup=False,
     )
 
     # 1. Which initial state would give the printed round-1 pre-activation?
@@ -107,10 +111,12 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     rhs = np.asarray(PRINTED[0][0]) - X[0] * np.ravel(W_CELL_INPUT) - np.asarray(B_CELL)
     solved_state = np.linalg.solve(np.asarray(W_CELL_STATE).T, rhs)
     fresh_final = np.ravel(fresh[-1][1])
-    console.print(
+    say(
+        console,
         f"Solving pre_1 = a_0 W_aa + x_1 W_ax + b_a for a_0 gives a_0 = {_fmt(solved_state)}; "
         f"the fresh run ended in the state {_fmt(fresh_final)} "
-        f"(difference {np.max(np.abs(solved_state - fresh_final)):.1e})."
+        f"(difference {np.max(np.abs(solved_state - fresh_final)):.1e}).",
+        markup=False,
     )
 
     # 2. So the loop ran again with the state left over from earlier runs (a notebook

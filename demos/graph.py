@@ -30,9 +30,11 @@ import numpy as np
 from rich.columns import Columns
 from rich.console import Console
 from rich.panel import Panel
+from rich.text import Text
+from rich.tree import Tree
 
 from demos._files import output_path_problem, write_text_atomically
-from demos._ui import panel, table
+from demos._ui import FittedTable, Wrapped, escape, panel, say, table
 from tinygrad_rnn import Tensor, nn, viz
 from tinygrad_rnn.gradcheck import numerical_grad
 
@@ -95,23 +97,29 @@ def walk_trace(
         kind = tensor._ctx.name if tensor._ctx is not None else "leaf"
         return f"#{graph.number_of(tensor)} {display.get(id(tensor), kind)}"
 
+    def line(*parts: str | tuple[str, str], indent: int = 6) -> None:
+        """One line of the walk, wrapped outside brackets (formulas and names are not markup)."""
+        console.print(Wrapped(Text.assemble(*parts), indent=indent))
+
     for record in trace:
         math = viz.op_math(record.function)
-        console.print(
-            f"[bold]step {record.step}[/bold]  [magenta]{node(record.output)}[/magenta]   "
-            f"forward: {math.forward}",
-            highlight=False,
+        line(
+            (f"step {record.step}", "bold"),
+            "  ",
+            (node(record.output), "magenta"),
+            f"   forward: {math.forward}",
         )
-        console.print(f"    local derivative: [green]{math.derivative}[/green]", highlight=False)
-        roles = ", ".join(f"{v} = {node(t)}" for v, t in zip(_variables(record), record.inputs))
-        console.print(
+        line("    local derivative: ", (math.derivative, "green"))
+        line(
+            "    inputs: " + ", ".join(f"{v} = {node(t)}" for v, t in zip(_variables(record), record.inputs))
+        )
+        line(
             f"    g = dL/d{node(record.output)} arrives: shape {record.grad_output_shape}, "
-            f"norm {record.grad_output_norm:.4g}   ({roles})",
-            highlight=False,
+            f"norm {record.grad_output_norm:.4g}"
         )
         if show_values and record.grad_output is not None and record.grad_output.size <= 8:
             values = " ".join(np.array2string(record.grad_output, precision=4).split())
-            console.print(f"      g = {values}", highlight=False)
+            line(f"      g = {values}", indent=8)
         for variable, tensor, shape, norm in zip(
             _variables(record), record.inputs, record.grad_input_shapes, record.grad_input_norms
         ):
@@ -119,7 +127,23 @@ def walk_trace(
                 sent = f": none ({node(tensor)} needs no gradient)"
             else:
                 sent = f" to {node(tensor)}: shape {shape}, norm {norm:.4g}"
-            console.print(f"    -> dL/d{variable}{sent}", highlight=False)
+            line(f"    -> dL/d{variable}{sent}")
+
+
+def _tree(root: Tensor, **options: object) -> Tree:
+    """viz.graph_tree, with labels that wrap between their fields, never inside a shape."""
+    tree = viz.graph_tree(root, **options)
+    branches = [tree]
+    while branches:
+        branch = branches.pop()
+        branch.label = Wrapped(branch.label, indent=2)
+        branches.extend(branch.children)
+    return tree
+
+
+def _trace_table(trace: viz.BackwardTrace, **options: object) -> FittedTable:
+    """trace.table, fitted to the terminal: what each op sent back wraps between the inputs' fields."""
+    return FittedTable.from_rich(trace.table(**options), wrap=["dL/d inputs"])
 
 
 def _leaf_check(trace: viz.BackwardTrace, leaves: dict[str, Tensor]) -> float:
@@ -167,14 +191,14 @@ def small_expression(console: Console, rng: np.random.Generator, verbose: bool) 
     names = {x: "x", y: "y", W: "W", b: "b"}
     L = ((x @ W + b).tanh() * y).sum()
 
-    console.print("\n[bold]1. A small expression[/bold]: L = sum(tanh(x @ W + b) * y)")
-    console.print(viz.graph_tree(L, names=names))
+    say(console, "\n[bold]1. A small expression[/bold]: L = sum(tanh(x @ W + b) * y)")
+    console.print(_tree(L, names=names))
     with viz.trace_backward(keep_grads=True) as trace:
         L.backward()
-    console.print("After L.backward() the leaves hold .grad:")
-    console.print(viz.graph_tree(L, names=names, trace=trace))
-    console.print(trace.table(names=names, title="backward trace of L"))
-    console.print("Walking the trace, op by op:")
+    say(console, "After L.backward() the leaves hold .grad:")
+    console.print(_tree(L, names=names, trace=trace))
+    console.print(_trace_table(trace, names=names, title="backward trace of L"))
+    say(console, "Walking the trace, op by op:")
     walk_trace(console, trace, names, None, show_values=verbose)
 
     # Independent check: central differences of the same function (float64, eps 1e-6).
@@ -208,9 +232,10 @@ def _fused_against_composed(
     for found, module in ((values, cell), (fused_values, fused_cell)):
         found.update({f"{n}.grad": p.grad for n, p in module.named_parameters()})
     error = max(float(np.max(np.abs(values[k] - fused_values[k]))) for k in values)
-    console.print(
-        f"Fused against composed: {what} and every parameter's gradient differ by at most {error:.1e} "
-        "(float64 rounding).",
+    say(
+        console,
+        f"Fused against composed: {escape(what)} and every parameter's gradient differ by at most "
+        f"{error:.1e} (float64 rounding).",
         highlight=False,
     )
     return error
@@ -235,11 +260,13 @@ def rnn_step(console: Console, rng: np.random.Generator, seed: int, verbose: boo
     L = (h_next * v).sum()
     names = {x: "x_t", h: "h_prev", v: "v", h_next: "h_next"}
 
-    console.print(
+    say(
+        console,
         "\n[bold]2. One RNN step[/bold]: h_next = tanh(x_t W_ih^T + b_ih + h_prev W_hh^T + b_hh) "
-        "(nn.RNNCell), L = sum(h_next * v)"
+        "(nn.RNNCell), L = sum(h_next * v)",
     )
-    console.print(
+    say(
+        console,
         "v stands for dL/dh_next, the gradient later time steps would send back; h_prev requires grad "
         "so we can watch dL/dh_prev, what backpropagation through time carries to the step before. "
         "The composed step records each operator of the equation: W.T is a transpose node, x @ W.T a "
@@ -248,8 +275,10 @@ def rnn_step(console: Console, rng: np.random.Generator, seed: int, verbose: boo
     )
     with viz.trace_backward(keep_grads=True) as trace:
         L.backward()
-    console.print(viz.graph_tree(L, names=names, module=cell, trace=trace))
-    console.print(trace.table(names=names, module=cell, title="backward trace of one composed RNN step"))
+    console.print(_tree(L, names=names, module=cell, trace=trace))
+    console.print(
+        _trace_table(trace, names=names, module=cell, title="backward trace of one composed RNN step")
+    )
     if verbose:
         walk_trace(console, trace, names, cell, show_values=False)
 
@@ -267,7 +296,10 @@ def rnn_step(console: Console, rng: np.random.Generator, seed: int, verbose: boo
         )
     )
     write_text_atomically(path, viz.to_dot(L, names=names, module=cell, trace=trace))
-    console.print(f"Wrote the RNN step's graph to {path} (draw it with: dot -Tsvg {path} -o graph.svg)")
+    say(
+        console,
+        f"Wrote the RNN step's graph to {escape(path)} (draw it with: dot -Tsvg {escape(path)} -o graph.svg)",
+    )
 
     # The fused twin: the same parameters, the same inputs.
     fused_cell = _twin(cell, lambda **kw: nn.RNNCell(3, 4, **kw))
@@ -277,7 +309,8 @@ def rnn_step(console: Console, rng: np.random.Generator, seed: int, verbose: boo
     fused_names = {x: "x_t", h_fused: "h_prev", v: "v", h_next_fused: "h_next"}
     with viz.trace_backward(keep_grads=True) as fused_trace:
         L_fused.backward()
-    console.print(
+    say(
+        console,
         "\nThe same step with [bold]fused=True[/bold]: the recurrent part, tanh(h_prev W_hh^T + b), is one "
         "tanh_affine node whose bias b = x_t W_ih^T + b_ih + b_hh (the input drive gx_t plus b_hh).",
         highlight=False,
@@ -285,12 +318,14 @@ def rnn_step(console: Console, rng: np.random.Generator, seed: int, verbose: boo
     console.print(
         _side_by_side(
             "one RNN step, composed and fused",
-            viz.graph_tree(L, names=names, module=cell),
-            viz.graph_tree(L_fused, names=fused_names, module=fused_cell),
+            _tree(L, names=names, module=cell),
+            _tree(L_fused, names=fused_names, module=fused_cell),
         )
     )
-    console.print(fused_trace.table(names=fused_names, module=fused_cell, title="backward trace, fused"))
-    console.print("Walking the fused trace, op by op (tanh_affine's derivative is written out by hand):")
+    console.print(
+        _trace_table(fused_trace, names=fused_names, module=fused_cell, title="backward trace, fused")
+    )
+    say(console, "Walking the fused trace, op by op (tanh_affine's derivative is written out by hand):")
     walk_trace(console, fused_trace, fused_names, fused_cell, show_values=False)
     fused_error = _fused_against_composed(
         console,
@@ -340,18 +375,22 @@ def lstm_step(console: Console, rng: np.random.Generator, seed: int, verbose: bo
             L.backward()
         return L, names, trace
 
-    console.print(
+    say(
+        console,
         "\n[bold]3. One LSTM step[/bold] (nn.LSTMCell): gates i, f, g, o from one (B, 4H) pre-activation, "
-        "c_next = f * c_prev + i * g, h_next = o * tanh(c_next); L = sum(h_next * v) + sum(c_next * w)"
+        "c_next = f * c_prev + i * g, h_next = o * tanh(c_next); L = sum(h_next * v) + sum(c_next * w)",
     )
     L, names, trace = step(cell, h, c)
-    console.print(
+    say(
+        console,
         "Composed: the four gates are four index nodes (slices of one add) and four activations; the "
         "cell update is mul, mul, add; the output mul and tanh.",
         highlight=False,
     )
-    console.print(viz.graph_tree(L, names=names, module=cell, trace=trace))
-    console.print(trace.table(names=names, module=cell, title="backward trace of one composed LSTM step"))
+    console.print(_tree(L, names=names, module=cell, trace=trace))
+    console.print(
+        _trace_table(trace, names=names, module=cell, title="backward trace of one composed LSTM step")
+    )
     if verbose:
         walk_trace(console, trace, names, cell, show_values=False)
 
@@ -387,7 +426,8 @@ def lstm_step(console: Console, rng: np.random.Generator, seed: int, verbose: bo
     h_fused = Tensor(h.data.copy(), requires_grad=True)
     c_fused = Tensor(c.data.copy(), requires_grad=True)
     L_fused, fused_names, fused_trace = step(fused_cell, h_fused, c_fused)
-    console.print(
+    say(
+        console,
         "\nThe same step with [bold]fused=True[/bold]: the matmul, the bias and the four activations are "
         "one affine_gates node; the gates are slices of its output.",
         highlight=False,
@@ -395,11 +435,13 @@ def lstm_step(console: Console, rng: np.random.Generator, seed: int, verbose: bo
     console.print(
         _side_by_side(
             "one LSTM step, composed and fused",
-            viz.graph_tree(L, names=names, module=cell),
-            viz.graph_tree(L_fused, names=fused_names, module=fused_cell),
+            _tree(L, names=names, module=cell),
+            _tree(L_fused, names=fused_names, module=fused_cell),
         )
     )
-    console.print(fused_trace.table(names=fused_names, module=fused_cell, title="backward trace, fused"))
+    console.print(
+        _trace_table(fused_trace, names=fused_names, module=fused_cell, title="backward trace, fused")
+    )
     fused_error = _fused_against_composed(
         console,
         "L, dL/dh_prev, dL/dc_prev",
@@ -470,17 +512,7 @@ def time_steps(console: Console, size: str, seed: int) -> dict:
             "with care). op nodes: ops recorded by one step with its loss sum(h * v).",
         )
     )
-    console.print(
-        panel(
-            "Why frameworks fuse: a fused op makes fewer graph nodes and keeps fewer arrays, and its "
-            "backward is one formula written by hand instead of a chain of small ones, so a step spends "
-            "less time on bookkeeping; that pays most when the arrays are small and a step is mostly "
-            "per-node cost (the table shows what it buys here, today). The price is a second copy of "
-            "the calculus, which can be wrong where the composed form cannot: the composed form is the "
-            "reference, and the tests check the fused forms against it, as this demo did above.",
-            "composed or fused",
-        )
-    )
+    console.print(panel(_fusion_reading(forms), "composed or fused"))
     return {"repeats": repeats, "sizes": dict(TIMING_SIZES), "forms": forms}
 
 
@@ -514,6 +546,31 @@ def memory_after_backward(console: Console, seed: int) -> dict:
         )
     )  # fmt: skip
     return mib
+
+
+def _fusion_reading(forms: dict[str, dict]) -> str:
+    """The timing panel: why frameworks fuse, and what the measured speed-ups say here (not more)."""
+    measured = []
+    for name in ("RNNCell", "LSTMCell"):
+        composed, fused = forms[name], forms[f"{name} fused"]
+        speedup = composed["forward_backward_us"] / fused["forward_backward_us"]
+        nodes = f"{fused['nodes']} op nodes against {composed['nodes']}"
+        if speedup >= 1.1:
+            measured.append(f"the fused {name} step took less time ({speedup:.2f}x; {nodes})")
+        elif speedup > 1 / 1.1:
+            measured.append(f"the fused {name} step took about as long ({speedup:.2f}x, {nodes})")
+        else:
+            measured.append(f"the fused {name} step took longer ({speedup:.2f}x, though {nodes})")
+    return (
+        "Why frameworks fuse: a fused op makes fewer graph nodes and keeps fewer arrays, and its backward "
+        "is one formula written by hand instead of a chain of small ones: less bookkeeping per step. "
+        f"Whether that shows as time depends on the sizes and on the machine. Measured here, now: "
+        f"{'; '.join(measured)}. Fewer nodes need not mean less time: the fused op does the same numpy "
+        "work, and a timing on a busy machine swings by more than 10% (make bench measures with care). "
+        "The price of fusing is a second copy of the calculus, which can be wrong where the composed form "
+        "cannot: the composed form is the reference, and the tests check the fused forms against it, as "
+        "this demo did above."
+    )
 
 
 def run(args: argparse.Namespace, console: Console) -> dict:

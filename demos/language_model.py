@@ -22,7 +22,8 @@ from collections.abc import Callable
 import numpy as np
 from rich.console import Console
 
-from demos._ui import panel, progress, table
+from demos import seed_list
+from demos._ui import LineChart, compiled_note, escape, panel, progress, say, table
 from tinygrad_rnn import Tensor, nn, no_grad, optim
 from tinygrad_rnn.data import (
     STDLIB_MODULES,
@@ -42,7 +43,7 @@ SUMMARY = "seed 003: a character-level GRU language model on Python's own docstr
 
 # size -> training characters (None: all), hidden units, batch rows, window, the most optimisation
 # steps, the most passes over the training text, steps between held-out checks (at least one check
-# per pass), seeds. Full mode: 600 steps are about 6 passes over the docstrings, and three seeds
+# per pass). Full mode: 600 steps are about 6 passes over the docstrings, and three seeds
 # fit in about four minutes on two cores; a small --corpus gets at most 20 passes and early stopping.
 SIZES = {
     "full": {
@@ -53,7 +54,6 @@ SIZES = {
         "steps": 600,
         "passes": 20,
         "check_every": 100,
-        "seeds": 3,
     },
     "quick": {
         "train_chars": 150_000,
@@ -63,7 +63,6 @@ SIZES = {
         "steps": 250,
         "passes": 20,
         "check_every": 50,
-        "seeds": 3,
     },
     "smoke": {
         "train_chars": 5_000,
@@ -73,9 +72,9 @@ SIZES = {
         "steps": 5,
         "passes": 10,
         "check_every": 2,
-        "seeds": 2,
     },
 }
+SEEDS = {"full": 3, "quick": 3, "smoke": 2}  # how many, unless --seeds says
 EMBEDDING = 32
 LEARNING_RATE = 3e-3
 MAX_NORM = 1.0
@@ -196,7 +195,7 @@ def streams(ids: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
 
 def bits_per_char(model: CharModel, ids: np.ndarray) -> float:
     """Held-out bits per character, state carried along HELD_OUT_ROWS streams."""
-    return evaluate_stream(model, *streams(ids, HELD_OUT_ROWS), num_steps=100) / math.log(2)
+    return evaluate_stream(model, *streams(ids, HELD_OUT_ROWS), num_steps=100, compiled=True) / math.log(2)
 
 
 def train_one(
@@ -241,6 +240,7 @@ def train_one(
             state=state,
             max_norm=MAX_NORM,
             on_step=bar,
+            compiled=True,  # each window's loss as one generated numpy program (jit)
         )
         if not log.losses:  # cannot happen once prepare_texts passed; never loop without progress
             raise RuntimeError(
@@ -270,27 +270,31 @@ def train_one(
 
 def run(args: argparse.Namespace, console: Console) -> dict:
     size = SIZES[args.size]
+    compiled_note(console)
     train_text, validation_text, test_text, source = prepare_texts(args)
     vocab = Vocabulary.from_text(train_text)
     train_ids = vocab.encode(train_text)
     validation_ids, test_ids = vocab.encode(validation_text), vocab.encode(test_text)
     unk_share = float(np.mean(np.concatenate([validation_ids, test_ids]) == vocab.unk_id))
-    console.print(
-        f"Corpus: {source}; training on {len(train_ids):,} characters; held out {len(validation_ids):,} to "
+    say(
+        console,
+        f"Corpus: {escape(source)}; training on {len(train_ids):,} characters; held out "
+        f"{len(validation_ids):,} to "
         f"decide when to stop and {len(test_ids):,} to score ({unk_share:.2%} of them <UNK>). Vocabulary: "
-        f"{len(vocab.chars)} characters + <EOS> + <UNK> = {len(vocab)}."
+        f"{len(vocab.chars)} characters + <EOS> + <UNK> = {len(vocab)}.",
     )
     windows_per_pass = (len(train_ids) - 1) // size["batch"] // size["window"]
     planned = min(size["steps"], size["passes"] * windows_per_pass)
-    seeds = [args.seed + k for k in range(size["seeds"])]
-    console.print(
+    seeds = seed_list(args, SEEDS[args.size])
+    say(
+        console,
         f"Model: Embedding({len(vocab)}, {EMBEDDING}) -> GRU({EMBEDDING}, {size['hidden']}) -> Linear; "
         f"up to {planned} Adam steps (lr {LEARNING_RATE}, clip {MAX_NORM}) on windows of {size['window']} "
         f"characters x {size['batch']} streams: {planned / windows_per_pass:.1f} passes over the text (at "
         f"most {size['steps']} steps and {size['passes']} passes). Every "
         f"{min(size['check_every'], windows_per_pass)} steps the "
         f"held-out bits per character are measured; training stops after {PATIENCE} checks without a new "
-        f"best and keeps the best weights. Seeds {', '.join(map(str, seeds))}."
+        f"best and keeps the best weights. Seeds {', '.join(map(str, seeds))}.",
     )
     runs = []
     with progress(console) as bars:
@@ -308,11 +312,12 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     for seed, r, it_rose in zip(seeds, runs, rose):
         if it_rose:
             best = min(r["checks"], key=lambda check: check[1])
-            console.print(
+            say(
+                console,
                 f"[yellow]warning[/yellow]: seed {seed}: the held-out bits per character rose from "
                 f"{best[1]:.3f} (step {best[0]}) to {r['checks'][-1][1]:.3f} (step {r['checks'][-1][0]}): "
                 f"the model began to learn the training text by heart (overfitting); the weights of step "
-                f"{best[0]} are kept."
+                f"{best[0]} are kept.",
             )
     console.print(
         table(
@@ -334,15 +339,18 @@ def run(args: argparse.Namespace, console: Console) -> dict:
             + ", ".join(f"{len(r['losses'])} (best at {r['best_step']})" for r in runs)
             + ".",
             justify="left",
+            wrap=["model", "what it knows"],
         )
     )
+    console.print(learning_curve(seeds, runs, baseline_bpc))
     samples = draw_samples(runs[0]["model"], vocab, args.prime, runs[0]["rng"])
     console.print(
         table(
             f"Samples of seed {seeds[0]} (prime {args.prime!r}; until <EOS> or {SAMPLE_LENGTH} characters)",
             ["temperature", "text"],
-            [[_temperature_name(t), _show(s)] for t, s in zip(TEMPERATURES, samples)],
+            [[_temperature_name(t), s] for t, s in zip(TEMPERATURES, samples)],
             justify="left",
+            wrap=["text"],
         )
     )
     console.print(panel(_reading(test_bpc, baseline_bpc, samples), "Reading the numbers"))
@@ -355,6 +363,8 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         "best_step_per_seed": [r["best_step"] for r in runs],
         "passes_per_seed": [r["passes"] for r in runs],
         "held_out_rose": rose,
+        # the validation checks made while training: [step, bits per character] pairs, per seed
+        "held_out_curve_per_seed": [[[step, bpc] for step, bpc in r["checks"]] for r in runs],
         "training_chars": len(train_ids),
         "samples": samples,
     }
@@ -433,5 +443,11 @@ def _temperature_name(t: float) -> str:
     return "0 (argmax)" if t == 0 else f"{t:g}"
 
 
-def _show(text: str) -> str:
-    return text.replace("[", "\\[")
+def learning_curve(seeds: list[int], runs: list[dict], baseline_bpc: float) -> LineChart:
+    """Held-out bits per character at each check made while training, one curve per seed."""
+    return LineChart(
+        {f"seed {seed}": r["checks"] for seed, r in zip(seeds, runs)},
+        title=f"Held-out bits per character during training, at each check (the unigram baseline is "
+        f"{baseline_bpc:.2f}; the validation half of the held-out text, which decides when to stop)",
+        x_name="step",
+    )

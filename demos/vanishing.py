@@ -27,8 +27,9 @@ import argparse
 import numpy as np
 from rich.console import Console
 
-from demos._ui import panel, progress, sparkline, table
-from tinygrad_rnn import Tensor, nn, optim
+from demos import seed_list
+from demos._ui import compiled_note, panel, progress, say, sparkline, table
+from tinygrad_rnn import Tensor, jit, nn, optim
 from tinygrad_rnn.data import adding_baseline, adding_batch, recall_baseline, recall_batch
 from tinygrad_rnn.nn import functional as F
 from tinygrad_rnn.train import TrainLog, keep_gate_init, train_steps
@@ -38,8 +39,9 @@ SUMMARY = "seed 003: ||dL_T/dh_t|| against T - t for RNN, GRU, LSTM; exploding g
 
 SYMBOLS, HIDDEN, BATCH = 4, 32, 32
 LEARNING_RATE = 0.01
-# size -> (sequence lag, training steps for part 1, training steps for part 2, seeds)
-SIZES = {"full": (50, 400, 1000, 3), "quick": (30, 100, 300, 3), "smoke": (5, 2, 3, 2)}
+# size -> (sequence lag, training steps for part 1, training steps for part 2)
+SIZES = {"full": (50, 400, 1000), "quick": (30, 100, 300), "smoke": (5, 2, 3)}
+SEEDS = {"full": 3, "quick": 3, "smoke": 2}  # how many, unless --seeds says
 SCALED = 1.5  # part 2: recurrent matrix = SCALED x a random orthogonal matrix
 # Part 2 uses short sequences (T = 10) so that the clipped run has time to learn, not just survive.
 EXPLODING_LR, EXPLODING_LENGTH = 0.1, 10
@@ -95,8 +97,8 @@ def factor_per_step(profile: np.ndarray) -> float:
 
 def change(factor: float) -> str:
     """'growth' or 'decay' as the factor prints (x1.00 is neither)."""
-    shown = round(factor, 2)
-    return "growth" if shown > 1 else "decay" if shown < 1 else "no change"
+    printed = shown(factor)
+    return "growth" if printed > 1 else "decay" if printed < 1 else "no change"
 
 
 def mean_sd(values: list[float], digits: int = 2) -> str:
@@ -107,43 +109,79 @@ def count(k: int, n: int) -> str:
     return f"all {n}" if k == n else f"{k} of {n}"
 
 
-def profile_table(
-    title: str, profiles: dict[str, list[np.ndarray]], losses: dict[str, list[float]] | None = None
-) -> object:
-    """One row per model: the norm at the far end, the factor per step (mean ± sd over seeds, then
-    each seed's) and the profile's log-scale chart (geometric mean over seeds; one shared scale,
-    so slopes compare); with ``losses``, each seed's task loss and how many runs learned."""
+def shown(factor: float) -> float:
+    """The factor as the demo prints it (x0.90): every threshold is applied to this, so that a
+    printed value never sits on both sides of one."""
+    return float(f"{factor:.2f}")
+
+
+def _scale(logs: list[np.ndarray]) -> tuple[float, float]:
+    """The shared log10 scale of some profiles' charts: their lowest and highest values."""
+    return min(float(v.min()) for v in logs), max(float(v.max()) for v in logs)
+
+
+def _scale_text(low: float, high: float) -> str:
+    return f"on one shared log scale, from {10**low:.1e} (▁) to {10**high:.1e} (█)"
+
+
+def profile_table(title: str, profiles: dict[str, list[np.ndarray]]) -> object:
+    """At initialisation: one row per model with the norm at the far end, the factor per step
+    (mean ± sd over seeds, then each seed's) and the profile's log-scale chart (geometric mean over
+    seeds, which agree closely here; one shared scale, so slopes compare)."""
     logs = {name: np.mean([np.log10(p) for p in runs], axis=0) for name, runs in profiles.items()}
-    low = min(float(v.min()) for v in logs.values())
-    high = max(float(v.max()) for v in logs.values())
+    low, high = _scale(list(logs.values()))
     lag = len(next(iter(logs.values()))) - 1
     starts = [float(p[0]) for runs in profiles.values() for p in runs]
-    columns = ["model", f"at T-t = {lag}", "per step", "per seed", f"log10 norm, T-t = 0..{lag}"]
     rows = []
     for name, runs in profiles.items():
         factors = [factor_per_step(p) for p in runs]
-        row = [
-            name,
-            f"{10 ** logs[name][-1]:.1e}",
-            f"x{mean_sd(factors)}",
-            " ".join(f"x{f:.2f}" for f in factors),
-            sparkline(logs[name], width=min(lag + 1, 20), low=low, high=high),
-        ]
-        if losses:
-            row += [" ".join(f"{v:.3f}" for v in losses[name]), count(sum(learned(losses[name])), len(runs))]
-        rows.append(row)
+        rows.append(
+            [
+                name,
+                f"{10 ** logs[name][-1]:.1e}",
+                f"x{mean_sd(factors)}",
+                "\n".join(f"x{f:.2f}" for f in factors),
+                sparkline(logs[name], width=min(lag + 1, 20), low=low, high=high),
+            ]
+        )
     return table(
         title,
-        columns + (["task loss per seed", "learned"] if losses else []),
+        ["model", f"at T-t = {lag}", "per step", "per seed", f"log10 norm, T-t = 0..{lag}"],
         rows,
         caption=f"||dL_T/dh_t||, mean over a batch of {BATCH}; at T-t = 0 it is {min(starts):.1e} to "
-        f"{max(starts):.1e}. 'at T-t' and the chart: geometric mean over seeds; chart on a shared log "
-        f"scale from 1e{low:.0f} (▁) to 1e{high:.0f} (█)."
-        + (
-            f" Learned: task loss below half of the no-memory {recall_baseline(SYMBOLS):.3f}."
-            if losses
-            else ""
-        ),
+        f"{max(starts):.1e}. 'at T-t' and the chart: geometric mean over seeds; charts "
+        f"{_scale_text(low, high)}.",
+        wrap=["model"],
+    )
+
+
+def trained_table(
+    title: str, profiles: dict[str, list[np.ndarray]], losses: dict[str, list[float]], seeds: list[int]
+) -> object:
+    """After training the seeds can differ (one learns, one does not), so a mean would hide one:
+    every seed gets its own line, with its factor per step, its profile's chart and its task loss."""
+    logs = {name: [np.log10(p) for p in runs] for name, runs in profiles.items()}
+    low, high = _scale([v for runs in logs.values() for v in runs])
+    lag = len(logs["RNN"][0]) - 1
+    rows = []
+    for name, runs in profiles.items():
+        rows.append(
+            [
+                name,
+                "\n".join(map(str, seeds)),
+                "\n".join(f"x{factor_per_step(p):.2f}" for p in runs),
+                "\n".join(sparkline(v, width=min(lag + 1, 20), low=low, high=high) for v in logs[name]),
+                "\n".join(f"{v:.3f}" for v in losses[name]),
+                count(sum(learned(losses[name])), len(runs)),
+            ]
+        )
+    return table(
+        title,
+        ["model", "seed", "per step", f"log10 norm, T-t = 0..{lag}", "task loss", "learned"],
+        rows,
+        caption=f"One line per seed. ||dL_T/dh_t||, mean over a batch of {BATCH}; charts "
+        f"{_scale_text(low, high)}. Learned: task loss below half of the no-memory "
+        f"{recall_baseline(SYMBOLS):.3f}.",
     )
 
 
@@ -163,9 +201,10 @@ def train_recall(
             task = bars.add_task(f"seed {seed}: {name:<10}", total=steps, loss="-")
             batches = np.random.default_rng(seed + 1)  # the same batches for every model
 
-            def loss_fn(step: int, model: Unrolled = model, batches=batches) -> Tensor:
-                x, y = recall_batch(BATCH, lag, SYMBOLS, batches)
-                return F.cross_entropy(model(x)[0], y)
+            loss_of = jit(lambda x, y, model=model: F.cross_entropy(model(x)[0], y))  # one numpy program
+
+            def loss_fn(step: int, loss_of=loss_of, batches=batches) -> Tensor:
+                return loss_of(*recall_batch(BATCH, lag, SYMBOLS, batches))
 
             log = train_steps(
                 loss_fn,
@@ -200,14 +239,16 @@ SCALED_NAME = f"RNN, W_hh = {SCALED:g} Q"
 
 
 def run(args: argparse.Namespace, console: Console) -> dict:
-    lag, steps, exploding_steps, n_seeds = SIZES[args.size]
-    seeds = [args.seed + k for k in range(n_seeds)]
-    console.print(
+    lag, steps, exploding_steps = SIZES[args.size]
+    seeds = seed_list(args, SEEDS[args.size])
+    compiled_note(console)
+    say(
+        console,
         f"Task: a marked symbol ({SYMBOLS} kinds), then {lag} random distractors; L_T = cross-entropy of "
         f"naming the marked symbol after the last step (no memory: {recall_baseline(SYMBOLS):.3f}). "
         f"Cells of {HIDDEN} units, PyTorch's initialisation; '+keep': the gates are also biased to keep "
         "the state at the start (LSTM forget gate, GRU update gate: keep_gate_init). "
-        f"Seeds {', '.join(map(str, seeds))}: each draws its own weights, batches and probe batch."
+        f"Seeds {', '.join(map(str, seeds))}: each draws its own weights, batches and probe batch.",
     )
     at_init: dict[str, list[np.ndarray]] = {}
     trained: dict[str, list[np.ndarray]] = {}
@@ -218,7 +259,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
             for name, value in new.items():
                 into.setdefault(name, []).append(value)
     console.print(profile_table(f"At initialisation ({len(seeds)} seeds)", at_init))
-    console.print(profile_table(f"After {steps} Adam steps on the task", trained, losses))
+    console.print(trained_table(f"After {steps} Adam steps on the task", trained, losses, seeds))
     console.print(panel(_reading(at_init, trained, losses, lag), "Vanishing: reading the profiles"))
 
     clipping = exploding_run(seeds, console, exploding_steps)
@@ -304,7 +345,7 @@ def _reading(
 
     baseline = recall_baseline(SYMBOLS)
     outcome_of = {
-        name: [(lo < 0.5 * baseline, f >= 0.9) for lo, f in zip(losses[name], factor[name])]
+        name: [(lo < 0.5 * baseline, shown(f) >= 0.9) for lo, f in zip(losses[name], factor[name])]
         for name in trained
     }
     learned_counts = ", ".join(f"{name} {sum(ok for ok, _ in outcome_of[name])} of {n}" for name in trained)
@@ -350,6 +391,12 @@ def _reading(
 
 
 def exploding_run(seeds: list[int], console: Console, steps: int) -> dict:
+    """Part 2: train without and with clipping, show the runs, and return their numbers."""
+    logs = train_exploding(seeds, console, steps)
+    return show_exploding(logs, seeds, console, steps)
+
+
+def train_exploding(seeds: list[int], console: Console, steps: int) -> dict[str, list[TrainLog]]:
     """Train the same scaled-up RNN on the adding problem without and with clipping, per seed."""
     logs: dict[str, list[TrainLog]] = {"plain": [], "clipped": []}
     with progress(console) as bars:
@@ -362,10 +409,13 @@ def exploding_run(seeds: list[int], console: Console, steps: int) -> dict:
                 head = nn.Linear(HIDDEN, 1, rng=rng)
                 optimizer = optim.SGD(rnn.parameters() + head.parameters(), lr=EXPLODING_LR)
 
-                def loss_fn(step: int, rnn=rnn, head=head, batches=batches) -> Tensor:
-                    x, y = adding_batch(BATCH, EXPLODING_LENGTH, batches)
+                @jit  # one numpy program for the step
+                def loss_of(x, y, rnn=rnn, head=head):
                     output, _ = rnn(x)
                     return F.mse_loss(head(output[-1]).reshape(-1), y)
+
+                def loss_fn(step: int, loss_of=loss_of, batches=batches) -> Tensor:
+                    return loss_of(*adding_batch(BATCH, EXPLODING_LENGTH, batches))
 
                 task = bars.add_task(f"seed {seed}: {name:<7}", total=steps, loss="-")
                 with np.errstate(all="ignore"):  # the unclipped run overflows on purpose
@@ -380,6 +430,11 @@ def exploding_run(seeds: list[int], console: Console, steps: int) -> dict:
                             ),
                         )
                     )
+    return logs
+
+
+def show_exploding(logs: dict[str, list[TrainLog]], seeds: list[int], console: Console, steps: int) -> dict:
+    """The table and reading of part 2, and its numbers for the JSON."""
     baseline = adding_baseline()
     rows = []
     for name, runs in logs.items():

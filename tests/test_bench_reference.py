@@ -35,16 +35,18 @@ from benchmarks.models import (
 )
 
 NAMES = [spec.name for spec in SPECS]
-FORMS = pytest.mark.parametrize("fused", [False, True], ids=["composed", "fused"])
+FORMS = pytest.mark.parametrize(
+    "fused, compiled", [(False, False), (True, False), (False, True)], ids=["composed", "fused", "compiled"]
+)
 
 
 def tiny64(spec: BenchSpec) -> BenchSpec:
     return dataclasses.replace(spec.tiny(), dtype="float64")
 
 
-def build(spec: BenchSpec, seed: int = 3, fused: bool = False):
+def build(spec: BenchSpec, seed: int = 3, fused: bool = False, compiled: bool = False):
     inputs, targets = make_batch(spec, seed=seed)
-    engine = engine_trainer(spec, inputs, targets, seed=seed, fused=fused)
+    engine = engine_trainer(spec, inputs, targets, seed=seed, fused=fused, compiled=compiled)
     reference = numpy_trainer(spec, engine.model.state_dict(), inputs, targets)
     return engine, reference, inputs, targets
 
@@ -72,8 +74,8 @@ def test_numpy_reference_gradients_match_finite_differences(spec):
 
 @FORMS
 @pytest.mark.parametrize("spec", [tiny64(s) for s in SPECS], ids=NAMES)
-def test_engine_gradients_equal_hand_derived_numpy(spec, fused):
-    engine, reference, _, _ = build(spec, fused=fused)
+def test_engine_gradients_equal_hand_derived_numpy(spec, fused, compiled):
+    engine, reference, _, _ = build(spec, fused=fused, compiled=compiled)
     engine_loss, engine_grads = engine.gradients()
     numpy_loss, numpy_grads = reference.gradients()
     assert sorted(engine_grads) == sorted(numpy_grads)
@@ -86,8 +88,8 @@ def test_engine_gradients_equal_hand_derived_numpy(spec, fused):
 
 @FORMS
 @pytest.mark.parametrize("spec", [tiny64(s) for s in SPECS], ids=NAMES)
-def test_one_sgd_step_leaves_the_same_parameters(spec, fused):
-    engine, reference, _, _ = build(spec, fused=fused)
+def test_one_sgd_step_leaves_the_same_parameters(spec, fused, compiled):
+    engine, reference, _, _ = build(spec, fused=fused, compiled=compiled)
     before = engine.model.state_dict()
     _, grads = reference.gradients()
     engine.step()
@@ -101,10 +103,10 @@ def test_one_sgd_step_leaves_the_same_parameters(spec, fused):
 
 @FORMS
 @pytest.mark.parametrize("name", ["lstm-lm", "char-rnn", "r2rt"])
-def test_float32_models_stay_float32_and_agree(name, fused):
+def test_float32_models_stay_float32_and_agree(name, fused, compiled):
     """The benchmark sizes' dtypes are kept by both steps (no silent float64 upcast)."""
     spec = dataclasses.replace(next(s for s in SPECS if s.name == name).tiny(), dtype="float32")
-    engine, reference, _, _ = build(spec, fused=fused)
+    engine, reference, _, _ = build(spec, fused=fused, compiled=compiled)
     engine_loss, engine_grads = engine.gradients()
     numpy_loss, numpy_grads = reference.gradients()
     assert engine_loss == pytest.approx(numpy_loss, rel=1e-5)
@@ -161,8 +163,9 @@ def test_harness_smoke_run_writes_the_json_schema(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "cores" in printed and "per graph node" in printed and "peak memory" in printed
     assert "composed ms" in printed and "fused ms" in printed and "composed/fused" in printed
+    assert "compiled ms" in printed and "compiled/numpy" in printed and "trace + compile time" in printed
     report = json.loads(path.read_text())
-    assert report["schema"] == "tinygrad_rnn-bench/2"
+    assert report["schema"] == "tinygrad_rnn-bench/3"
     assert report["rounds"] == 2 and report["tiny"] is True
     machine = report["machine"]
     assert isinstance(machine["cpu_count"], int) and machine["numpy"] == np.__version__
@@ -170,7 +173,7 @@ def test_harness_smoke_run_writes_the_json_schema(tmp_path, capsys):
         load = machine[f"load_average_1min_at_{when}"]
         assert load is None or load >= 0
     has_torch = machine["torch"] is not None
-    timed = ["composed", "fused", "numpy"] + (["torch"] if has_torch else [])
+    timed = ["composed", "fused", "compiled", "numpy"] + (["torch"] if has_torch else [])
     assert [row["name"] for row in report["benchmarks"]] == NAMES
     for row, spec in zip(report["benchmarks"], SPECS):
         assert row["setting"] == spec.tiny().setting
@@ -182,16 +185,16 @@ def test_harness_smoke_run_writes_the_json_schema(tmp_path, capsys):
         if not has_torch:
             assert row["median_ms"]["torch"] is None
 
+        assert row["compile_s"] > 0
         expected_ratios = {}
-        for numerator in ("composed", "fused"):
-            for denominator in ("fused", "numpy", "torch"):
-                if numerator == denominator:
-                    continue
-                key = f"{numerator}/{denominator}"
-                present = denominator in samples
-                # Independent of the harness: the median of two per-round ratios is their mean.
-                a, b = samples[numerator], samples.get(denominator)
-                expected_ratios[key] = (a[0] / b[0] + a[1] / b[1]) / 2 if present else None
+        pairs = [("composed", "fused"), ("composed", "numpy"), ("fused", "numpy"), ("compiled", "numpy")]
+        pairs += [("composed", "torch"), ("fused", "torch"), ("compiled", "torch")]
+        for numerator, denominator in pairs:
+            present = denominator in samples
+            # Independent of the harness: the median of two per-round ratios is their mean.
+            a, b = samples[numerator], samples.get(denominator)
+            mean = (a[0] / b[0] + a[1] / b[1]) / 2 if present else None
+            expected_ratios[f"{numerator}/{denominator}"] = mean
         assert set(row["ratios"]) == set(expected_ratios)
         for key, value in expected_ratios.items():
             assert row["ratios"][key] == (None if value is None else pytest.approx(value)), key
@@ -211,21 +214,23 @@ def test_harness_smoke_run_writes_the_json_schema(tmp_path, capsys):
     assert (overhead["torch"] is not None) == has_torch
     memory = report["peak_memory_mib"]
     assert memory["benchmark"] == "lstm-lm"
-    assert memory["composed"] > 0 and memory["fused"] > 0 and memory["numpy"] > 0
+    assert memory["composed"] > 0 and memory["fused"] > 0 and memory["numpy"] > 0 and memory["compiled"] > 0
+    assert memory["compiled_program_estimate"] > 0 and memory["compiled_lines"] > 0
 
 
 def test_targets_are_the_issues():
     targets = {s.name: [(t.form, t.baseline, t.max_ratio, t.strict) for t in s.targets] for s in SPECS}
     assert targets == {
-        "char-rnn": [("composed", "numpy", 1.5, False)],
-        "rnn-lm": [("composed", "torch", 1.3, False)],
-        "gru-lm": [("composed", "torch", 1.3, False)],
+        "char-rnn": [("composed", "numpy", 1.5, False), ("compiled", "numpy", 1.3, False)],
+        "rnn-lm": [("composed", "torch", 1.3, False), ("compiled", "numpy", 1.3, False)],
+        "gru-lm": [("composed", "torch", 1.3, False), ("compiled", "numpy", 1.3, False)],
         "lstm-lm": [
             ("composed", "torch", 1.3, False),
             ("composed", "fused", 1.25, False),
             ("fused", "numpy", 1.5, False),
+            ("compiled", "numpy", 1.15, False),
         ],
-        "r2rt": [("composed", "torch", 1.0, True)],
+        "r2rt": [("composed", "torch", 1.0, True), ("compiled", "numpy", 1.3, False)],
     }
     r2rt = next(spec for spec in SPECS if spec.name == "r2rt").targets[0]
     assert r2rt.met_by(0.99) and not r2rt.met_by(1.0)

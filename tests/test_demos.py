@@ -76,6 +76,45 @@ def test_dependencies_json_schema(tmp_path):
         assert run["seed"] == 3  # smoke mode: one seed, the one given
 
 
+def test_rtrl_json(tmp_path):
+    data, _ = run_demo("rtrl", tmp_path)
+    assert set(data) == {
+        "theory",
+        "seeds",
+        "config",
+        "runs",
+        "rtrl_vs_bptt_max_parameter_difference",
+        "scaling",
+        "cpus",
+    }
+    assert data["seeds"] == [3] and data["config"]["state_size"] == 16
+    by_method = {r["method"]: r for r in data["runs"]}
+    assert list(by_method) == [
+        "full BPTT",
+        "truncated BPTT, num_steps 5",
+        "truncated BPTT, num_steps 10",
+        "RTRL",
+    ]
+    for run in data["runs"]:
+        assert run["learned"] == min(
+            data["theory"], key=lambda k: abs(data["theory"][k] - run["cross_entropy"])
+        )
+        assert -1 <= run["lag3_effect"] <= 1 and -1 <= run["lag8_effect"] <= 1
+        assert _is_number(run["seconds_per_step"]) and run["seconds_per_step"] > 0
+    # RTRL's gradient is full BPTT's: from the same weights and episodes, the same model
+    assert max(data["rtrl_vs_bptt_max_parameter_difference"]) < 1e-12
+    bptt, rtrl = by_method["full BPTT"], by_method["RTRL"]
+    assert rtrl["cross_entropy"] == pytest.approx(bptt["cross_entropy"], abs=1e-12)
+    assert by_method["truncated BPTT, num_steps 5"]["cross_entropy"] != bptt["cross_entropy"]
+    for axis in ("T", "H"):
+        values = data["scaling"][axis]["values"]
+        for m in data["scaling"][axis]["methods"].values():
+            slope = math.log(m["peak_bytes"][-1] / m["peak_bytes"][-2]) / math.log(values[-1] / values[-2])
+            assert m["memory_exponent"] == pytest.approx(slope, rel=1e-12)
+    by_T = data["scaling"]["T"]["methods"]
+    assert by_T["full BPTT"]["peak_bytes"][-1] > by_T["full BPTT"]["peak_bytes"][0]  # keeps every step
+
+
 def test_vanishing_json(tmp_path):
     data, _ = run_demo("vanishing", tmp_path)
     assert data["seeds"] == [3, 4]  # smoke mode: two seeds from the one given
@@ -104,12 +143,20 @@ def test_language_model_json_schema(tmp_path):
         "passes_per_seed",
         "held_out_rose",
     }
-    assert set(data) == {"baseline_bpc", "val_bpc", "seeds", "training_chars", "samples"} | per_seed
+    assert set(data) == {"baseline_bpc", "val_bpc", "seeds", "training_chars", "samples"} | per_seed | {
+        "held_out_curve_per_seed"
+    }
     assert _is_number(data["baseline_bpc"]) and _is_number(data["val_bpc"])
     assert data["seeds"] == [3, 4]  # smoke mode: two seeds from the one given
     assert all(len(data[key]) == 2 for key in per_seed)
     assert data["val_bpc"] == pytest.approx(sum(data["val_bpc_per_seed"]) / 2, rel=1e-12)
     assert data["samples"] and all(s.startswith("The ") for s in data["samples"])
+    # the learning curve: every held-out check, [step, bits per character], steps increasing; the
+    # best of them is the step the run kept
+    for curve, best in zip(data["held_out_curve_per_seed"], data["best_step_per_seed"]):
+        steps = [step for step, _ in curve]
+        assert steps == sorted(set(steps)) and all(_is_number(bpc) and bpc > 0 for _, bpc in curve)
+        assert min(curve, key=lambda check: check[1])[0] == best
 
 
 def test_language_model_reads_a_corpus_file(tmp_path):
@@ -123,12 +170,14 @@ def test_language_model_reads_a_corpus_file(tmp_path):
 
 def test_memory_json_schema(tmp_path):
     data, _ = run_demo("memory", tmp_path)
-    assert set(data) == {"baseline", "seeds", "results", "accuracy"}
+    assert set(data) == {"baseline", "seeds", "results", "accuracy", "carried"}
     assert data["baseline"] == pytest.approx(recall_baseline(4), abs=1e-15)
     assert data["seeds"] == [3, 4]
     for key in ("results", "accuracy"):
         assert set(data[key]) == {"rnn", "leaky", "skip", "gru", "lstm"}
         assert all(len(v) == 2 and all(_is_number(x) and x >= 0 for x in v) for v in data[key].values())
+    for kind, accuracies in data["accuracy"].items():  # carried: named in 90% or more of the sequences
+        assert data["carried"][kind] == [a >= 0.9 for a in accuracies]
 
 
 def test_json_is_written_atomically(tmp_path):
@@ -235,12 +284,21 @@ def test_memory_reading_counts_the_seeds():
         "leaky": [0.5, 1.3, 1.2],  # below 0.9 x 1.386 = 1.247 in seeds 0 and 2
         "skip": [0.0, 0.0, 0.01],
         "gru": [0.001, 0.002, 0.0],
-        "lstm": [0.001, 1.25, 0.0],  # 1.25 is just above 1.247
+        "lstm": [0.001, 1.25, 0.0],
     }
-    text = _reading(results, baseline=1.386)
+    accuracies = {
+        "rnn": [0.25, 0.24, 0.26],
+        "leaky": [0.91, 0.3, 0.53],  # carried in seed 0; seed 2 is below the baseline, not carried
+        "skip": [1.0, 1.0, 0.99],
+        "gru": [1.0, 0.9, 1.0],  # 90% counts
+        "lstm": [1.0, 0.899, 1.0],  # just short of it
+    }
+    text = _reading(results, accuracies, baseline=1.386)
     assert "in all 3 seeds: skip, gru." in text
-    assert "leaky (2 of 3;" in text and "lstm (2 of 3;" in text
-    assert "In no seed (little or no usable memory yet): rnn (100%/100%/100%)" in text
+    assert "leaky (1 of 3; accuracy 91.0%/30.0%/53.0%)" in text
+    assert "lstm (2 of 3; accuracy 100.0%/89.9%/100.0%)" in text  # printed so that 89.9% is not 90%
+    assert "In no seed: rnn (25.0%/24.0%/26.0%)" in text
+    assert "accuracy below 90%): leaky in 1 of 3 seeds." in text  # seed 2: 1.2 < 1.247, 53%
 
 
 def test_language_model_finds_the_loop_an_argmax_sample_falls_into():
@@ -430,3 +488,90 @@ def test_language_model_checks_do_not_restart_the_pass(monkeypatch):
     assert np.array_equal(np.concatenate([x for x, _ in chunks[:4]]), inputs)  # the first pass, once
     assert np.array_equal(np.concatenate([x for x, _ in chunks[4:]]), inputs[:15])
     assert len(run["losses"]) == 15
+
+
+# --- wording: what the text says follows from the numbers it prints ---
+
+
+def _vanishing_profiles(*factors, lag=10):
+    import numpy as np
+
+    return [0.01 * factor ** np.arange(lag + 1) for factor in factors]  # one per seed
+
+
+def test_vanishing_reading_puts_a_factor_where_its_printed_value_belongs():
+    """x0.8996 prints as x0.90, so it reaches back (x0.9 or more); x0.8949 prints as x0.89."""
+    from demos.vanishing import SCALED_NAME, _reading
+
+    at_init = {
+        name: _vanishing_profiles(0.6, 0.6) for name in ("RNN", "GRU", "LSTM", "GRU+keep", "LSTM+keep")
+    }
+    at_init[SCALED_NAME] = _vanishing_profiles(1.1, 1.1)
+    trained = {name: _vanishing_profiles(0.5, 0.5) for name in ("RNN", "GRU", "LSTM")}
+    trained["GRU+keep"] = _vanishing_profiles(0.8949, 0.5)
+    trained["LSTM+keep"] = _vanishing_profiles(0.8996, 0.5)
+    losses = {name: [0.01, 1.3] for name in trained}
+    paragraphs = {line.split(":")[0]: line for line in _reading(at_init, trained, losses, lag=10).split("\n")}
+    reaches = paragraphs["Learned, and the gradient reaches back across the lag (factor x0.9 or more)"]
+    vanishes = paragraphs["Learned, yet the gradient vanishes"]
+    assert "LSTM+keep in 1 of 2 seeds (x0.90, loss 0.010)" in reaches and "GRU+keep" not in reaches
+    assert "GRU+keep in 1 of 2 seeds (x0.89, loss 0.010)" in vanishes and "LSTM+keep" not in vanishes
+
+
+def test_vanishing_chart_scale_names_the_lowest_and_highest_values_charted():
+    import io
+
+    from rich.console import Console
+
+    from demos.vanishing import profile_table
+
+    profiles = {"RNN": [[1e-2, 1e-8, 4.7e-15]], "GRU": [[2e-2, 1e-3, 1e-4]]}
+    console = Console(file=io.StringIO(), width=120, record=True)
+    console.print(profile_table("t", profiles))
+    caption = " ".join(console.export_text().split())
+    assert "from 4.7e-15 (▁) to 2.0e-02 (█)" in caption  # not "from 1e-14": a rounded exponent
+
+
+def _cliffs(g_first, g_last, k_first, k_last):
+    """A curvature setting of two scales, one value per seed."""
+
+    def row(scale, g, k):
+        return {
+            "scale": scale,
+            "grad_norm": {"values": g},
+            "curvature": {"values": k},
+            "lr_bound": {"values": [2 / v if v > 0 else None for v in k]},
+            "loss_change_plain": {"values": [-1.0] * len(g)},
+            "loss_change_clipped": {"values": [-1.0] * len(g)},
+        }
+
+    return {"rows": [row(0.5, g_first, k_first), row(3.0, g_last, k_last)]}
+
+
+def test_curvature_reading_says_for_how_many_seeds_kappa_grew_more_than_the_gradient():
+    from demos.curvature import cliff_reading
+
+    # seed 0: |g| x4, |kappa| x10 (more); seed 1: |g| x4.92, |kappa| x2.79 (less: the issue's seed)
+    text = cliff_reading(_cliffs([1.0, 1.0], [4.0, 4.92], [2.0, -1.0], [20.0, 2.79]), 2)
+    assert "|kappa| grew more than |g| for 1 of 2 seeds" in text
+    assert "(|kappa| x2.79 against |g| x4.92)" in text and "than |g| for every seed" not in text
+    text = cliff_reading(_cliffs([1.0, 1.0], [4.0, 2.0], [2.0, 1.0], [20.0, 42.0]), 2)
+    assert "|kappa| grew more than |g| for every seed (at least x10)" in text
+
+
+def test_graph_fusion_reading_follows_the_measured_speed_ups():
+    from demos.graph import _fusion_reading
+
+    def forms(rnn, lstm):
+        return {
+            "RNNCell": {"nodes": 10, "forward_backward_us": 100.0},
+            "RNNCell fused": {"nodes": 5, "forward_backward_us": 100.0 / rnn},
+            "LSTMCell": {"nodes": 22, "forward_backward_us": 100.0},
+            "LSTMCell fused": {"nodes": 14, "forward_backward_us": 100.0 / lstm},
+        }
+
+    text = _fusion_reading(forms(1.4, 0.85))
+    assert "the fused RNNCell step took less time (1.40x" in text
+    assert "the fused LSTMCell step took longer (0.85x, though 14 op nodes against 22)" in text
+    assert "so a step spends less time" not in text
+    assert "the fused LSTMCell step took about as long (1.00x" in _fusion_reading(forms(1.4, 1.0))

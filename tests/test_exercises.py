@@ -1,7 +1,8 @@
 """The tour's exercises (docs/TOUR.md, the end): their reference solutions in docs/exercises/ work.
 
 Exercise 1 adds an op, softplus, as a Function; exercise 2 writes an LSTM step from the
-primitive ops. Both are checked here the way the tour asks a learner to check them.
+primitive ops; exercise 3 writes a compiler pass. Each is checked here the way the tour
+asks a learner to check it.
 """
 
 import importlib.util
@@ -130,5 +131,48 @@ def test_exercise_scripts_run(name, capsys):
     if name == "softplus":
         assert out.count("True") == 3
     else:
-        for line in out.splitlines():
+        lines = out.splitlines()
+        assert len(lines) == 2 + 7  # h' and c', then the gradients of x, h, c and the four parameters
+        assert [line.split(":")[0] for line in lines[2:]] == [
+            f"dL/d{name}" for name in ("x", "h", "c", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        ]
+        for line in lines:
             assert float(line.rsplit(" ", 1)[1]) < 1e-12
+
+
+# ---- exercise 3: a compiler pass --------------------------------------------------------------
+fold_solution = _load("fold_times_one")
+
+
+def test_fold_times_one_removes_multiplications_by_one_and_keeps_the_numbers(monkeypatch):
+    from tinygrad_rnn import jit, ops
+    from tinygrad_rnn.compiler import lower
+    from tinygrad_rnn.compiler import passes as compiler_passes
+
+    def scaled(x):
+        return (x * 1.0).tanh() * 1 + 1 * x
+
+    x = Tensor(np.array([[0.5, -1.0], [2.0, 0.25]]), requires_grad=True)
+    before, _ = lower(scaled, x, passes=[compiler_passes.dead_code])
+    after, _ = lower(scaled, x, passes=[fold_solution.fold_times_one, compiler_passes.dead_code])
+    forward_products = [n for n in after.nodes if n.kind == "op" and n.op is ops.Mul and n.phase == "forward"]
+    assert forward_products == [] and after.count() < before.count()
+    # three products by 1 in the forward pass, and in each one's backward the gradient times that 1
+    assert "fold_times_one: 6 multiplications by 1 folded" in after.log
+    monkeypatch.setattr(compiler_passes, "PASSES", [fold_solution.fold_times_one, *compiler_passes.PASSES])
+    (gx,) = grad(scaled(x).sum(), x)
+    jit(scaled)(x).sum().backward()
+    np.testing.assert_allclose(jit(scaled)(x).data, scaled(x).data, rtol=1e-15)
+    np.testing.assert_allclose(x.grad, gx, rtol=1e-15)
+
+
+def test_fold_times_one_leaves_a_product_that_changes_dtype_or_shape():
+    from tinygrad_rnn import ops
+    from tinygrad_rnn.compiler import lower
+
+    x32 = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    fold = [fold_solution.fold_times_one]
+    upcast, _ = lower(lambda x: x * Tensor(np.float64(1.0)), x32, passes=fold)
+    widened, _ = lower(lambda x: x * np.ones((2, 3)), x32.astype(np.float64), passes=fold)
+    for program in (upcast, widened):  # the forward product stays (its backward's g * 1 may fold)
+        assert any(n.kind == "op" and n.op is ops.Mul and n.phase == "forward" for n in program.nodes)

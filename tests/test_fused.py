@@ -413,3 +413,31 @@ def test_fused_skip_rnn_equals_its_composed_twin(
     x = rng.standard_normal((batch, steps, I) if batch_first else (steps, batch, I))
     states = [rng.standard_normal((1, batch, H))] if with_state else []
     assert_twins_agree(composed, twin, run_layer, [x, *states], dtype)
+
+
+def _ops_per_time_step(fused: bool) -> dict[str, int]:
+    """The ops one more time step adds to nn.LSTM's graph (T = 4 against T = 3), by name."""
+    counts = []
+    for steps in (3, 4):
+        output, _ = nn.LSTM(3, 4, rng=0, fused=fused)(Tensor(np.ones((steps, 2, 3))))
+        seen, stack, names = set(), [output], {}
+        while stack:
+            tensor = stack.pop()
+            if id(tensor) in seen or tensor._ctx is None:
+                continue
+            seen.add(id(tensor))
+            names[tensor._ctx.name] = names.get(tensor._ctx.name, 0) + 1
+            stack.extend(tensor._ctx.parents)
+        counts.append(names)
+    return {name: counts[1].get(name, 0) - counts[0].get(name, 0) for name in counts[1]}
+
+
+def test_an_lstm_time_step_records_what_the_tour_says():
+    """docs/TOUR.md section 8: AffineGates is one node instead of seven (transpose, matmul, add, three
+    sigmoids, a tanh); the four gate slices stay; a step records 17 ops composed, 11 fused."""
+    composed, fused_ = _ops_per_time_step(False), _ops_per_time_step(True)
+    assert sum(composed.values()) == 17 and sum(fused_.values()) == 11
+    replaced = {"transpose": 1, "matmul": 1, "add": 1, "sigmoid": 3, "tanh": 1}
+    for name, n in replaced.items():
+        assert composed.get(name, 0) - fused_.get(name, 0) == n, name
+    assert fused_["affine_gates"] == 1 and composed["index"] == fused_["index"] == 5  # gx[t], 4 gates

@@ -27,6 +27,7 @@ from tinygrad_rnn import (
     gradgradcheck,
     nn,
     no_grad,
+    ops,
 )
 from tinygrad_rnn.tensor import is_grad_enabled
 
@@ -496,3 +497,70 @@ def test_fused_ops_refuse_create_graph(op, options, name):
     out = op.apply(x, w, b, **options)
     with pytest.raises(RuntimeError, match=rf"^{name}: .*fused=False"):
         out.backward(np.ones((2, 4)), create_graph=True)
+
+
+# ---- a learner's GELU: recompute in backward, or gradgradcheck says what was kept on self ---------
+_C = np.sqrt(2 / np.pi)
+
+
+class Gelu(Function):
+    """y = x (1 + tanh(u)) / 2, u = c (x + 0.044715 x^3);  dL/dx = g ((1 + t) / 2 + x (1 - t^2) u' / 2)."""
+
+    def forward(self, x):
+        return 0.5 * x * (1 + np.tanh(_C * (x + 0.044715 * x**3)))
+
+    def backward(self, g):
+        (x,) = self.inputs
+        t = ops.tanh(_C * (x + 0.044715 * x * x * x))  # recomputed: arrays and Tensors alike
+        return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _C * (1 + 3 * 0.044715 * x * x))
+
+
+class GeluKeepingTanh(Gelu):
+    """y = x (1 + tanh(u)) / 2;  dL/dx = the same, with tanh(u) kept on self in forward."""
+
+    def forward(self, x):
+        self.t = np.tanh(_C * (x + 0.044715 * x**3))
+        return 0.5 * x * (1 + self.t)
+
+    def backward(self, g):
+        (x,) = self.inputs
+        t = self.t  # a constant when the backward is recorded
+        return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _C * (1 + 3 * 0.044715 * x * x))
+
+
+def test_a_backward_that_keeps_an_array_on_self_passes_gradcheck_and_gradgradcheck_names_it():
+    x = Tensor(np.array([-2.0, -0.5, 0.3, 1.7]), requires_grad=True)
+    for op in (Gelu, GeluKeepingTanh):
+        assert gradcheck(lambda t, op=op: op.apply(t), [x], atol=1e-8, rtol=1e-6)
+    assert gradgradcheck(lambda t: Gelu.apply(t), [x], atol=1e-7, rtol=1e-5)
+    with pytest.raises(GradcheckError) as caught:
+        gradgradcheck(lambda t: GeluKeepingTanh.apply(t), [x])
+    message = str(caught.value)
+    assert message.startswith("gradgradcheck: input 0 (shape (4,))")
+    assert "an array its forward kept on self (here: GeluKeepingTanh.t (4,))" in message
+    assert "recompute it in backward from self.inputs or self.output" in message
+
+
+def test_the_library_ops_arrays_are_not_named_as_a_likely_cause():
+    """Max keeps its tie shares on self (a constant, rightly): a failure elsewhere does not blame it."""
+
+    def fn(t):
+        return SquareWithFrozenSlope.apply(t).max() + t.sum()
+
+    x = Tensor(np.array([0.5, -1.5, 2.0]), requires_grad=True)
+    with pytest.raises(GradcheckError) as caught:
+        gradgradcheck(fn, [x])
+    assert "here:" not in str(caught.value) and "likely cause" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", ["exp", "log", "tanh", "sigmoid"])
+def test_the_helpers_a_backward_uses_take_arrays_and_tensors_alike(name):
+    values = np.array([0.25, 1.0, 3.0])
+    helper, method = getattr(ops, name), getattr(Tensor, name)
+    on_array = helper(values)
+    on_tensor = helper(Tensor(values, requires_grad=True))
+    assert isinstance(on_array, np.ndarray) and isinstance(on_tensor, Tensor) and on_tensor.requires_grad
+    np.testing.assert_array_equal(on_array, method(Tensor(values)).data)
+    np.testing.assert_array_equal(on_tensor.data, on_array)
+    reference = {"exp": np.exp, "log": np.log, "tanh": np.tanh, "sigmoid": lambda v: 1 / (1 + np.exp(-v))}
+    np.testing.assert_allclose(on_array, reference[name](values), rtol=1e-15, atol=2e-16)

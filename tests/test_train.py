@@ -172,3 +172,49 @@ def test_evaluate_stream_of_an_empty_stream_is_an_error_not_a_division_by_zero(s
     ids = np.zeros(shape, dtype=np.int64)
     with pytest.raises(ValueError, match=rf"evaluate_stream: the streams hold no predictions .*{shape}"):
         evaluate_stream(model, ids, ids, 4)
+
+
+class TinyLSTM(nn.Module):
+    """Embedding -> LSTM -> Linear: a state that is a pair, indices that become an index array."""
+
+    def __init__(self, seed=0):
+        rng = np.random.default_rng(seed)
+        self.embed = nn.Embedding(3, 2, rng=rng)
+        self.rnn = nn.LSTM(2, 4, rng=rng)
+        self.head = nn.Linear(4, 3, rng=rng)
+
+    def forward(self, ids, state=None):
+        output, state = self.rnn(self.embed(ids), state)
+        return self.head(output), state
+
+
+def test_compiled_truncated_bptt_and_evaluation_give_the_eager_numbers():
+    x, y = _stream(T=17, B=3, seed=4)
+    runs = {}
+    for compiled in (False, True):
+        model = TinyLSTM()
+        optimizer = optim.Adam(model.parameters(), lr=0.05)
+        log, state = truncated_bptt(model, optimizer, x, y, num_steps=4, max_norm=1.0, compiled=compiled)
+        held_out = evaluate_stream(model, x, y, num_steps=5, compiled=compiled)  # 5+5+5+2: a short tail
+        runs[compiled] = (log, state, held_out, model.state_dict())
+    (eager_log, eager_state, eager_held, eager_params), (log, state, held, params) = runs[False], runs[True]
+    np.testing.assert_allclose(log.losses, eager_log.losses, rtol=1e-12)
+    np.testing.assert_allclose(log.grad_norms, eager_log.grad_norms, rtol=1e-12)
+    assert held == pytest.approx(eager_held, rel=1e-12)
+    for name, value in eager_params.items():
+        np.testing.assert_allclose(params[name], value, rtol=1e-11, atol=1e-13, err_msg=name)
+    for carried, eager_carried in zip(state, eager_state):  # (h, c), detached
+        assert carried.is_leaf and not carried.requires_grad
+        np.testing.assert_allclose(carried.data, eager_carried.data, rtol=1e-11, atol=1e-13)
+
+
+def test_a_compiled_model_keeps_its_programs_across_calls():
+    from tinygrad_rnn.train import _window_loss_of
+
+    model = TinyLSTM()
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    x, y = _stream(T=8, B=2)
+    for _ in range(3):
+        truncated_bptt(model, optimizer, x, y, num_steps=4, compiled=True)
+    # one program for the first window (no state yet), one for the windows that carry a state
+    assert _window_loss_of(model, True).traces == 2

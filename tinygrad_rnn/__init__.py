@@ -4,6 +4,8 @@ from tinygrad_rnn import nn, optim, viz  # noqa: E402,I001  (after the engine: t
 from tinygrad_rnn.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from tinygrad_rnn.io import CheckpointError, load, save
 from tinygrad_rnn.autograd import grad
+from tinygrad_rnn.compiler import JitError, jit
+from tinygrad_rnn.forward_mode import hessian, jacobian, jvp
 from tinygrad_rnn.tensor import (
     AnomalyError,
     Function,
@@ -29,6 +31,11 @@ __all__ = [
     "maximum",
     "no_grad",
     "grad",
+    "jit",
+    "JitError",
+    "jvp",
+    "jacobian",
+    "hessian",
     "gradcheck",
     "gradgradcheck",
     "GradcheckError",

@@ -310,7 +310,7 @@ def where(condition: Any, x: Any, y: Any) -> Tensor:
     template = x if isinstance(x, ArrayMethods) else y
     if not isinstance(template, ArrayMethods):
         raise TypeError("where: x or y must be a Tensor (for plain arrays use np.where)")
-    mask = np.asarray(_values(condition)).astype(bool)  # a copy: backward uses the mask forward saw
+    mask = checks.as_array(_values(condition)).astype(bool)  # a copy: backward uses the mask forward saw
     x, y = template._operand(x, "where"), template._operand(y, "where")
     try:
         np.broadcast_shapes(mask.shape, x.shape, y.shape)

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tinygrad_rnn.modes import _GradMode
+
 if TYPE_CHECKING:
     from tinygrad_rnn.tensor import Tensor
 
@@ -31,7 +33,7 @@ def as_float_array(data: Any, dtype: Any = None, op: str = "Tensor", copy: bool 
             "which keeps the graph, or pass their values (t.data)"
         )
     try:
-        array = np.asarray(data)
+        array = as_array(data)
     except (TypeError, ValueError) as err:
         raise TypeError(f"{op}: cannot make a numeric array from {type(data).__name__}: {err}") from None
     if array.dtype.kind not in _NUMERIC_KINDS:
@@ -48,8 +50,20 @@ def as_float_array(data: Any, dtype: Any = None, op: str = "Tensor", copy: bool 
 
 
 def own_copy(array: np.ndarray, data: Any) -> np.ndarray:
-    """``array``, made from ``data``, copied if it is still the caller's memory (or a view of it)."""
-    return array.copy() if array is data or not array.flags.owndata else array
+    """``array``, made from ``data``, copied if it is still the caller's memory (or a view of it).
+
+    Not while jit or jvp traces (modes.tracing): a compiled program reads an array from outside
+    at every call, forward and backward alike, so it must see the array itself to name it.
+    """
+    if _GradMode.tracers or not (array is data or not array.flags.owndata):
+        return array
+    return array.copy()
+
+
+def as_array(data: Any) -> np.ndarray:
+    """np.asarray(data), except that an array jit's tracer follows keeps its type (so that what
+    is made from it, e.g. a Tensor or an index array, is still known to depend on it)."""
+    return data if getattr(data, "__jit_traced__", False) else np.asarray(data)
 
 
 def float_dtype(dtype: Any, op: str) -> np.dtype:

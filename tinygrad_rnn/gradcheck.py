@@ -154,5 +154,34 @@ def gradgradcheck(
         numeric = _central_differences(
             lambda: float(np.asarray(gradient_along_directions(create_graph=False))), inputs[i], eps
         )
-        _compare(analytic, numeric, i, inputs[i].shape, atol, rtol, "gradgradcheck")
+        try:
+            _compare(analytic, numeric, i, inputs[i].shape, atol, rtol, "gradgradcheck")
+        except GradcheckError as error:
+            raise GradcheckError(f"{error}. {_likely_cause(fn, inputs)}") from None
     return True
+
+
+def _likely_cause(fn: Callable[..., Tensor], inputs: list) -> str:
+    """Why a backward that passes gradcheck can fail gradgradcheck, naming the arrays that the
+    graph's own ops (not the library's) kept on self in forward."""
+    kept, seen, ops = [], set(), [fn(*inputs)._ctx]
+    while ops:
+        op = ops.pop()
+        if op is None or id(op) in seen:
+            continue
+        seen.add(id(op))
+        ops.extend(parent._ctx for parent in op.parents)
+        if not type(op).__module__.startswith("tinygrad_rnn."):
+            kept += [
+                f"{type(op).__name__}.{name} {value.shape}"
+                for name, value in vars(op).items()
+                if isinstance(value, np.ndarray) and value.dtype.kind in "fc"
+            ]
+    here = f" (here: {', '.join(sorted(kept))})" if kept else ""
+    return (
+        "A likely cause when gradcheck passes: a backward that uses an array its forward kept on self"
+        f"{here}. In a recorded backward (create_graph=True) such an array is a constant, so the second "
+        "derivative misses how it depends on the inputs: recompute it in backward from self.inputs or "
+        "self.output, with operators and the helpers of tinygrad_rnn.ops (exp, log, tanh, sigmoid), "
+        "which take Tensors too"
+    )

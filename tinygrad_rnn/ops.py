@@ -1,17 +1,13 @@
 """The primitive ops: one class each, forward and backward side by side.
 
-Notation in the docstrings: x, y are the inputs, z (or y for one input) the
-output, and g = dL/dz the gradient arriving from above. The first line of
-each docstring reads ``forward formula;  dL/dx = ...`` (viz.op_math shows it).
+Notation: x, y are the inputs, z (or y for one input) the output, g = dL/dz the gradient arriving
+from above. A docstring's first paragraph reads ``forward formula;  dL/dx = ...`` (viz.op_math).
 
-Each backward returns dL/dx (and dL/dy) with exactly the shape of that
-input: where numpy broadcast an input, ``unbroadcast`` sums the gradient back
-over the broadcast axes (a broadcast copy is used many times, so its
-gradients add). A backward is written once, with operators and methods that
-numpy arrays and Tensors share (+ - * / ** @, .T, .reshape, .sum, indexing)
-and the few functions below that accept both. On arrays it is the fast
-first-order pass; on Tensors (``backward(create_graph=True)``) it records the
-backward pass as a graph, which can be differentiated again.
+Each backward returns dL/dx (and dL/dy) in exactly that input's shape: where numpy broadcast an
+input, ``unbroadcast`` sums the gradient over the copies (they add). A backward is written once,
+with what numpy arrays and Tensors share (+ - * / ** @, .T, .reshape, .sum, indexing) and the
+helpers below that take either: fast numpy on arrays, a recorded graph on Tensors (create_graph).
+It reads values from self.inputs and self.output: an array kept on self is a constant when recorded.
 """
 
 from __future__ import annotations
@@ -33,6 +29,14 @@ def exp(x: Any) -> Any:
 
 def log(x: Any) -> Any:
     return x.log() if isinstance(x, Tensor) else np.log(x)
+
+
+def tanh(x: Any) -> Any:
+    return x.tanh() if isinstance(x, Tensor) else np.tanh(x)
+
+
+def sigmoid(x: Any) -> Any:
+    return x.sigmoid() if isinstance(x, Tensor) else Sigmoid().forward(x)
 
 
 def where(condition: np.ndarray, x: Any, y: Any) -> Any:
@@ -174,9 +178,8 @@ class Neg(Function):
 class MatMul(Function):
     """z = x @ y;  dL/dx = g @ y.T,  dL/dy = x.T @ g.
 
-    numpy.matmul's operands: 1-D, 2-D, or stacks of matrices. For the formulas
-    a 1-D x is a row (1, n) and a 1-D y a column (n, 1), and .T swaps the last
-    two axes; batch axes that broadcasting added are summed away.
+    numpy.matmul's operands: 1-D, 2-D, or stacks of matrices. For the formulas a 1-D x is a row (1, n)
+    and a 1-D y a column (n, 1), and .T swaps the last two axes; batch axes broadcast in are summed away.
     """
 
     def forward(self, x, y):
@@ -239,10 +242,9 @@ class Tanh(Function):
 class Sigmoid(Function):
     """y = 1 / (1 + exp(-x));  dL/dx = g * y * (1 - y).
 
-    Computed as (1 + tanh(x/2)) / 2, which never overflows (exp(-x) does for x < -709)
-    and is 3x faster than exp(-|x|) with a branch. Its error is at most 1.1e-16 (float64;
-    6e-8 in float32), so in the far negative tail, where y itself is that small, the
-    relative error grows: y is 0 for x < -38 (float64) or x < -20 (float32).
+    Computed as (1 + tanh(x/2)) / 2: it never overflows (exp(-x) does for x < -709) and is 3x faster than
+    exp(-|x|) with a branch. Its error is at most 1.1e-16 (6e-8 in float32), so in the far negative tail,
+    where y is that small, the relative error grows: y is 0 for x < -38 (float64) or x < -20 (float32).
     """
 
     def forward(self, x):
@@ -254,7 +256,7 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
-    """y = max(x, 0);  dL/dx = g where x > 0, else 0  (also at the kink x = 0 and for g = nan, as PyTorch)."""
+    """y = max(x, 0);  dL/dx = g where [x > 0], else 0  (also at x = 0 and for g = nan, as PyTorch)."""
 
     def forward(self, x):
         return np.maximum(x, 0)
@@ -312,9 +314,8 @@ class Where(Function):
         return np.where(self.condition, x, y)
 
     def backward(self, g):
-        return unbroadcast(where(self.condition, g, 0.0), self.shapes[0]), unbroadcast(
-            where(~self.condition, g, 0.0), self.shapes[1]
-        )
+        keep, (x_shape, y_shape) = self.condition, self.shapes
+        return unbroadcast(where(keep, g, 0.0), x_shape), unbroadcast(where(~keep, g, 0.0), y_shape)
 
 
 class AsType(Function):
@@ -367,8 +368,7 @@ class BroadcastTo(Function):
 class Max(Function):
     """y = max of x over axis;  dL/dx = g at the entries equal to the max, 0 elsewhere.
 
-    Where several entries tie for the max, g is split evenly between them
-    (the average of the one-sided derivatives).
+    Entries tied for the max split g evenly (the average of the one-sided derivatives).
     """
 
     def __init__(self, axis: tuple[int, ...] | None, keepdims: bool):

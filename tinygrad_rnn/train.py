@@ -16,8 +16,11 @@ caller can draw a progress bar.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import numbers
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +28,7 @@ from typing import Any
 import numpy as np
 
 import tinygrad_rnn.nn.functional as F
+from tinygrad_rnn.compiler import jit
 from tinygrad_rnn.nn.module import Module, Seed, as_generator
 from tinygrad_rnn.nn.utils import bptt_windows, clip_grad_norm_, detach_state
 from tinygrad_rnn.optim import Optimizer
@@ -89,6 +93,23 @@ def _window_loss(forward: StreamForward, x: np.ndarray, y: np.ndarray, state: An
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1)), state
 
 
+# forward -> its window loss through jit, kept while forward lives (one program per window shape).
+_compiled_window_losses: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _window_loss_of(forward: StreamForward, compiled: bool) -> Callable[..., tuple[Tensor, Any]]:
+    """The loss of one window: as written, or compiled by jit into one numpy program."""
+    if not compiled:
+        return functools.partial(_window_loss, forward)
+    try:
+        return _compiled_window_losses[forward]
+    except (KeyError, TypeError):  # not yet compiled, or forward cannot be a weak key (a bound method)
+        step = jit(functools.partial(_window_loss, forward))
+        with contextlib.suppress(TypeError):
+            _compiled_window_losses[forward] = step
+        return step
+
+
 def truncated_bptt(
     forward: StreamForward,
     optimizer: Optimizer,
@@ -99,6 +120,7 @@ def truncated_bptt(
     state: Any = None,
     max_norm: float | None = None,
     on_step: Callable[[int, float], None] | None = None,
+    compiled: bool = False,
 ) -> tuple[TrainLog, Any]:
     """One pass over time-major streams ``inputs`` (T, B, ...) and ``targets`` (T, B).
 
@@ -106,6 +128,8 @@ def truncated_bptt(
     cross-entropy of its predictions; a leftover shorter window is dropped (streams
     shorter than one window are an error). Only one window's graph is alive at a time.
     Returns the log and the final (detached) state, to continue the streams.
+    With ``compiled`` each window's loss runs through ``jit`` (the same numbers,
+    one generated numpy program; see ``python -m demos compile``).
     """
     windows = list(bptt_windows(inputs, targets, num_steps, time_axis=0, drop_last=True))  # views
     if not windows:
@@ -114,8 +138,9 @@ def truncated_bptt(
             f"{np.shape(inputs)}), fewer than one window of num_steps={num_steps}: nothing to train on"
         )
     log = TrainLog()
+    window_loss, state = _window_loss_of(forward, compiled), detach_state(state)
     for step, (x, y) in enumerate(windows):
-        loss, state = _window_loss(forward, x, y, state)
+        loss, state = window_loss(x, y, state)
         log.grad_norms.append(optimizer_step(loss, optimizer, max_norm))
         log.losses.append(loss.item())
         state = detach_state(state)  # cut here, and let go of this window's graph before the next one
@@ -132,13 +157,16 @@ def evaluate_stream(
     num_steps: int,
     *,
     state: Any = None,
+    compiled: bool = False,
 ) -> float:
-    """Mean cross-entropy (nats per prediction) over the streams, state carried, no graph."""
+    """Mean cross-entropy (nats per prediction) over the streams, state carried, no graph
+    (with ``compiled``, through jit's forward-only program)."""
     total, count = 0.0, 0
+    window_loss = _window_loss_of(forward, compiled)
     if np.size(targets) > 0:  # (an empty batch would reach the model, whose error would not say why)
         with no_grad():
             for x, y in bptt_windows(inputs, targets, num_steps, time_axis=0):
-                loss, state = _window_loss(forward, x, y, state)
+                loss, state = window_loss(x, y, state)
                 total += loss.item() * y.size
                 count += y.size
     if count == 0:  # a mean over nothing: 0 / 0, which would raise ZeroDivisionError here

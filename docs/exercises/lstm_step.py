@@ -14,14 +14,15 @@ row blocks i, f, g, o, so W_ii = weight_ih[0:H], W_if = weight_ih[H:2H], and so 
 Here every gate gets its own two matmuls, as the equations are written; nn/steps.py
 does one (B, 4H) matmul and splits it. The numbers must agree to rounding.
 
-Run ``python docs/exercises/lstm_step.py`` to compare it with nn.LSTMCell.
+Run ``python docs/exercises/lstm_step.py`` to compare it with nn.LSTMCell: the values of h' and c',
+and the gradients of a loss of both with respect to x, h, c and the four parameters.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_rnn import Tensor, nn
+from tinygrad_rnn import Tensor, grad, nn
 
 
 def lstm_step(
@@ -52,10 +53,19 @@ def lstm_step(
 
 if __name__ == "__main__":
     rng = np.random.default_rng(0)
-    cell = nn.LSTMCell(3, 5, rng=rng)
-    x = Tensor(rng.standard_normal((2, 3)))
-    h, c = Tensor(rng.standard_normal((2, 5))), Tensor(rng.standard_normal((2, 5)))
-    mine = lstm_step(x, h, c, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+    cell = nn.LSTMCell(3, 5, rng=rng)  # float64, as gradients are compared to ~1e-12
+    x = Tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    h = Tensor(rng.standard_normal((2, 5)), requires_grad=True)
+    c = Tensor(rng.standard_normal((2, 5)), requires_grad=True)
+    u, w = rng.standard_normal((2, 5)), rng.standard_normal((2, 5))  # weights for a loss of both outputs
+    params = [cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh]
+    mine = lstm_step(x, h, c, *params)
     theirs = cell(x, (h, c))
     for name, a, b in zip(("h'", "c'"), mine, theirs):
         print(f"{name}: largest difference from nn.LSTMCell {np.max(np.abs(a.data - b.data)):.1e}")
+    names = ["x", "h", "c", "weight_ih", "weight_hh", "bias_ih", "bias_hh"]
+    leaves = [x, h, c, *params]
+    mine_grads = grad((mine[0] * u).sum() + (mine[1] * w).sum(), leaves)
+    their_grads = grad((theirs[0] * u).sum() + (theirs[1] * w).sum(), leaves)
+    for name, a, b in zip(names, mine_grads, their_grads):
+        print(f"dL/d{name}: largest difference from nn.LSTMCell {np.max(np.abs(a - b)):.1e}")

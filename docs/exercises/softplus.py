@@ -3,7 +3,7 @@
     y = log(1 + exp(x)),   dy/dx = exp(x) / (1 + exp(x)) = sigmoid(x).
 
 An op is a subclass of ``Function`` with ``forward`` (numpy arrays in, an array
-out) and ``backward`` (g = dL/dy in, dL/dx out). The first line of the docstring
+out) and ``backward`` (g = dL/dy in, dL/dx out). The first paragraph of the docstring
 reads ``forward formula;  dL/dx = ...``: ``viz.op_math`` splits it, and the graph
 demo prints it beside the gradient the op really sent.
 

@@ -13,8 +13,9 @@ from tinygrad_rnn.nn.module import (
     StateDictError,
 )
 from tinygrad_rnn.nn.recurrent import GRU, LSTM, RNN, GRUCell, LeakyRNNCell, LSTMCell, RNNCell, SkipRNN
+from tinygrad_rnn.nn.rtrl import RTRL
 
 __all__ = ["Module", "Parameter", "StateDictError"]
 __all__ += ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 __all__ += ["RNNCell", "GRUCell", "LSTMCell", "LeakyRNNCell", "RNN", "GRU", "LSTM", "SkipRNN"]
-__all__ += ["Linear", "Embedding", "Dropout", "functional", "utils"]
+__all__ += ["Linear", "Embedding", "Dropout", "RTRL", "functional", "utils"]

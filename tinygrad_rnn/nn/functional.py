@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_rnn.array_methods import where
+from tinygrad_rnn.checks import as_array
 from tinygrad_rnn.tensor import Tensor
 
 __all__ = ["linear", "cross_entropy", "nll_loss", "mse_loss"]
@@ -185,7 +186,7 @@ def _integer_indices(indices: Any, op: str) -> np.ndarray:
     Always a copy: the graph keeps the indices for backward, so a later write to the
     caller's array must not move the gradient.
     """
-    raw = np.asarray(indices)  # a Tensor gives its own array
+    raw = as_array(getattr(indices, "_data", indices))  # a Tensor gives its own array
     if raw.dtype.kind in "iu":
         return raw.astype(np.intp)
     if raw.dtype.kind == "f" and np.all(np.isfinite(raw)) and np.all(raw == np.round(raw)):

@@ -1,0 +1,462 @@
+"""jit: a compiled function gives the eager engine's values and gradients, and says so when it cannot.
+
+The oracle is the eager engine itself, whose gradients the other test files check against
+central differences: for every random graph of tests/test_random_graphs.py, every layer,
+cell, loss and option, the compiled function's outputs and the .grad of every input and
+parameter must equal the eager ones, in float64 to 1e-12 (relative to the largest entry;
+the passes reorder a few sums: a weight's gradient summed over time steps in one matmul, so
+the last bits may differ) and in float32 to 32 eps (3.8e-6) of the largest entry. Both the
+first call (which traces) and a later call (which only runs the program) are compared.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_random_graphs import EXAMPLES, program_inputs, programs
+
+import tinygrad_rnn.nn.functional as F
+from tinygrad_rnn import Function, JitError, Tensor, detect_anomaly, jit, nn, no_grad, optim
+from tinygrad_rnn.compiler import lower
+from tinygrad_rnn.compiler import passes as compiler_passes
+
+F64_TOL = 1e-12
+F32_TOL = 32 * float(np.finfo(np.float32).eps)
+
+
+def _flat(out):
+    return list(out) if isinstance(out, (tuple, list)) else [out]
+
+
+def _upstream(shape, k):
+    rng = np.random.default_rng(100 + k)
+    return rng.uniform(0.5, 1.5, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+def _run(fn, args, tensors):
+    """Outputs and gradients of every tensor in ``tensors`` after backward of sum(out_k * W_k)."""
+    for t in tensors:
+        t.grad = None
+    outs = _flat(fn(*args))
+    loss = None
+    for k, out in enumerate(outs):
+        if out.requires_grad:
+            term = (out * _upstream(out.shape, k).astype(out.dtype)).sum()
+            loss = term if loss is None else loss + term
+    if loss is not None:
+        loss.backward()
+    grads = [None if t.grad is None else np.array(t.grad) for t in tensors]
+    return [np.array(o.data) for o in outs], grads
+
+
+def assert_close(actual, expected, dtype, what):
+    assert actual.dtype == expected.dtype, f"{what}: dtype {actual.dtype}, eager {expected.dtype}"
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape}, eager {expected.shape}"
+    tol = F64_TOL if dtype == np.float64 else F32_TOL
+    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
+    np.testing.assert_allclose(actual, expected, rtol=tol, atol=tol * scale, err_msg=what)
+
+
+def compiled_equals_eager(fn, args, tensors, dtype=np.float64, calls=2):
+    """jit(fn) on args, called ``calls`` times, against fn itself: outputs and every gradient."""
+    expected_outs, expected_grads = _run(fn, args, tensors)
+    step = jit(fn)
+    for call in range(calls):
+        outs, grads = _run(step, args, tensors)
+        for k, (a, e) in enumerate(zip(outs, expected_outs)):
+            assert_close(a, e, dtype, f"call {call}: output {k}")
+        for k, (a, e) in enumerate(zip(grads, expected_grads)):
+            assert (a is None) == (e is None), f"call {call}: gradient {k}: {a is None} vs eager {e is None}"
+            if a is not None:
+                assert_close(a, e, dtype, f"call {call}: gradient of tensor {k}")
+    assert step.traces == 1
+    return step
+
+
+# ---- random graphs ------------------------------------------------------------------------------
+@settings(max_examples=25)
+@given(program=programs(), seed=st.integers(0, 2**32 - 1))
+def test_random_graphs_compile_to_the_eager_values_and_gradients(program, seed):
+    inputs = [Tensor(x, requires_grad=True) for x in program_inputs(program, seed, ("contiguous",))]
+    compiled_equals_eager(lambda *xs: program(*xs), inputs, inputs)
+
+
+@pytest.mark.parametrize("k", range(len(EXAMPLES)))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_explicit_graphs_compile_in_both_dtypes(k, dtype):
+    program = EXAMPLES[k]
+    inputs = [Tensor(x, dtype=dtype, requires_grad=True) for x in program_inputs(program, k, ("strided",))]
+    compiled_equals_eager(lambda *xs: program(*xs), inputs, inputs, dtype)
+
+
+# ---- layers, cells, losses ----------------------------------------------------------------------
+I, H, T, B = 3, 4, 5, 2
+
+
+def _sequence(seed, shape=(T, B, I), dtype=np.float64):
+    return Tensor(np.random.default_rng(seed).standard_normal(shape), dtype=dtype, requires_grad=True)
+
+
+LAYERS = {
+    "rnn-tanh": lambda d: nn.RNN(I, H, dtype=d, rng=0),
+    "rnn-relu": lambda d: nn.RNN(I, H, nonlinearity="relu", dtype=d, rng=0),
+    "gru": lambda d: nn.GRU(I, H, dtype=d, rng=0),
+    "gru-reset-before": lambda d: nn.GRU(I, H, reset_after=False, dtype=d, rng=0),
+    "lstm": lambda d: nn.LSTM(I, H, dtype=d, rng=0),
+    "lstm-2-layers-bidirectional": lambda d: nn.LSTM(I, H, num_layers=2, bidirectional=True, dtype=d, rng=0),
+    "gru-2-layers-eval-dropout": lambda d: nn.GRU(I, H, num_layers=2, dropout=0.5, dtype=d, rng=0).eval(),
+    "rnn-batch-first-no-bias": lambda d: nn.RNN(I, H, bias=False, batch_first=True, dtype=d, rng=0),
+    "skip-rnn": lambda d: nn.SkipRNN(I, H, delay=2, dtype=d, rng=0),
+    "lstm-fused": lambda d: nn.LSTM(I, H, fused=True, dtype=d, rng=0),
+    "gru-fused-bidirectional": lambda d: nn.GRU(I, H, bidirectional=True, fused=True, dtype=d, rng=0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_sequence_layer_compiles_to_the_eager_outputs_states_and_gradients(name, dtype):
+    layer = LAYERS[name](dtype)
+    x = _sequence(1, dtype=dtype)
+    state = None
+
+    def fn(x):
+        output, final = layer(x, state)
+        return (output, *_flat(final))
+
+    compiled_equals_eager(fn, [x], [x, *layer.parameters()], dtype)
+
+
+CELLS = {
+    "rnn-cell": lambda: nn.RNNCell(I, H, rng=0),
+    "gru-cell": lambda: nn.GRUCell(I, H, rng=0),
+    "gru-cell-reset-before": lambda: nn.GRUCell(I, H, reset_after=False, rng=0),
+    "lstm-cell": lambda: nn.LSTMCell(I, H, rng=0),
+    "leaky-cell": lambda: nn.LeakyRNNCell(I, H, alpha=0.7, rng=0),
+    "leaky-cell-learned-alpha": lambda: nn.LeakyRNNCell(I, H, learn_alpha=True, rng=0),
+    "lstm-cell-fused": lambda: nn.LSTMCell(I, H, fused=True, rng=0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CELLS))
+def test_every_cell_unrolled_over_time_compiles(name):
+    cell = CELLS[name]()
+    xs = _sequence(2)
+    h0 = Tensor(np.random.default_rng(3).standard_normal((B, H)), requires_grad=True)
+
+    def unrolled(xs, h0):
+        state = (h0, h0 * 0.5) if isinstance(cell, nn.LSTMCell) else h0
+        outputs = []
+        for t in range(T):
+            state = cell(xs[t], state)
+            outputs.append(state[0] if isinstance(state, tuple) else state)
+        return sum(o.tanh() for o in outputs)
+
+    compiled_equals_eager(unrolled, [xs, h0], [xs, h0, *cell.parameters()])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_losses_with_integer_targets_compile(reduction):
+    rng = np.random.default_rng(4)
+    logits = Tensor(rng.standard_normal((6, 5)), requires_grad=True)
+    targets = rng.integers(0, 5, 6)
+    targets[2] = -100  # ignored
+
+    def losses(logits, targets):
+        ce = F.cross_entropy(logits, targets, reduction=reduction)
+        nll = F.nll_loss(logits.log_softmax(axis=1), targets, reduction=reduction)
+        mse = F.mse_loss(logits.tanh(), np.full((6, 5), 0.25), reduction=reduction)
+        return ce, nll, mse
+
+    compiled_equals_eager(losses, [logits, targets], [logits])
+
+
+def test_a_language_model_step_sees_new_tokens_and_targets_every_call():
+    embedding, lstm, head = nn.Embedding(7, 3, rng=0), nn.LSTM(3, H, rng=1), nn.Linear(H, 7, rng=2)
+    params = [*embedding.parameters(), *lstm.parameters(), *head.parameters()]
+
+    def loss_fn(tokens, targets):
+        logits = head(lstm(embedding(tokens))[0])
+        return F.cross_entropy(logits.reshape(-1, 7), targets.reshape(-1))
+
+    step = jit(loss_fn)
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        tokens, targets = rng.integers(0, 7, (T, B)), rng.integers(0, 7, (T, B))
+        expected_loss, expected_grads = _run(loss_fn, [tokens, targets], params)
+        loss, grads = _run(step, [tokens, targets], params)
+        assert_close(loss[0], expected_loss[0], np.float64, "loss")
+        for k, (a, e) in enumerate(zip(grads, expected_grads)):
+            assert_close(a, e, np.float64, f"gradient {k}")
+    assert step.traces == 1
+
+
+# ---- the passes ---------------------------------------------------------------------------------
+PIPELINES = {
+    "no passes": [],
+    "dead code only": [compiler_passes.dead_code],
+    "without buffers": [p for p in compiler_passes.PASSES if p is not compiler_passes.buffer_writes],
+    "without stacked weight gradients": [
+        p for p in compiler_passes.PASSES if p is not compiler_passes.stacked_weight_gradients
+    ],
+    "all": compiler_passes.PASSES,
+}
+
+
+@pytest.mark.parametrize("pipeline", sorted(PIPELINES))
+def test_each_pass_keeps_the_values_and_gradients(pipeline, monkeypatch):
+    monkeypatch.setattr(compiler_passes, "PASSES", list(PIPELINES[pipeline]))
+    layer = nn.LSTM(I, H, num_layers=2, bidirectional=True, rng=0)
+    x = _sequence(6)
+    compiled_equals_eager(lambda x: layer(x)[0], [x], [x, *layer.parameters()])
+
+
+def test_the_passes_shrink_an_lstm_step():
+    lstm, x = nn.LSTM(I, H, rng=0), _sequence(7)
+    none, _ = lower(lambda x: lstm(x)[0].sum(), x, passes=[])
+    every, generated = lower(lambda x: lstm(x)[0].sum(), x)
+    assert every.count() < none.count() / 2  # dead gradients, merged transposes, buffers
+    weight_grad_matmuls = re.findall(r"d_weight_hh_l0 = .*", generated.source)
+    assert len(weight_grad_matmuls) == 1 and "+" not in weight_grad_matmuls[0]  # one matmul, no sum over t
+    assert "np.empty" in generated.source  # gx's gradient written slice by slice into one buffer
+
+
+# ---- what the program reads at every call ----------------------------------------------------
+def test_parameters_changed_between_calls_are_seen():
+    lin = nn.Linear(3, 2, rng=0)
+    x = Tensor(np.ones((4, 3)))
+    step = jit(lambda x: lin(x).tanh().sum())
+    opt = optim.SGD(lin.parameters(), lr=0.5)
+    for _ in range(3):
+        opt.zero_grad()
+        loss = step(x)
+        loss.backward()
+        expected = lin(x).tanh().sum().item()
+        assert loss.item() == pytest.approx(expected, rel=1e-15)
+        opt.step()
+    lin.weight.data[...] = 0.0  # in place, as load_state_dict does
+    assert step(x).item() == pytest.approx(float(np.tanh(lin.bias.data).sum() * 4), rel=1e-15)
+    assert step.traces == 1
+
+
+def test_a_new_shape_dtype_or_requires_grad_retraces():
+    w = Tensor(np.ones(3), requires_grad=True)
+    step = jit(lambda x: (x * w).sum())
+    step(Tensor(np.ones(3)))
+    step(Tensor(np.ones(3)))
+    assert step.traces == 1
+    step(Tensor(np.ones((2, 3))))
+    step(Tensor(np.ones(3), dtype=np.float32))
+    step(Tensor(np.ones(3), requires_grad=True))
+    assert step.traces == 4
+    w.requires_grad = False  # a parameter frozen after tracing: its gradient is no longer formed
+    w.grad = None
+    step(Tensor(np.ones(3))).sum()
+    assert step.traces == 5
+
+
+def test_a_changed_python_value_read_from_an_input_retraces():
+    def mean_of_counted(logits, targets):
+        return F.cross_entropy(logits, targets, ignore_index=0)
+
+    step = jit(mean_of_counted)
+    logits = Tensor(np.random.default_rng(8).standard_normal((4, 3)), requires_grad=True)
+    for targets in ([1, 2, 1, 2], [0, 2, 1, 2], [0, 0, 1, 2], [2, 1, 2, 1]):
+        targets = np.array(targets)
+        assert step(logits, targets).item() == pytest.approx(
+            mean_of_counted(logits, targets).item(), rel=1e-15
+        )
+    assert step.traces == 3  # the number of counted targets is read with int(): 4, 3, 2 (then 4 again)
+
+
+def test_an_out_of_range_index_on_a_later_call_raises_the_eager_error():
+    embedding = nn.Embedding(5, 2, rng=0)
+    step = jit(lambda tokens: embedding(tokens).sum())
+    step(np.array([0, 4]))
+    with pytest.raises(IndexError, match="Embedding: index 5 is out of range"):
+        step(np.array([0, 5]))
+
+
+def test_a_constant_that_changes_between_runs_is_refused():
+    layer = nn.GRU(I, H, num_layers=2, dropout=0.5, rng=0)  # training mode: a new mask every call
+    with pytest.raises(JitError, match="dropout in training mode"):
+        jit(lambda x: layer(x)[0].sum())(_sequence(9))
+    counter = [0]
+
+    def counting(x):
+        counter[0] += 1
+        return x * float(counter[0])
+
+    with pytest.raises(JitError, match="different"):
+        jit(counting)(Tensor(np.ones(2), requires_grad=True))
+
+
+def test_a_constant_built_from_an_input_by_numpy_indexing_is_refused():
+    def one_hot_sum(tokens):
+        return Tensor(np.eye(4)[tokens], requires_grad=True).sum(axis=0)
+
+    with pytest.raises(JitError, match="changed|different"):
+        jit(one_hot_sum)(np.array([0, 1, 1, 3]))
+
+
+def test_an_outside_array_is_read_at_every_call():
+    scale = np.array([1.0, 2.0])
+    step = jit(lambda x: (x * scale).sum())
+    x = Tensor(np.ones(2))
+    assert step(x).item() == 3.0
+    scale[1] = 5.0
+    assert step(x).item() == 6.0
+
+
+def test_numpy_values_computed_from_an_input_are_recomputed():
+    step = jit(lambda x: (x.abs() * (x.data > 0)).sum() if False else x.abs().sum())
+    x = Tensor(np.array([-1.0, 2.0, -3.0]), requires_grad=True)
+    assert step(x).item() == 6.0
+    step(x).backward()
+    np.testing.assert_array_equal(x.grad, [-1.0, 1.0, -1.0])
+    y = Tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
+    step(y).backward()  # abs() takes its sign from the values: recomputed, not frozen
+    np.testing.assert_array_equal(y.grad, [1.0, -1.0, 1.0])
+
+
+# ---- the compiled op in the engine's graph ----------------------------------------------------
+def test_no_grad_runs_only_the_forward_program():
+    w = Tensor(np.ones(3), requires_grad=True)
+    step = jit(lambda x: (x * w).sum())
+    with no_grad():
+        out = step(Tensor(np.ones(3)))
+    assert not out.requires_grad and out._ctx is None
+    assert "def backward" not in step.source
+
+
+def test_gradients_accumulate_and_flow_into_an_outer_graph():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    step = jit(lambda x: (x * w).sum())
+    a = Tensor(np.array([3.0, 4.0]), requires_grad=True)
+    (step(a * 2) + step(a * 2)).backward()
+    np.testing.assert_array_equal(w.grad, [12.0, 16.0])  # two calls: the gradients add up
+    np.testing.assert_array_equal(a.grad, [4.0, 8.0])  # through the compiled op into a * 2
+
+
+def test_retain_graph_allows_a_second_backward():
+    w = Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    loss = jit(lambda x: (x * w).tanh().sum())(Tensor(np.ones(2)))
+    loss.backward(retain_graph=True)
+    first = w.grad.copy()
+    loss.backward()
+    np.testing.assert_allclose(w.grad, 2 * first, rtol=1e-15)
+
+
+def test_a_parameter_written_between_forward_and_backward_is_refused():
+    w = Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    loss = jit(lambda x: (x * w).tanh().sum())(Tensor(np.ones(2)))
+    w.data[0] = 5.0
+    with pytest.raises(RuntimeError, match="written to in place"):
+        loss.backward()
+
+
+def test_second_order_through_a_compiled_step_is_a_named_error():
+    w = Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    loss = jit(lambda x: (x * w).tanh().sum())(Tensor(np.ones(2)))
+    with pytest.raises(RuntimeError, match="compiled: .*create_graph=True.*without jit"):
+        loss.backward(create_graph=True)
+
+
+def test_anomaly_mode_runs_the_function_as_written():
+    step = jit(lambda x: x.log().sum())
+    step(Tensor(np.ones(2)))
+    with detect_anomaly(), pytest.raises(FloatingPointError, match="log: forward output contains"):
+        step(Tensor(np.zeros(2)))
+
+
+class Cube(Function):
+    """y = x**3;  dL/dx = g * 3 x**2 (written with shared operators: its backward records)."""
+
+    def forward(self, x):
+        return x**3
+
+    def backward(self, g):
+        (x,) = self.inputs
+        return g * 3 * x * x
+
+
+class ArrayOnlyCube(Cube):
+    """The same, with a backward that only works on arrays (np.square refuses a Tensor)."""
+
+    def backward(self, g):
+        (x,) = self.inputs
+        return g * 3 * np.square(x)
+
+
+@pytest.mark.parametrize("op", [Cube, ArrayOnlyCube])
+def test_a_learners_function_without_a_table_entry_compiles(op):
+    x = Tensor(np.array([[0.5, -1.5], [2.0, 0.25]]), requires_grad=True)
+    step = compiled_equals_eager(lambda x: op.apply(x.tanh()) * 2, [x], [x])
+    assert f"call({op.__name__}" in step.source
+
+
+# ---- the program as text --------------------------------------------------------------------
+def test_the_generated_source_is_python_with_one_commented_line_per_node():
+    lstm = nn.LSTM(I, H, rng=0)
+    step = jit(lambda x: lstm(x)[0].sum())
+    step(_sequence(10))
+    source = step.source
+    ast.parse(source)
+    assert str(step) == source
+    code = [
+        line.strip()
+        for line in source.splitlines()
+        if line.startswith("    ")
+        and not line.strip().startswith(('"""', "del ", "return ", "raise "))
+        and " = saved" not in line
+    ]
+    assert all("  # " in line for line in code)  # the op and its shape, and whose backward
+    assert len(code) == step.program.count()  # one line per node that computes something
+    assert "def backward(saved, " in source and "d_weight_hh_l0" in source  # named after the parameter
+
+
+def test_errors_name_what_jit_cannot_take():
+    with pytest.raises(TypeError, match="jit: expected a function"):
+        jit(3)
+    step = jit(lambda x, options: x * 2)
+    with pytest.raises(TypeError, match="argument options is a dict"):
+        step(Tensor(np.ones(2)), {"a": 1})
+    with pytest.raises(JitError, match="returned a float"):
+        jit(lambda x: 1.5)(Tensor(np.ones(2)))
+    with pytest.raises(RuntimeError, match="has not been called yet"):
+        jit(lambda x: x).source  # noqa: B018
+
+
+def test_the_tours_excerpt_is_the_program_the_compile_demo_prints():
+    """docs/TOUR.md quotes the end of the 3-step RNN's backward program: every quoted line of
+    code must be a line of the program python -m demos compile generates (seed 0)."""
+    from pathlib import Path
+
+    from demos import compile as compile_demo
+
+    tour = (Path(__file__).resolve().parent.parent / "docs" / "TOUR.md").read_text()
+    block = tour.split("Here is the end of the backward program of\na 3-step RNN", 1)[1]
+    block = block.split("```python\n", 1)[1].split("```", 1)[0]
+    quoted = [line.split("#")[0].strip() for line in block.splitlines()]
+    quoted = [line for line in quoted if line and line != "..."]
+    weights, xs, ys = compile_demo.seed001_rnn(0)
+    captured = {}
+
+    class Capture:
+        width = 200
+
+        def print(self, thing, *args, **kwargs):
+            captured.setdefault("printed", []).append(thing)
+
+    compile_demo.rnn_section(Capture(), 0)
+    program = next(
+        str(p.code) for p in captured["printed"] if hasattr(p, "code") and "seed001_loss" in str(p.code)
+    )
+    lines = {line.split("  # ")[0].strip() for line in program.splitlines()}
+    assert len(quoted) >= 8
+    missing = [line for line in quoted if line not in lines]
+    assert not missing, f"the TOUR quotes lines the program does not have: {missing}"
