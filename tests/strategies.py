@@ -158,6 +158,7 @@ def graph_tensors(root: Tensor) -> list[Tensor]:
     """Every tensor of the graph that made ``root`` (iteratively, each once; after backward, the
     outline of a tensor that nothing else holds)."""
     seen: dict[int, Tensor] = {}
+    outlines: dict = {}  # (viz.graph_node's: one outline per freed tensor)
     stack = [root]
     while stack:
         t = stack.pop()
@@ -165,7 +166,7 @@ def graph_tensors(root: Tensor) -> list[Tensor]:
             continue
         seen[id(t)] = t
         if t._ctx is not None:
-            stack.extend(viz.graph_node(p) for p in t._ctx.parents)
+            stack.extend(viz.graph_node(p, outlines) for p in t._ctx.parents)
     return list(seen.values())
 
 

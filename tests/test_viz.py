@@ -7,9 +7,11 @@ formulas and with the tensors' .grad.
 """
 
 import argparse
+import gc
 import io
 import re
 import tempfile
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -343,6 +345,19 @@ def test_viz_draws_the_same_graph_after_backward_with_the_freed_tensors_as_outli
     assert kinds.count("Outline") == 7 and kinds.count("Tensor") == 2
     tree = viz.graph_tree(loss)
     assert tree.label.plain.startswith("#0 sum  () float64")
+
+
+def test_drawing_a_freed_graph_keeps_nothing_alive_once_the_loss_goes():
+    x = Tensor(np.ones(3), requires_grad=True)
+    loss = ((x * 2.0).tanh() * 3.0).sum()
+    loss.backward()
+    ops = [weakref.ref(t._ctx) for t in viz.collect_graph(loss).tensors if t._ctx is not None]
+    viz.graph_tree(loss)
+    viz.to_dot(loss)
+    assert len(ops) == 4 and all(op() is not None for op in ops)
+    del loss
+    gc.collect()
+    assert all(op() is None for op in ops)  # no cache in viz holds a released op
 
 
 # ---- the backward trace ----------------------------------------------------------------------------

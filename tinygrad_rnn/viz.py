@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import inspect
 import re
-import weakref
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -99,6 +98,7 @@ def _walk(root: Tensor) -> Iterator[_Visit]:
     numbered (and its inputs expanded) on its first visit only.
     """
     numbers: dict[int, int] = {}
+    outlines: dict[int, Outline] = {}  # for graph_node: one Outline per freed tensor in this walk
     stack: list[tuple[Tensor, int | None, int]] = [(root, None, 0)]
     while stack:
         tensor, user, position = stack.pop()
@@ -110,18 +110,17 @@ def _walk(root: Tensor) -> Iterator[_Visit]:
         if first and tensor._ctx is not None:
             parents = tensor._ctx.parents
             for pos in reversed(range(len(parents))):  # reversed: the first input is popped first
-                stack.append((graph_node(parents[pos]), number, pos))
+                stack.append((graph_node(parents[pos], outlines), number, pos))
 
 
-_OP_OUTLINES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # released op -> its output's Outline
-
-
-def graph_node(parent: Tensor | Function | Outline) -> Tensor | Outline:
+def graph_node(parent: Tensor | Function | Outline, outlines: dict[int, Outline]) -> Tensor | Outline:
     """An op's input as the graph shows it: the tensor while anything holds it, else its Outline.
 
     Before backward (or with retain_graph) every input is a Tensor. backward() lets go of the
     values (see bookkeeping.py, 5.): a released op holds the leaves that require grad, the ops
     that made its other inputs (each standing for its output) and Outlines of constants.
+    ``outlines`` (id of op -> Outline) keeps one Outline per freed tensor during one walk of the
+    graph, so that a tensor used several times is still one node.
     """
     if isinstance(parent, Tensor):
         return parent
@@ -131,10 +130,10 @@ def graph_node(parent: Tensor | Function | Outline) -> Tensor | Outline:
     tensor = parent._output()  # a released op, standing for its output
     if tensor is not None:
         return tensor
-    if parent not in _OP_OUTLINES:  # one Outline per op, so that a reused tensor stays one node
+    if id(parent) not in outlines:
         shape, dtype = parent.outline
-        _OP_OUTLINES[parent] = Outline(parent._output, parent, shape, dtype, True)
-    return _OP_OUTLINES[parent]
+        outlines[id(parent)] = Outline(parent._output, parent, shape, dtype, True)
+    return outlines[id(parent)]
 
 
 @dataclass(eq=False)  # Tensor == Tensor gives an array, so compare graphs by identity
