@@ -390,6 +390,10 @@ def test_float_and_format_of_a_one_element_tensor_as_in_pytorch():
 def test_a_list_of_tensors_given_to_tensor_says_stack():
     with pytest.raises(TypeError, match=r"Tensor: got a list of Tensors; join them with stack"):
         Tensor([Tensor(1.0), Tensor(2.0)])
+    # 1-d tensors numpy would even convert, silently dropping the graph: refused too
+    x = leaf([1.0, 2.0])
+    with pytest.raises(TypeError, match=r"Tensor: got a tuple of Tensors"):
+        Tensor((x, x))
 
 
 def test_where_with_a_mask_of_the_wrong_shape_names_the_mask():

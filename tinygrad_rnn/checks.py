@@ -27,7 +27,10 @@ def as_float_array(data: Any, dtype: Any = None, op: str = "Tensor", copy: bool 
     string "1.5" into 1.5, and neither is a number.
     """
     data = getattr(data, "_data", data)  # a Tensor's own array
-    if isinstance(data, (list, tuple)) and any(hasattr(item, "_ctx") for item in data):
+    first = data
+    while isinstance(first, (list, tuple)) and first:  # a nested list's first item: enough for the habit
+        first = first[0]
+    if first is not data and hasattr(first, "_ctx"):  # numpy would make constants of Tensors' values
         raise TypeError(
             f"{op}: got a {type(data).__name__} of Tensors; join them with stack(tensors) (or concat), "
             "which keeps the graph, or pass their values (t.data)"
