@@ -151,7 +151,7 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace, chosen
     if args.seeds is not None and not any(map(seeded, chosen)):
         names = ", ".join(m.NAME for m in chosen)
         parser.error(f"--seeds is an option of the training demos; {names} does not use it")
-    if args.json:
+    if args.json is not None:  # --json '' is a mistake to report, not a request to skip the file
         problem = output_path_problem(args.json, "--json")
         if problem:
             parser.error(problem)
@@ -212,7 +212,7 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
             console.print(f"[bold]All {len(DEMOS)} demos ({args.size} mode) took {took:.1f} s[/bold]")
         else:
             results = results[args.name]
-        if args.json:
+        if args.json is not None:
             write_json(args.json, results)
             console.print(f"[dim]wrote {args.json}[/dim]")
     except KeyboardInterrupt:

@@ -17,6 +17,8 @@ def output_path_problem(path: str, option: str) -> str | None:
         return f"{option}: expected a file path, got an empty string"
     if os.path.isdir(path):
         return f"{option} {path}: is a folder; expected a file path"
+    if os.path.exists(path) and not os.path.isfile(path):  # through symlinks: /dev/full, a pipe
+        return f"{option} {path}: is not a regular file (a device or a pipe?); expected a file path"
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         return f"{option} {path}: the folder {folder} does not exist; create it first"

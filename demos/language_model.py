@@ -116,7 +116,7 @@ def load_texts(corpus: str | None) -> tuple[str, str, str]:
     if corpus:
         if not os.path.isfile(corpus):
             raise CorpusError(f"--corpus {corpus}: no such file; expected a UTF-8 text file")
-        documents = read_corpus_file_or_none(corpus)
+        documents = read_corpus_documents(corpus)
         if not documents:
             raise CorpusError(f"--corpus {corpus}: the file has no text; expected UTF-8 text in paragraphs")
         if len(documents) < 2:
@@ -135,12 +135,19 @@ def load_texts(corpus: str | None) -> tuple[str, str, str]:
     return train, held, source
 
 
-def read_corpus_file_or_none(path: str) -> list[str]:
-    """The file's paragraphs, or [] if it holds no text."""
+def read_corpus_documents(path: str) -> list[str]:
+    """The file's paragraphs, or [] if it holds no text; CorpusError if it is not UTF-8 text or
+    cannot be read."""
     try:
         return read_corpus_file(path)
-    except ValueError:
-        return []
+    except OSError as error:
+        reason = f"cannot be read ({error.strerror}); expected a UTF-8 text file"
+        raise CorpusError(f"--corpus {path}: {reason}") from None
+    except ValueError as error:
+        reason = str(error).removeprefix(f"read_corpus_file: {path} ")
+        if reason.startswith("contains no text"):
+            return []
+        raise CorpusError(f"--corpus {path}: {reason}") from None
 
 
 def prepare_texts(args: argparse.Namespace) -> tuple[str, str, str, str]:

@@ -29,7 +29,7 @@ import hypothesis.extra.numpy as hnp
 import numpy as np
 from hypothesis import strategies as st
 
-from tinygrad_rnn import Tensor
+from tinygrad_rnn import Tensor, viz
 from tinygrad_rnn.gradcheck import numerical_grad
 from tinygrad_rnn.ops import IndexedGrad
 from tinygrad_rnn.tensor import _GradMode
@@ -155,8 +155,10 @@ def upstream(shape: tuple[int, ...], seed: int = 1234) -> np.ndarray:
 
 
 def graph_tensors(root: Tensor) -> list[Tensor]:
-    """Every tensor of the graph that made ``root`` (iteratively, each once)."""
+    """Every tensor of the graph that made ``root`` (iteratively, each once; after backward, the
+    outline of a tensor that nothing else holds)."""
     seen: dict[int, Tensor] = {}
+    outlines: dict = {}  # (viz.graph_node's: one outline per freed tensor)
     stack = [root]
     while stack:
         t = stack.pop()
@@ -164,7 +166,7 @@ def graph_tensors(root: Tensor) -> list[Tensor]:
             continue
         seen[id(t)] = t
         if t._ctx is not None:
-            stack.extend(t._ctx.parents)
+            stack.extend(viz.graph_node(p, outlines) for p in t._ctx.parents)
     return list(seen.values())
 
 

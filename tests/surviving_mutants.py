@@ -452,9 +452,9 @@ SURVIVORS: list[Survivor] = [
             "Ellipsis, (), boolean masks and float64 values into a float32 buffer, computed in float64 by both); it is only slower.",
         ),
         Survivor(
-            "bookkeeping.py", "shared_stamp",
-            'return [0]',
-            'return [1]',
+            "bookkeeping.py", "tensor_memory",
+            'return own_copy(array, getattr(source, "_data", source)), [0]',
+            'return own_copy(array, getattr(source, "_data", source)), [1]',
             "A stamp is only ever compared as stamp > op.serial, and serials come from clock = count(1), so they are >= 1: "
             "an unwritten tensor stamped 1 is never newer than any op, exactly like one stamped 0.",
         ),
@@ -466,8 +466,8 @@ SURVIVORS: list[Survivor] = [
     ),
     Survivor(
         "tensor.py", "Function.release",
-        'self._arrays = None',
-        'self._arrays = ""',
+        'self._arrays, self.released, self.outline = None, True, (out._data.shape, out._data.dtype)',
+        'self._arrays, self.released, self.outline = "", True, (out._data.shape, out._data.dtype)',
         "Either value drops the only reference to the saved arrays, so they are freed alike; every later backward() or grad() "
         "through the op stops at `op.released` with the same error before reading _arrays, and the op itself is reachable "
         "only through the private Tensor._ctx (trace records hold its name and type, not the instance).",

@@ -7,9 +7,11 @@ formulas and with the tensors' .grad.
 """
 
 import argparse
+import gc
 import io
 import re
 import tempfile
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -319,6 +321,43 @@ def test_dot_checker_rejects_broken_dot():
         parse_dot(good.replace("n1 -> n0", "n1 -> n99"))
     with pytest.raises(AssertionError):
         parse_dot(good.replace('label="#0', 'label="#0"x'))
+
+
+def test_viz_draws_the_same_graph_after_backward_with_the_freed_tensors_as_outlines():
+    # A graph with a reused intermediate (a), a reused constant (c) and a leaf (w).
+    w = Tensor(np.array([[0.5, -1.0], [2.0, 0.25]]), requires_grad=True)
+    c = Tensor(np.array([1.0, 3.0]))
+    a = (w * c).tanh()
+    loss = (a * a + a * c + c).sum()
+    del a, c  # only the graph holds them now
+
+    def strip_norms(dot: str) -> str:
+        return re.sub(r"\\ngrad norm [^\"]*", "", dot)
+
+    before = viz.to_dot(loss, names={w: "w"})
+    loss.backward()
+    after = viz.to_dot(loss, names={w: "w"})
+    assert "grad norm" in after and "grad norm" not in before  # w's gradient shows now
+    assert strip_norms(after) == strip_norms(before)  # same nodes (names, shapes, dtypes), same edges
+    graph = viz.collect_graph(loss)
+    kinds = [type(t).__name__ for t in graph.tensors]
+    # freed: w * c, a = tanh, a * a, a * c, their sum, + c, and the constant c; loss and w are held
+    assert kinds.count("Outline") == 7 and kinds.count("Tensor") == 2
+    tree = viz.graph_tree(loss)
+    assert tree.label.plain.startswith("#0 sum  () float64")
+
+
+def test_drawing_a_freed_graph_keeps_nothing_alive_once_the_loss_goes():
+    x = Tensor(np.ones(3), requires_grad=True)
+    loss = ((x * 2.0).tanh() * 3.0).sum()
+    loss.backward()
+    ops = [weakref.ref(t._ctx) for t in viz.collect_graph(loss).tensors if t._ctx is not None]
+    viz.graph_tree(loss)
+    viz.to_dot(loss)
+    assert len(ops) == 4 and all(op() is not None for op in ops)
+    del loss
+    gc.collect()
+    assert all(op() is None for op in ops)  # no cache in viz holds a released op
 
 
 # ---- the backward trace ----------------------------------------------------------------------------

@@ -10,12 +10,13 @@ habits that would silently lose the gradient (np.sum(t), ``if t:``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tinygrad_rnn import checks
+from tinygrad_rnn.modes import is_grad_enabled
 
 if TYPE_CHECKING:
     from tinygrad_rnn.tensor import Tensor
@@ -52,24 +53,102 @@ class ArrayMethods:
         return self._data.size
 
     def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor (it has no rows); its number is t.item()")
         return len(self._data)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        """The rows t[0], t[1], ... (as numpy iterates an array); a 0-d tensor has none."""
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor (numpy and PyTorch refuse it too); use t.item()")
+        return (self[i] for i in range(len(self)))
+
+    def __float__(self) -> float:
+        """float(t) for a one-element tensor, as PyTorch (the same number as t.item())."""
+        if self.size != 1:
+            raise TypeError(
+                f"float(): only a one-element tensor is a number, got shape {self.shape}; "
+                "reduce it first (t.sum(), t.mean()) or read the values from t.data"
+            )
+        return float(self._data.item())
+
+    def __format__(self, spec: str) -> str:
+        """f"{loss:.4f}" formats a 0-d tensor's number, as PyTorch; any other tensor only as str(t)."""
+        if self.ndim == 0:
+            return format(self._data.item(), spec)
+        if spec:
+            raise TypeError(
+                f"format: {spec!r} formats a number, and a tensor of shape {self.shape} is not one; "
+                "format t.item() (one element) or np.array2string(t.data)"
+            )
+        return str(self)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return self._data if dtype is None else self._data.astype(dtype)
 
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """``array + tensor`` is ``tensor.__radd__(array)`` (as for a Python number); any other use
+        of a numpy ufunc on a Tensor, such as np.exp(t), would lose the gradient: an error says so."""
+        reflected = _REFLECTED.get(ufunc.__name__)
+        if method == "__call__" and reflected and not kwargs and len(inputs) == 2 and inputs[1] is self:
+            return getattr(self, reflected)(inputs[0])
+        if kwargs.get("out") is not None:
+            raise TypeError(
+                f"np.{ufunc.__name__} cannot write into a numpy array from a Tensor (e.g. array += tensor): "
+                "write array = array + tensor for a Tensor, or use tensor.data for plain values"
+            )
+        raise _numpy_function_error(ufunc.__name__, type(self))
+
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        name = func.__name__
-        method = f"use tensor.{name}(...)" if hasattr(type(self), name) else "use Tensor ops"
-        raise TypeError(
-            f"np.{name} was given a Tensor: numpy functions do not record the graph, so no "
-            f"gradient would flow. To differentiate, {method}; for plain values, pass tensor.data"
-        )
+        raise _numpy_function_error(func.__name__, type(self))
 
     def __bool__(self) -> bool:
         raise TypeError(
             f"the truth value of a Tensor (shape {self.shape}) is ambiguous: compare its number "
             "(`if loss.item() > 1:`) or test its values (`if (t.data > 0).all():`)"
         )
+
+    # ---- in-place operators: t += v changes t's own values, as numpy and PyTorch do ---------
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._in_place(other, "+=", np.add)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._in_place(other, "-=", np.subtract)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._in_place(other, "*=", np.multiply)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._in_place(other, "/=", np.divide)
+
+    def __ipow__(self, other: Any) -> Tensor:
+        return self._in_place(other, "**=", np.power)
+
+    def _in_place(self: Any, other: Any, symbol: str, ufunc: Any) -> Tensor:
+        """Write ``self <op> other`` into self's memory (a tracked write: see bookkeeping).
+
+        While the graph is recorded, a change the graph would need to know of is an error
+        instead: to a leaf that requires grad (PyTorch refuses it too), to a tensor an op
+        made, or with a value that requires grad (PyTorch records those; this engine does not).
+        """
+        if is_grad_enabled() and (self.requires_grad or getattr(other, "requires_grad", False)):
+            written = symbol[:-1]
+            if self.requires_grad and self._ctx is None:
+                raise RuntimeError(
+                    f"{symbol} on a leaf that requires grad would change it without the graph knowing "
+                    f"(PyTorch refuses it too). For a new tensor write t = t {written} v; to change its "
+                    f"values (e.g. a manual update), do it under `with no_grad():` or on t.data"
+                )
+            raise RuntimeError(
+                f"{symbol}: the graph records no in-place ops (PyTorch does); write t = t {written} v for a "
+                "new tensor, or change t.data outside the graph"
+            )
+        view = self.data
+        try:
+            ufunc(view, _values(other), out=view)
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{symbol}: cannot write into a tensor of shape {self.shape}: {err}") from None
+        return self
 
     def item(self) -> float:
         return self._data.item()
@@ -104,6 +183,17 @@ class ArrayMethods:
 
     def __ge__(self, other: Any) -> np.ndarray:
         return self._data >= _values(other)
+
+    @property
+    def T(self) -> Tensor:
+        """All axes reversed: transpose()."""
+        return self.transpose()
+
+    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+        """The sum divided by the number of entries summed; over no entries nan (as numpy and PyTorch)."""
+        axes = checks.axes(axis, self.ndim, "mean")
+        n = self.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
+        return self.sum(axes, keepdims) / (n or np.nan)  # 0 / nan is nan, without numpy's 0/0 warning
 
     def abs(self) -> Tensor:
         """|x| = x * sign(x) with sign(x) a constant, so d|x|/dx = sign(x) (0 at x = 0, as PyTorch)."""
@@ -158,6 +248,24 @@ class ArrayMethods:
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
 
+# numpy's ufunc behind each operator, and the Tensor method that computes ``array <op> tensor``.
+_REFLECTED = {
+    "add": "__radd__", "subtract": "__rsub__", "multiply": "__rmul__", "divide": "__rtruediv__",
+    "power": "__rpow__", "matmul": "__rmatmul__", "equal": "__eq__", "not_equal": "__ne__",
+    "less": "__gt__", "less_equal": "__ge__", "greater": "__lt__", "greater_equal": "__le__",
+}  # fmt: skip
+
+
+def _numpy_function_error(name: str, cls: type) -> TypeError:
+    method = f"use tensor.{name}(...)" if hasattr(cls, name) else "use Tensor ops"
+    if name in ("maximum", "minimum"):
+        method = f"use tinygrad_rnn.{name}(x, y)"
+    return TypeError(
+        f"np.{name} was given a Tensor: numpy functions do not record the graph, so no "
+        f"gradient would flow. To differentiate, {method}; for plain values, pass tensor.data"
+    )
+
+
 def _values(x: Any) -> Any:
     return x._data if isinstance(x, ArrayMethods) else x
 
@@ -202,8 +310,16 @@ def where(condition: Any, x: Any, y: Any) -> Tensor:
     template = x if isinstance(x, ArrayMethods) else y
     if not isinstance(template, ArrayMethods):
         raise TypeError("where: x or y must be a Tensor (for plain arrays use np.where)")
-    mask = checks.as_array(_values(condition)).astype(bool)
-    return _ops().Where.apply(template._operand(x, "where"), template._operand(y, "where"), condition=mask)
+    mask = checks.as_array(_values(condition)).astype(bool)  # a copy: backward uses the mask forward saw
+    x, y = template._operand(x, "where"), template._operand(y, "where")
+    try:
+        np.broadcast_shapes(mask.shape, x.shape, y.shape)
+    except ValueError:
+        raise ValueError(
+            f"where: the condition of shape {mask.shape} and x, y of shapes {x.shape}, {y.shape} do not "
+            "broadcast together (numpy's rules: aligned from the right, each size equal or 1)"
+        ) from None
+    return _ops().Where.apply(x, y, condition=mask)
 
 
 def maximum(x: Any, y: Any) -> Tensor:

@@ -31,22 +31,34 @@ the chain rule does not mention are solved here instead:
    ``t.data.view(np.ndarray)``).
 4. **Anomaly mode**: the user's file:line for every op, and a check that each
    value and gradient is finite.
+5. **Letting go of the values after backward.** An op keeps its inputs, and an
+   input keeps its array, so a graph holds every activation it made. As in
+   PyTorch, backward() without retain_graph frees them as it goes
+   (``Function.release``): an op that has run its backward replaces each input
+   made by an op with that op (which stands for its output; it keeps the
+   output's shape and dtype in ``outline``) and each constant with an
+   ``Outline``, so an activation lives on only while the user holds it. A leaf
+   that requires grad stays: its ``.grad`` is what backward is for. viz draws
+   the graph from these as before (``viz.graph_node``).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import weakref
 from itertools import count
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tinygrad_rnn.checks import as_float_array, own_copy
+
 if TYPE_CHECKING:
     from tinygrad_rnn.tensor import Function, Tensor
 
 __all__ = ["GradSums", "DeferredGrad", "IndexedGrad", "RowProducts", "dense_grad", "accumulate_grad"]
-__all__ += ["WatchedArray", "AnomalyError"]
+__all__ += ["WatchedArray", "AnomalyError", "Outline", "outline"]
 
 
 # ---- 1. running sums ------------------------------------------------------------------------
@@ -287,16 +299,19 @@ def watch(array: np.ndarray, written: list[int]) -> WatchedArray:
     return view
 
 
-def shared_stamp(source: Any, array: np.ndarray) -> list[int]:
-    """The write stamp for a new Tensor holding ``array``, made by ``Tensor(source)``.
+def tensor_memory(source: Any, dtype: Any = None) -> tuple[np.ndarray, list[int]]:
+    """The array and the write stamp of ``Tensor(source, dtype=dtype)``.
 
-    Made from another tensor's memory without a copy (``Tensor(t)``, ``Tensor(t.data)``),
-    a write through either is a write to both, so they share one stamp.
+    Made from another tensor's memory without a copy (``Tensor(t)``, ``Tensor(t.data)``), the
+    two share the memory and one stamp: a write through either is a write to both. Anything
+    else is copied, as ``torch.tensor`` does, so that a later write to the caller's array
+    cannot change what an op saw in forward.
     """
+    array = as_float_array(source, dtype)
     shared = getattr(source, "_written", None)  # a Tensor's, or a WatchedArray's (None for a copy)
     if shared is not None and np.may_share_memory(array, getattr(source, "_data", source)):
-        return shared
-    return [0]
+        return array, shared
+    return own_copy(array, getattr(source, "_data", source)), [0]
 
 
 def check_unchanged(op: Function) -> None:
@@ -352,3 +367,25 @@ def check_input_grads(op: Function, input_grads: tuple) -> None:
     for i, (parent, grad) in enumerate(zip(op.parents, input_grads)):
         if grad is not None and parent.requires_grad:
             check_finite(dense_grad(grad), f"gradient for input {i}", op)
+
+
+# ---- 5. letting go of the values after backward ---------------------------------------------
+class Outline:
+    """A tensor as a released op remembers it: the op that made it (None for a constant), its shape
+    and dtype; ``tensor()`` is the tensor itself while anything else holds it, else None."""
+
+    __slots__ = ("tensor", "_ctx", "shape", "dtype", "requires_grad")
+    grad = None  # a tensor that nothing holds took its .grad with it
+
+    def __init__(self, tensor: Any, ctx: Function | None, shape: tuple, dtype: np.dtype, requires_grad: bool):
+        self.tensor, self._ctx, self.shape, self.dtype = tensor, ctx, shape, dtype
+        self.requires_grad = requires_grad
+
+
+def outline(constant: Tensor) -> Outline:
+    """The Outline of a constant input (one per tensor, so that it stays one node of the graph)."""
+    found = getattr(constant, "_outline", None)
+    if found is None:
+        data = constant._data
+        found = constant._outline = Outline(weakref.ref(constant), None, data.shape, data.dtype, False)
+    return found

@@ -19,13 +19,22 @@ if TYPE_CHECKING:
 _NUMERIC_KINDS = "biuf"
 
 
-def as_float_array(data: Any, dtype: Any = None, op: str = "Tensor") -> np.ndarray:
+def as_float_array(data: Any, dtype: Any = None, op: str = "Tensor", copy: bool = False) -> np.ndarray:
     """User data as a float ndarray: floats keep their dtype, ints and bools become float64.
+    With ``copy``, never the caller's memory (constants in the graph must not change later).
 
     The kind is checked before any cast: numpy would turn None into nan and the
     string "1.5" into 1.5, and neither is a number.
     """
     data = getattr(data, "_data", data)  # a Tensor's own array
+    first = data
+    while isinstance(first, (list, tuple)) and first:  # a nested list's first item: enough for the habit
+        first = first[0]
+    if first is not data and hasattr(first, "_ctx"):  # numpy would make constants of Tensors' values
+        raise TypeError(
+            f"{op}: got a {type(data).__name__} of Tensors; join them with stack(tensors) (or concat), "
+            "which keeps the graph, or pass their values (t.data)"
+        )
     try:
         array = as_array(data)
     except (TypeError, ValueError) as err:
@@ -40,7 +49,18 @@ def as_float_array(data: Any, dtype: Any = None, op: str = "Tensor") -> np.ndarr
             array = array.astype(dtype)
     elif array.dtype.kind != "f":
         array = array.astype(np.float64)
-    return array
+    return own_copy(array, data) if copy else array
+
+
+def own_copy(array: np.ndarray, data: Any) -> np.ndarray:
+    """``array``, made from ``data``, copied if it is still the caller's memory (or a view of it).
+
+    Not while jit or jvp traces (modes.tracing): a compiled program reads an array from outside
+    at every call, forward and backward alike, so it must see the array itself to name it.
+    """
+    if _GradMode.tracers or not (array is data or not array.flags.owndata):
+        return array
+    return array.copy()
 
 
 def as_array(data: Any) -> np.ndarray:
@@ -81,6 +101,13 @@ def scalar(value: Any, op: str) -> float:
         return float(value)
     except (TypeError, ValueError):
         raise TypeError(f"{op}: expected a number, got {value!r}") from None
+
+
+def count(value: Any, what: str, op: str, least: int = 1) -> int:
+    """A whole number >= ``least`` (a batch size, a length); anything else is named."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < least:
+        raise ValueError(f"{op}: {what} must be an integer >= {least}, got {value!r}")
+    return int(value)
 
 
 def axis(value: Any, ndim: int, op: str) -> int:
@@ -175,7 +202,7 @@ def index(value: Any) -> Any:
         value = np.asarray(value) if value else np.zeros(0, dtype=np.intp)  # [] picks no positions
     if isinstance(value, np.ndarray) and value.dtype.kind == "f":
         raise IndexError(f"index: an index array must hold integers or booleans, got dtype {value.dtype}")
-    return value
+    return value.copy() if isinstance(value, np.ndarray) else value  # backward must use what forward did
 
 
 def tensor_list(tensors: Any, op: str) -> list:

@@ -82,19 +82,20 @@ def _compare(
 
 def gradcheck(
     fn: Callable[..., Tensor],
-    inputs: Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-4,
 ) -> bool:
     """Compare backward() of ``fn(*inputs).sum()`` with central differences.
 
-    Every input with requires_grad=True is checked; an entry passes when
+    ``inputs`` is a list of Tensors (or one Tensor, ``fn``'s only argument). Every input
+    with requires_grad=True is checked; an entry passes when
     |analytic - numerical| <= atol + rtol * |numerical|. Returns True, or raises
     GradcheckError naming the input, the index and both values of the worst entry.
     Use float64 inputs: float32 cannot resolve a difference quotient at eps=1e-6.
     """
-    inputs = list(inputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)  # one Tensor, as torch's gradcheck
     checked = _checked_inputs(inputs, "gradcheck")
     saved = [inputs[i].grad for i in checked]
     for i in checked:
@@ -118,7 +119,7 @@ def gradcheck(
 
 def gradgradcheck(
     fn: Callable[..., Tensor],
-    inputs: Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-4,
@@ -132,7 +133,7 @@ def gradgradcheck(
     computed from plain first-order gradients. Returns True, or raises
     GradcheckError naming the input, the index and both values of the worst entry.
     """
-    inputs = list(inputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)  # one Tensor, as torch's gradcheck
     checked = _checked_inputs(inputs, "gradgradcheck")
     rng = np.random.default_rng(seed)
     directions = [rng.standard_normal(inputs[i].shape) for i in checked]

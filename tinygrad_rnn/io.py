@@ -8,6 +8,7 @@ code) is refused, never executed.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 import zipfile
@@ -25,6 +26,7 @@ _NUMERIC_KINDS = "biuf"
 
 # The first bytes of the files people mistake for checkpoints, to say what a file is.
 _ZIP_MAGIC = b"PK\x03\x04"
+_EMPTY_ZIP_MAGIC = b"PK\x05\x06"  # a zip with no members: what save() writes for an empty state dict
 _NPY_MAGIC = b"\x93NUMPY"
 
 
@@ -44,17 +46,34 @@ def save(state_dict: Mapping[str, Any], path: str | os.PathLike) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save: the directory of '{path}' does not exist ({directory})")
-    write_atomically(path, lambda file: _write_npz(file, arrays))
+    write_atomically(path, lambda file: _write_npz(file, arrays), op="save")
 
 
 def write_atomically(
-    path: str, write: Callable[[IO], None], binary: bool = True, permissions: int = 0o666
+    path: str, write: Callable[[IO], None], binary: bool = True, permissions: int = 0o666, op: str = "write"
 ) -> None:
     """Call ``write(file)`` on a temporary file in path's folder, then rename it to ``path``: an
     interrupted write leaves the old file or none, never half of a new one. The new file gets
-    ``permissions`` less the umask, as open() would (mkstemp's files are owner-only)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    ``permissions`` less the umask, as open() would (mkstemp's files are owner-only).
+
+    Only a regular file or a new path is ever replaced: a symlink is written through (its
+    target gets the new file, the link stays), and a folder, a device (/dev/full) or another
+    special file is refused, since renaming onto it would replace it. Errors name ``path``.
+    """
+    target = os.path.realpath(path)  # through every symlink
+    if os.path.exists(target) and not os.path.isfile(target):
+        kind = "a folder" if os.path.isdir(target) else "not a regular file (a device, a pipe, a socket?)"
+        through = f" (through the symlink, {target})" if target != os.path.abspath(path) else ""
+        raise OSError(  # IsADirectoryError for a folder
+            errno.EISDIR if os.path.isdir(target) else errno.EINVAL,
+            f"{op}: '{path}'{through} is {kind}; give the path of a file to write",
+        )
+    directory = os.path.dirname(target)
+    try:
+        prefix = "." + os.path.basename(target) + "."
+        fd, temporary = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=".tmp")
+    except OSError as err:  # e.g. a folder we may not write in: name the user's path, not the temporary one
+        raise OSError(err.errno, f"{op}: cannot write '{path}': {err.strerror} (in {directory})") from None
     try:
         with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as file:
             write(file)
@@ -63,8 +82,8 @@ def write_atomically(
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, permissions & ~umask)
-        os.replace(temporary, path)
-    except BaseException:
+        os.replace(temporary, target)
+    except BaseException:  # also KeyboardInterrupt: no temporary file is left behind
         if os.path.exists(temporary):
             os.remove(temporary)
         raise
@@ -86,7 +105,7 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
         head = file.read(64)
     if not head:
         raise CheckpointError(f"load: '{path}' is empty, not an .npz checkpoint")
-    if not head.startswith((_ZIP_MAGIC, _NPY_MAGIC)):
+    if not head.startswith((_ZIP_MAGIC, _EMPTY_ZIP_MAGIC, _NPY_MAGIC)):
         # np.load would try to unpickle it and suggest allow_pickle=True: advice to refuse.
         raise CheckpointError(f"load: '{path}' is not an .npz checkpoint: {_what_file(head)}")
     try:

@@ -33,12 +33,30 @@ def is_grad_enabled() -> bool:
     return _GradMode.enabled
 
 
-class _Switch:
-    """A context manager (and decorator) that sets one _GradMode field and restores it."""
+class _Bare(type):
+    """``with no_grad:`` (the class, without parentheses) is an error that says what to write."""
+
+    def __enter__(cls) -> None:
+        raise TypeError(f"write `with {cls.__name__}():`, with parentheses: {cls.__name__} is a class")
+
+    def __exit__(cls, *exc: object) -> None:
+        pass
+
+
+class _Switch(metaclass=_Bare):
+    """A context manager (and decorator) that sets one _GradMode field and restores it.
+
+    ``@no_grad()`` and the bare ``@no_grad`` both decorate a function (as in PyTorch).
+    """
 
     field, value = "enabled", False
 
-    def __init__(self) -> None:
+    def __new__(cls, function: Callable | None = None) -> Any:
+        if function is not None:  # @no_grad without parentheses: Python passes the function
+            return cls()(function)
+        return super().__new__(cls)
+
+    def __init__(self, function: Callable | None = None) -> None:
         self._previous: list[bool] = []  # a stack, so one instance may be entered again inside itself
 
     def __enter__(self) -> None:

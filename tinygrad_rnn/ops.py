@@ -110,7 +110,7 @@ class Mul(Function):
 
 
 class Div(Function):
-    """z = x / y;  dL/dx = g / y,  dL/dy = -g * x / y**2."""
+    """z = x / y;  dL/dx = g / y,  dL/dy = -g * z / y  (= -g * x / y**2, where y**2 may underflow)."""
 
     elementwise = True
 
@@ -119,14 +119,14 @@ class Div(Function):
 
     def backward(self, g):
         x, y = self.inputs
-        return unbroadcast(g / y, x.shape), unbroadcast(-g * x / (y * y), y.shape)
+        return unbroadcast(g / y, x.shape), unbroadcast(-g * self.output / y, y.shape)
 
 
 class Pow(Function):
     """z = x ** y;  dL/dx = g * y * x**(y-1),  dL/dy = g * z * log(x).
 
-    dL/dy needs x > 0; where x <= 0 the log is undefined and we use 0 there
-    (those entries only arise with integer exponents, which are not learned).
+    As PyTorch: dL/dx = 0 where y = 0 (x**0 is constant, even at x = 0); log(x) is nan below 0
+    and taken as 0 at x = 0 when y >= 0 (z = 0 or 1 there is flat in y).
     """
 
     elementwise = True
@@ -137,11 +137,12 @@ class Pow(Function):
     def backward(self, g):
         x, y = self.inputs
         x_needs, y_needs = self.needs_grad
-        gx = unbroadcast(g * y * x ** (y - 1), x.shape) if x_needs else None
+        gx = unbroadcast(g * y * x ** where(y != 0, y - 1, 0.0), x.shape) if x_needs else None
         gy = None
         if y_needs:
-            positive = x > 0  # a constant mask: comparisons give plain arrays
-            log_x = log(where(positive, x, 1.0))  # log(1) = 0 where x <= 0
+            # log x where x > 0; nan below 0; at x = 0, 0 for y >= 0 and -inf for y < 0 (as PyTorch)
+            off = np.where(x < 0, np.nan, np.where((x == 0) & (y < 0), -np.inf, 0.0)).astype(x.dtype)
+            log_x = log(where(x > 0, x, 1.0)) + off  # (comparisons give plain arrays, also of Tensors)
             gy = unbroadcast(g * self.output * log_x, y.shape)
         return gx, gy
 
@@ -255,14 +256,14 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
-    """y = max(x, 0);  dL/dx = g * [x > 0]  (0 at the kink x = 0, as PyTorch)."""
+    """y = max(x, 0);  dL/dx = g where [x > 0], else 0  (also at x = 0 and for g = nan, as PyTorch)."""
 
     def forward(self, x):
         return np.maximum(x, 0)
 
     def backward(self, g):
         (x,) = self.inputs
-        return g * (x > 0)
+        return where(x > 0, g, 0.0)
 
 
 class Softmax(Function):
@@ -301,7 +302,7 @@ class LogSoftmax(Function):
 
 
 class Where(Function):
-    """z = x where condition, else y;  dL/dx = g * condition,  dL/dy = g * (not condition)."""
+    """z = x where condition, else y;  dL/dx = g where condition, else 0;  dL/dy = the rest of g."""
 
     elementwise = True
 
@@ -314,7 +315,7 @@ class Where(Function):
 
     def backward(self, g):
         keep, (x_shape, y_shape) = self.condition, self.shapes
-        return unbroadcast(g * keep, x_shape), unbroadcast(g * ~keep, y_shape)
+        return unbroadcast(where(keep, g, 0.0), x_shape), unbroadcast(where(~keep, g, 0.0), y_shape)
 
 
 class AsType(Function):
@@ -375,7 +376,7 @@ class Max(Function):
 
     def forward(self, x):
         y = x.max(axis=self.axis, keepdims=True)
-        winners = x == y
+        winners = (x == y) | (np.isnan(x) & np.isnan(y))  # a nan max came from the nan entries
         self.share = winners / winners.sum(axis=self.axis, keepdims=True)  # 1/k at each of k tied maxima
         self.x_shape = x.shape
         if self.keepdims:

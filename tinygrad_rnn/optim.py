@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_rnn.nn.module import Module, StateDictError, check_state_dict
+from tinygrad_rnn.nn.module import StateDictError, check_state_dict
+from tinygrad_rnn.nn.utils import grad_values, parameter_list
 from tinygrad_rnn.tensor import Tensor
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "Adam"]
@@ -40,26 +41,30 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Tensor]) -> None:
         name = type(self).__name__
-        if isinstance(params, Module):
-            raise TypeError(
-                f"{name}: got the module {type(params).__name__} itself; pass its parameters: "
-                f"{name}(model.parameters(), ...)"
-            )
-        if isinstance(params, Tensor):
-            raise TypeError(
-                f"{name}: params must be an iterable of Tensors (e.g. model.parameters()), got one Tensor"
-            )
-        self.params: list[Tensor] = list(params)
+        self.params: list[Tensor] = parameter_list(params, name)
         if not self.params:
             raise ValueError(f"{name}: got an empty parameter list")
         seen: set[int] = set()
         for i, p in enumerate(self.params):
-            if not isinstance(p, Tensor):
-                raise TypeError(f"{name}: parameter {i} is a {type(p).__name__}, not a Tensor")
+            if p._ctx is not None:
+                raise ValueError(
+                    f"{name}: parameter {i} (shape {p.shape}) was made by {p._ctx.name}, so it is not a leaf "
+                    "(PyTorch: can't optimize a non-leaf Tensor); a step would change a copy nobody reads. "
+                    "Optimize the leaf it was computed from"
+                )
             if id(p) in seen:
                 raise ValueError(f"{name}: parameter {i} appears twice in the list (it would step twice)")
             seen.add(id(p))
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """``optimizer.lr = 1e-4`` takes effect at the next step; a bad value is refused here."""
+        if name in self.hyperparameters and "state" in vars(self):  # after __init__ (which checks its own)
+            checked = object.__new__(type(self))  # a bare optimizer, to run the constructor's checks on
+            current = {key: getattr(self, key) for key in self.hyperparameters}
+            checked._set_hyperparameters(current | {name: value})
+            value = getattr(checked, name)  # as the constructor stores it (a float, a tuple)
+        object.__setattr__(self, name, value)
 
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (set it to None, as PyTorch does by default)."""
@@ -67,10 +72,10 @@ class Optimizer:
             p.grad = None
 
     def step(self) -> None:
-        """Update every parameter that has a gradient."""
-        for p, state in zip(self.params, self.state):
+        """Update every parameter that has a gradient (its values: a recorded gradient steps too)."""
+        for i, (p, state) in enumerate(zip(self.params, self.state)):
             if p.grad is not None:
-                self._update(p, p.grad, state)
+                self._update(p, grad_values(p, i, f"{type(self).__name__}.step"), state)
 
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any]) -> None:
         raise NotImplementedError

@@ -31,7 +31,8 @@ from tinygrad_rnn.bookkeeping import (
     check_input_grads,
     check_unchanged,
     clock,
-    shared_stamp,
+    outline,
+    tensor_memory,
     watch,
 )
 from tinygrad_rnn.modes import _GradMode, detect_anomaly, is_grad_enabled, no_grad, recording
@@ -52,12 +53,13 @@ class Function:
     """
 
     # The graph links: set by apply() when the output needs a gradient.
-    __slots__ = ("parents", "serial", "_arrays", "_output", "_call_site", "__dict__", "__weakref__")
+    __slots__ = ("parents", "serial", "_arrays", "_output", "outline", "__dict__", "__weakref__")
     parents: tuple[Tensor, ...]
     serial: int  # when this op ran, on bookkeeping.clock: backward() runs ops from the last
     elementwise = False  # True for ops whose inputs broadcast (their shape errors say so)
     view = False  # True for ops whose output may share its input's memory (so writes to it count)
     released = False  # set once backward() has freed what forward saved
+    requires_grad = True  # as its output: a released op stands for it in its users' parents
 
     @property
     def name(self) -> str:
@@ -123,22 +125,22 @@ class Function:
         return out
 
     def release(self) -> None:
-        """Free what forward saved; the graph's links stay (viz can still draw it)."""
+        """Free what forward saved and let go of the inputs' values (bookkeeping.py, 5.); viz still works."""
+        out = self._output()
         self.__dict__.clear()
-        self._arrays = None
-        self.released = True
+        self._arrays, self.released, self.outline = None, True, (out._data.shape, out._data.dtype)
+        self.parents = tuple([p._ctx or (p if p.requires_grad else outline(p)) for p in self.parents])
 
 
 class Tensor(ArrayMethods):
     """An n-dimensional array that records the ops applied to it, for backward()."""
 
     __slots__ = ("_data", "_view", "_written", "grad", "requires_grad", "_ctx", "_retain_grad", "__weakref__")
-    # numpy defers to Tensor's reflected operators (ndarray + Tensor -> Tensor.__radd__).
-    __array_ufunc__ = None
+    __slots__ += ("_outline",)  # a constant's Outline, made when backward lets go of it (see bookkeeping)
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
-        self._data: np.ndarray = checks.as_float_array(data, dtype)
-        self._view, self._written = None, shared_stamp(data, self._data)  # see bookkeeping: writes
+        self._data, self._written = tensor_memory(data, dtype)  # a copy, or t's memory for Tensor(t)
+        self._view: np.ndarray | None = None
         self.grad: Any = None
         self.requires_grad: bool = bool(requires_grad)
         self._ctx: Function | None = None
@@ -199,7 +201,7 @@ class Tensor(ArrayMethods):
         """
         if isinstance(other, Tensor):
             return other
-        return Tensor._wrap(checks.as_float_array(other, self._data.dtype, op))
+        return Tensor._wrap(checks.as_float_array(other, self._data.dtype, op, copy=True))
 
     def __add__(self, other: Any) -> Tensor:
         return _ops.Add.apply(self, self._operand(other, "add"))
@@ -272,12 +274,6 @@ class Tensor(ArrayMethods):
     def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         return _ops.Sum.apply(self, axis=checks.axes(axis, self.ndim, "sum"), keepdims=keepdims)
 
-    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
-        """The sum divided by the number of entries summed."""
-        axes = checks.axes(axis, self.ndim, "mean")
-        n = self.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
-        return self.sum(axes, keepdims) / max(n, 1)  # an empty mean is 0/1 = 0 (numpy would give nan)
-
     def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         axes = checks.axes(axis, self.ndim, "max")
         checks.nonempty_reduction(self.shape, axes, "max")
@@ -293,10 +289,6 @@ class Tensor(ArrayMethods):
         To exchange two axes, as PyTorch's transpose(dim0, dim1) does, use swapaxes.
         """
         return _ops.Transpose.apply(self, axes=checks.permutation(axes, self.ndim, self.shape))
-
-    @property
-    def T(self) -> Tensor:
-        return self.transpose()
 
     def __getitem__(self, index: Any) -> Tensor:
         return _ops.Index.apply(self, index=index if type(index) is int else checks.index(index))

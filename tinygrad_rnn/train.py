@@ -125,21 +125,29 @@ def truncated_bptt(
     """One pass over time-major streams ``inputs`` (T, B, ...) and ``targets`` (T, B).
 
     Each window of ``num_steps`` steps is one optimisation step on the mean
-    cross-entropy of its predictions; a leftover shorter window is dropped.
+    cross-entropy of its predictions; a leftover shorter window is dropped (streams
+    shorter than one window are an error). Only one window's graph is alive at a time.
     Returns the log and the final (detached) state, to continue the streams.
     With ``compiled`` each window's loss runs through ``jit`` (the same numbers,
     one generated numpy program; see ``python -m demos compile``).
     """
+    windows = list(bptt_windows(inputs, targets, num_steps, time_axis=0, drop_last=True))  # views
+    if not windows:
+        raise ValueError(
+            f"truncated_bptt: the streams have {np.shape(inputs)[0]} time steps (inputs of shape "
+            f"{np.shape(inputs)}), fewer than one window of num_steps={num_steps}: nothing to train on"
+        )
     log = TrainLog()
-    window_loss = _window_loss_of(forward, compiled)
-    windows = bptt_windows(inputs, targets, num_steps, time_axis=0, drop_last=True)
+    window_loss, state = _window_loss_of(forward, compiled), detach_state(state)
     for step, (x, y) in enumerate(windows):
-        loss, state = window_loss(x, y, detach_state(state))
+        loss, state = window_loss(x, y, state)
         log.grad_norms.append(optimizer_step(loss, optimizer, max_norm))
         log.losses.append(loss.item())
+        state = detach_state(state)  # cut here, and let go of this window's graph before the next one
+        del loss
         if on_step is not None:
             on_step(step, log.losses[-1])
-    return log, detach_state(state)
+    return log, state
 
 
 def evaluate_stream(

@@ -14,7 +14,10 @@ is as easy to walk as a three-op expression:
     ``↑ see #3``. Leaves take their norm from ``.grad``; an intermediate
     tensor shows one when it kept ``.grad`` (``retain_grad()``) or when a
     backward trace is passed as ``trace=``. Names come from ``names={W: "W"}``
-    and from ``module=`` (its ``named_parameters()``).
+    and from ``module=`` (its ``named_parameters()``). After ``backward()``
+    (without retain_graph) the graph no longer holds its values: a tensor that
+    nothing else holds was freed and is drawn from its ``Outline`` (the op that
+    made it, its shape and dtype), the same node as before (``graph_node``).
 
 ``to_dot(tensor)``
     Graphviz DOT text of the same graph: one node per tensor, one edge per use
@@ -58,7 +61,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from tinygrad_rnn.bookkeeping import dense_grad
+from tinygrad_rnn.bookkeeping import Outline, dense_grad
 from tinygrad_rnn.nn.module import Module, Parameter
 from tinygrad_rnn.tensor import Function, Tensor, _GradMode
 
@@ -72,6 +75,7 @@ __all__ = [
     "TraceRecord",
     "op_math",
     "OpMath",
+    "graph_node",
 ]
 
 
@@ -80,7 +84,7 @@ __all__ = [
 class _Visit:
     """One step of the pre-order walk: ``tensor`` reached as input ``position`` of node ``user``."""
 
-    tensor: Tensor
+    tensor: Tensor | Outline
     number: int
     user: int | None  # the node whose input this is; None for the root
     position: int
@@ -94,6 +98,7 @@ def _walk(root: Tensor) -> Iterator[_Visit]:
     numbered (and its inputs expanded) on its first visit only.
     """
     numbers: dict[int, int] = {}
+    outlines: dict[int, Outline] = {}  # for graph_node: one Outline per freed tensor in this walk
     stack: list[tuple[Tensor, int | None, int]] = [(root, None, 0)]
     while stack:
         tensor, user, position = stack.pop()
@@ -105,7 +110,30 @@ def _walk(root: Tensor) -> Iterator[_Visit]:
         if first and tensor._ctx is not None:
             parents = tensor._ctx.parents
             for pos in reversed(range(len(parents))):  # reversed: the first input is popped first
-                stack.append((parents[pos], number, pos))
+                stack.append((graph_node(parents[pos], outlines), number, pos))
+
+
+def graph_node(parent: Tensor | Function | Outline, outlines: dict[int, Outline]) -> Tensor | Outline:
+    """An op's input as the graph shows it: the tensor while anything holds it, else its Outline.
+
+    Before backward (or with retain_graph) every input is a Tensor. backward() lets go of the
+    values (see bookkeeping.py, 5.): a released op holds the leaves that require grad, the ops
+    that made its other inputs (each standing for its output) and Outlines of constants.
+    ``outlines`` (id of op -> Outline) keeps one Outline per freed tensor during one walk of the
+    graph, so that a tensor used several times is still one node.
+    """
+    if isinstance(parent, Tensor):
+        return parent
+    if isinstance(parent, Outline):
+        tensor = parent.tensor()
+        return parent if tensor is None else tensor
+    tensor = parent._output()  # a released op, standing for its output
+    if tensor is not None:
+        return tensor
+    if id(parent) not in outlines:
+        shape, dtype = parent.outline
+        outlines[id(parent)] = Outline(parent._output, parent, shape, dtype, True)
+    return outlines[id(parent)]
 
 
 @dataclass(eq=False)  # Tensor == Tensor gives an array, so compare graphs by identity
@@ -113,7 +141,7 @@ class Graph:
     """The graph behind a tensor: ``tensors[k]`` is node ``#k``; ``edges`` are
     (input node, output node, input position) triples, one per use."""
 
-    tensors: list[Tensor]
+    tensors: list[Tensor | Outline]
     edges: list[tuple[int, int, int]]
 
     def number_of(self, tensor: Tensor) -> int | None:
@@ -125,7 +153,7 @@ class Graph:
 
 def collect_graph(tensor: Tensor) -> Graph:
     """Every tensor of the graph that produced ``tensor`` (once each) and every input use."""
-    tensors: list[Tensor] = []
+    tensors: list[Tensor | Outline] = []
     edges: list[tuple[int, int, int]] = []
     for visit in _walk(tensor):
         if visit.first:

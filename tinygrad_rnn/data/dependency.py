@@ -15,6 +15,8 @@ import itertools
 
 import numpy as np
 
+from tinygrad_rnn.checks import count
+
 __all__ = [
     "LAGS",
     "prob_y1",
@@ -98,6 +100,7 @@ def batch_rows(series: np.ndarray, batch_size: int) -> np.ndarray:
     Row b holds steps [b*L, (b+1)*L): each row is its own continuous stream,
     so a state carried along a row from window to window stays meaningful.
     """
+    batch_size = count(batch_size, "batch_size", "batch_rows")
     length = len(series) // batch_size
     if length == 0:
         raise ValueError(f"batch_rows: a series of {len(series)} steps cannot fill {batch_size} rows")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_rnn.checks import count
+
 __all__ = ["recall_batch", "recall_baseline", "adding_batch", "adding_baseline"]
 
 
@@ -26,6 +28,7 @@ def recall_batch(
     target (batch,) is the first symbol's class, to be predicted after the
     last step, by which time lag distractor symbols have gone by.
     """
+    batch_size = count(batch_size, "batch_size", "recall_batch")
     if lag < 1 or num_symbols < 2:
         raise ValueError(f"recall_batch: need lag >= 1 and num_symbols >= 2, got {lag} and {num_symbols}")
     symbols = rng.integers(0, num_symbols, size=(lag + 1, batch_size))
@@ -49,6 +52,7 @@ def adding_batch(batch_size: int, length: int, rng: np.random.Generator) -> tupl
     marks one step in the first half and one in the second half. The target
     (batch,) is the sum of the two marked numbers.
     """
+    batch_size = count(batch_size, "batch_size", "adding_batch")
     if length < 2:
         raise ValueError(f"adding_batch: need length >= 2, got {length}")
     values = rng.random((length, batch_size))

@@ -87,9 +87,22 @@ def _docstrings(modules: tuple[str, ...], stdlib: str) -> tuple[str, ...]:
 
 
 def read_corpus_file(path: str) -> list[str]:
-    """A UTF-8 text file as documents: paragraphs separated by blank lines."""
-    with open(path, encoding="utf-8", errors="replace") as f:
-        text = f.read()
+    """A UTF-8 text file as documents: paragraphs separated by blank lines.
+
+    A file that is not UTF-8 text (a binary, text in another encoding) is a ValueError naming
+    it; one that cannot be read raises open()'s OSError (which names it too).
+    """
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"read_corpus_file: {path} is not UTF-8 text (byte 0x{raw[err.start]:02x} at offset "
+            f"{err.start} is not UTF-8); convert it to UTF-8 first"
+        ) from None
+    if "\x00" in text:  # valid UTF-8, but a NUL byte is never in text: a binary file
+        raise ValueError(f"read_corpus_file: {path} holds NUL bytes, so it is binary, not UTF-8 text")
     documents = [p.strip("\n") for p in text.split("\n\n") if p.strip()]
     if not documents:
         raise ValueError(f"read_corpus_file: {path} contains no text")

@@ -190,5 +190,8 @@ def _integer_indices(indices: Any, op: str) -> np.ndarray:
     if raw.dtype.kind in "iu":
         return raw.astype(np.intp)
     if raw.dtype.kind == "f" and np.all(np.isfinite(raw)) and np.all(raw == np.round(raw)):
+        too_large = np.abs(raw) > 2**53  # not an exact integer, and 1e20 would wrap around as an intp
+        if too_large.any():
+            raise IndexError(f"{op}: {raw[too_large].flat[0]:g} (in a float array) is not an index")
         return raw.astype(np.intp)
     raise TypeError(f"{op}: expected integer indices, got {type(indices).__name__} of dtype {raw.dtype}")

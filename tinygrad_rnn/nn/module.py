@@ -70,10 +70,9 @@ class Parameter(Tensor):
     """A Tensor that a Module learns: requires_grad is True and it shows up in parameters()."""
 
     def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None) -> None:
-        # A parameter owns its values: optimizers update it in place, and that must
-        # not write through to the array the caller passed in.
-        values = data.data if isinstance(data, Tensor) else data
-        super().__init__(np.array(values, dtype=dtype, copy=True), requires_grad=requires_grad)
+        # A parameter owns its values: optimizers update it in place, and that must not write
+        # through to the array or tensor the caller passed in (Tensor() copies a plain array).
+        super().__init__(getattr(data, "_data", data), requires_grad=requires_grad, dtype=dtype)
 
 
 class Module:
@@ -96,6 +95,7 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         if isinstance(value, (list, tuple, dict)):
             _refuse_hidden_learnables(type(self).__name__, name, value)
+        _refuse_replacing_with_another_kind(self, name, value)
         object.__setattr__(self, name, value)
 
     # ---- the tree of submodules and parameters ------------------------------------------
@@ -132,6 +132,9 @@ class Module:
 
     # ---- modes and dtype ----------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
+        if not isinstance(mode, (bool, np.bool_)):  # train("False") would switch training on
+            raise ValueError(f"{type(self).__name__}.train: mode must be True or False, got {mode!r}")
+        mode = bool(mode)
         for module in self.modules():
             module.training = mode
         return self
@@ -223,6 +226,21 @@ class Module:
 
 # PyTorch's device names: module.to("cuda") is a habit worth a clear error here.
 _DEVICE_NAMES = {"cpu", "cuda", "mps", "xla", "meta", "xpu", "hip", "vulkan", "ipu", "mkldnn"}
+
+
+def _refuse_replacing_with_another_kind(module: Module, name: str, value: Any) -> None:
+    """A Parameter or Module attribute takes another of its kind, or None (as in PyTorch): anything
+    else would silently drop it from parameters() and state_dict()."""
+    current = vars(module).get(name)
+    for kind, use in ((Parameter, "nn.Parameter(...)"), (Module, "a Module")):
+        if isinstance(current, kind) and value is not None and not isinstance(value, kind):
+            fix = f"assign {use} or None"
+            if kind is Parameter:
+                fix += f", or set the values with `{name}.data = ...` (or load_state_dict)"
+            raise TypeError(
+                f"{type(module).__name__}.{name} is a {kind.__name__}; assigning a value of type "
+                f"{type(value).__name__} would drop it from parameters() and state_dict(): {fix}"
+            )
 
 
 def _learnables_inside(value: Any, path: str, seen: set[int]) -> Iterator[tuple[str, Any]]:

@@ -113,6 +113,26 @@ def _as_tensor(value: Any, dtype: np.dtype, what: str, owner: str) -> Tensor:
     return value
 
 
+def _state_pair(state: Any, owner: str, names: tuple[str, str]) -> tuple[Any, Any]:
+    """An LSTM's state: a pair of tensors, or None for zeros (then (None, None)).
+
+    Half a pair, such as (h, None), is an error, as in PyTorch: zeros for the missing
+    half would be a guess.
+    """
+    pair = f"({names[0]}, {names[1]})"
+    if state is None:
+        return None, None
+    if not isinstance(state, (tuple, list)) or len(state) != 2:
+        got = f"a {type(state).__name__} of {len(state)}" if isinstance(state, (tuple, list)) else None
+        raise TypeError(f"{owner}: state must be a pair {pair} or None, got {got or type(state).__name__}")
+    for name, value in zip(names, state):
+        if value is None:
+            raise TypeError(
+                f"{owner}: {name} in the state {pair} is None; pass both tensors, or state=None for zeros"
+            )
+    return state[0], state[1]
+
+
 def _zeros(shape: tuple[int, ...], dtype: np.dtype) -> Tensor:
     return Tensor(np.zeros(shape, dtype=dtype))
 
@@ -293,10 +313,7 @@ class LSTMCell(_Cell):
 
     def forward(self, x: Any, state: tuple[Any, Any] | None = None) -> tuple[Tensor, Tensor]:
         x, batched = self._input(x)
-        if state is None:
-            state = (None, None)
-        elif not isinstance(state, (tuple, list)) or len(state) != 2:
-            raise TypeError(f"LSTMCell: state must be a pair (h, c) or None, got {type(state).__name__}")
+        state = _state_pair(state, "LSTMCell", ("h", "c"))
         h = self._state(state[0], x.shape[0], batched, "h")
         c = self._state(state[1], x.shape[0], batched, "c")
         gx = self.steps.input_drive(x, self.weight_ih, self.bias_ih)
@@ -669,8 +686,7 @@ class LSTM(_StackedRecurrent):
         if state is None:
             zeros = _zeros((batch, self.hidden_size), self.weight_ih_l0.dtype)
             return [(zeros, zeros)] * count
-        if not isinstance(state, (tuple, list)) or len(state) != 2:
-            raise TypeError(f"LSTM: state must be a pair (h_0, c_0) or None, got {type(state).__name__}")
+        state = _state_pair(state, "LSTM", ("h_0", "c_0"))
         h0 = self._check_state(state[0], "h_0", batch, batched)
         c0 = self._check_state(state[1], "c_0", batch, batched)
         return [(h0[k], c0[k]) for k in range(count)]

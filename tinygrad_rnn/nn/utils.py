@@ -41,13 +41,45 @@ def _real_number(value: Any, what: str, op: str) -> float:
     return float(value)
 
 
-def _with_grads(parameters: Tensor | Iterable[Tensor], op: str) -> list[Tensor]:
-    """The tensors among ``parameters`` that have a gradient (the others are left alone)."""
-    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+def parameter_list(parameters: Any, op: str, one_tensor: bool = False) -> list[Tensor]:
+    """The Tensors of ``parameters`` (an iterable, e.g. model.parameters(); one Tensor if
+    ``one_tensor``); a module, the parameters method itself or anything else is named."""
+    from tinygrad_rnn.nn.module import Module
+
+    if isinstance(parameters, Tensor) and one_tensor:
+        return [parameters]
+    if isinstance(parameters, Module) or getattr(parameters, "__name__", None) == "parameters":
+        what = f"the module {type(parameters).__name__} itself"
+        if not isinstance(parameters, Module):
+            what = "the method parameters itself, not its result"
+        raise TypeError(f"{op}: got {what}; pass its parameters: {op}(model.parameters(), ...)")
+    if isinstance(parameters, Tensor) or not isinstance(parameters, Iterable):
+        got = "one Tensor" if isinstance(parameters, Tensor) else type(parameters).__name__
+        raise TypeError(f"{op}: params must be an iterable of Tensors (e.g. model.parameters()), got {got}")
+    params = list(parameters)
     for i, p in enumerate(params):
         if not isinstance(p, Tensor):
             raise TypeError(f"{op}: parameter {i} is a {type(p).__name__}, not a Tensor")
-    return [p for p in params if p.grad is not None]
+    return params
+
+
+def grad_values(p: Tensor, i: int, op: str) -> np.ndarray:
+    """Parameter i's gradient as the array to step or clip with, in place (a recorded gradient,
+    after backward(create_graph=True), gives its values); it must have the parameter's shape."""
+    grad = p.grad.data if isinstance(p.grad, Tensor) else p.grad
+    if not isinstance(grad, np.ndarray) or grad.shape != p.shape:
+        got = f"shape {grad.shape}" if isinstance(grad, np.ndarray) else type(grad).__name__
+        raise ValueError(
+            f"{op}: parameter {i} has shape {p.shape} but its .grad has {got}; a gradient has its "
+            "parameter's shape (PyTorch refuses such an assignment)"
+        )
+    return grad
+
+
+def _with_grads(parameters: Tensor | Iterable[Tensor], op: str) -> list[np.ndarray]:
+    """The gradients (as arrays, see grad_values) of the tensors among ``parameters`` that have one."""
+    params = parameter_list(parameters, op, one_tensor=True)
+    return [grad_values(p, i, op) for i, p in enumerate(params) if p.grad is not None]
 
 
 def clip_grad_norm_(
@@ -59,7 +91,7 @@ def clip_grad_norm_(
     """Scale all gradients together so that their joint norm is at most ``max_norm``.
 
     total = || concat(g_1, ..., g_n) ||_p  (p = norm_type; inf means the largest |g|).
-    If total > max_norm, every g_i is multiplied by max_norm / (total + 1e-6)
+    If total > max_norm (or is nan), every g_i is multiplied by max_norm / (total + 1e-6)
     (PyTorch's formula; the 1e-6 guards against dividing by ~0). The gradients'
     direction is kept, only their length shrinks. Returns total, measured before
     clipping, as a float. Parameters without a gradient are skipped.
@@ -70,21 +102,24 @@ def clip_grad_norm_(
     max_norm = _real_number(max_norm, "max_norm", "clip_grad_norm_")
     if not max_norm >= 0:
         raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
-    params = _with_grads(parameters, "clip_grad_norm_")
-    if not params:
+    grads = _with_grads(parameters, "clip_grad_norm_")
+    if not grads:
         return 0.0
-    # The p-norm of the per-tensor p-norms is the p-norm of all entries together.
-    per_tensor = [np.linalg.norm(p.grad.ravel(), ord=norm_type) for p in params]
+    # The p-norm of the per-tensor p-norms is the p-norm of all entries together. In float64:
+    # float32 squares overflow from 1.8e19 on, and the norm of gradients of 4e30 is finite.
+    per_tensor = [np.linalg.norm(g.astype(np.float64, copy=False).ravel(), ord=norm_type) for g in grads]
     total = float(np.linalg.norm(np.asarray(per_tensor, dtype=np.float64), ord=norm_type))
     if error_if_nonfinite and not math.isfinite(total):
+        finite = all(np.isfinite(g).all() for g in grads)
+        cause = "the gradients are finite; their norm overflows" if finite else "a gradient holds nan or inf"
         raise FloatingPointError(
-            f"clip_grad_norm_: the total gradient norm is {total} (a gradient holds nan or inf); "
+            f"clip_grad_norm_: the total gradient norm is {total} ({cause}); "
             "pass error_if_nonfinite=False to clip anyway"
         )
     scale = max_norm / (total + 1e-6)
-    if scale < 1.0:
-        for p in params:
-            p.grad *= scale
+    if not scale >= 1.0:  # also for a nan norm: then every gradient becomes nan, as in PyTorch
+        for g in grads:
+            g *= scale
     return total
 
 
@@ -93,8 +128,8 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     clip_value = _real_number(clip_value, "clip_value", "clip_grad_value_")
     if not clip_value >= 0:
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
-    for p in _with_grads(parameters, "clip_grad_value_"):
-        np.clip(p.grad, -clip_value, clip_value, out=p.grad)
+    for g in _with_grads(parameters, "clip_grad_value_"):
+        np.clip(g, -clip_value, clip_value, out=g)
 
 
 def detach_state(state: State) -> State:
