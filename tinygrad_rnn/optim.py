@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from tinygrad_rnn.bookkeeping import clock
 from tinygrad_rnn.nn.module import StateDictError, check_state_dict
 from tinygrad_rnn.nn.utils import grad_values, parameter_list
 from tinygrad_rnn.tensor import Tensor
@@ -79,6 +80,14 @@ class Optimizer:
 
     def _update(self, p: Tensor, grad: np.ndarray, state: dict[str, Any]) -> None:
         raise NotImplementedError
+
+    @staticmethod
+    def _descend(p: Tensor, step: np.ndarray) -> None:
+        """theta <- theta - step, in place: what ``p.data -= step`` does (the same arithmetic, the
+        write stamp advanced), without the watched view's Python work on every call, which was
+        a tenth of a small compiled training step."""
+        np.subtract(p._data, step, out=p._data)
+        p._written[0] = next(clock)
 
     # ---- checkpoints ----------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -214,7 +223,7 @@ class SGD(Optimizer):
                 buffer *= self.momentum
                 buffer += (1 - self.dampening) * d
             d = d + self.momentum * buffer if self.nesterov else buffer
-        p.data -= self.lr * d
+        self._descend(p, self.lr * d)
 
 
 class Adagrad(Optimizer):
@@ -259,7 +268,7 @@ class Adagrad(Optimizer):
             grad = grad + self.weight_decay * p.data
         lr_t = self.lr / (1 + (state["step"] - 1) * self.lr_decay)
         state["sum"] += grad * grad
-        p.data -= lr_t * grad / (np.sqrt(state["sum"]) + self.eps)
+        self._descend(p, lr_t * grad / (np.sqrt(state["sum"]) + self.eps))
 
 
 class Adam(Optimizer):
@@ -312,4 +321,4 @@ class Adam(Optimizer):
         v += (1 - beta2) * grad * grad
         step_size = self.lr / (1 - beta1**t)
         denominator = np.sqrt(v) / math.sqrt(1 - beta2**t) + self.eps
-        p.data -= step_size * m / denominator
+        self._descend(p, step_size * m / denominator)
