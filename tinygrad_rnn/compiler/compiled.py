@@ -180,8 +180,11 @@ class _Found:
     links: list[tuple[Callable[[], Any], Any]]  # (read the link now, what it held at trace time)
 
 
-def _child(module: Module, name: str) -> Any:
-    return dict(module._children()).get(name)
+def _child_reader(module: Module, name: str) -> Callable[[], Any]:
+    """How to read a module's child again: an attribute, or an item of a container."""
+    if name in vars(module):
+        return lambda attributes=vars(module): attributes.get(name)
+    return lambda: dict(module._children()).get(name)
 
 
 def _discover(fn: Any) -> _Found:
@@ -224,7 +227,7 @@ def _discover(fn: Any) -> _Found:
     def walk(prefix: str, module: Module) -> None:
         modules.setdefault(id(module), module)
         for name, child in module._children():
-            links.setdefault((id(module), name), (lambda m=module, n=name: _child(m, n), child))
+            links.setdefault((id(module), name), (_child_reader(module, name), child))
             if isinstance(child, Module):
                 walk(f"{prefix}{name}.", child)
             else:
@@ -281,6 +284,11 @@ class CompiledFunction:
         self.__doc__ = getattr(fn, "__doc__", None)
         target = fn.forward if isinstance(fn, Module) else fn
         self.signature = inspect.signature(target)
+        plain = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        parameters = list(self.signature.parameters.values())
+        # The names of fn's arguments when all are plain positional ones (then a call with
+        # exactly that many arguments needs no binding); empty otherwise.
+        self._positional = [p.name for p in parameters] if all(p.kind in plain for p in parameters) else []
         self._programs: dict[Any, list[_Compiled]] = {}
         self._latest: _Compiled | None = None
         self._modules: list[Module] = []
@@ -315,11 +323,15 @@ class CompiledFunction:
             # Anomaly mode names the op and the user's line: run as written. Inside another
             # trace the calls are traced as part of it (nested jit is inlined).
             return self.fn(*args, **kwargs)
-        bound = self.signature.bind(*args, **kwargs)
-        bound.apply_defaults()
+        if not kwargs and len(args) == len(self._positional):  # the usual call: no binding to do
+            arguments = zip(self._positional, args)
+        else:
+            bound = self.signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            arguments = bound.arguments.items()
         flat: list[Any] = []
         names: list[str] = []
-        structure = tuple(_flatten(value, name, flat, names) for name, value in bound.arguments.items())
+        structure = tuple(_flatten(value, name, flat, names) for name, value in arguments)
         key = (
             structure,
             tuple(_spec(v, n) for v, n in zip(flat, names)),
@@ -335,6 +347,8 @@ class CompiledFunction:
                     return compiled.run(flat)
                 except Retrace:
                     continue
+        bound = self.signature.bind(*args, **kwargs)
+        bound.apply_defaults()
         compiled = self._compile(bound, structure, flat, names)
         key = key[:3] + (tuple(m.training for m in self._modules),)
         programs = self._programs.setdefault(key, [])
