@@ -84,20 +84,6 @@ SURVIVORS: list[Survivor] = [
     ),
     Survivor(
         "nn/functional.py", "_negative_log_likelihood",
-        'if targets.size and (targets.min() < 0 or targets.max() >= num_classes):  # find the culprit',
-        'if targets.size and (targets.min() <= 0 or targets.max() >= num_classes):  # find the culprit',
-        "The block only raises for a counted target outside [0, C), which already makes the original condition "
-        "true; the mutant merely also enters (and finds nothing) when the smallest target is 0.",
-    ),
-    Survivor(
-        "nn/functional.py", "_negative_log_likelihood",
-        'if targets.size and (targets.min() < 0 or targets.max() >= num_classes):  # find the culprit',
-        'if targets.size and (targets.min() < 1 or targets.max() >= num_classes):  # find the culprit',
-        "The block only raises for a counted target outside [0, C), which already makes the original condition "
-        "true; the mutant merely also enters (and finds nothing) when the smallest target is 0.",
-    ),
-    Survivor(
-        "nn/functional.py", "_negative_log_likelihood",
         'rows = per_class_last if per_class_last.ndim == 2 else per_class_last.reshape(-1, num_classes)',
         'rows = per_class_last if per_class_last.ndim == 2 else per_class_last.reshape(-2, num_classes)',
         "numpy (2.x, as required) reads any negative size as the one unknown dimension: a.reshape(-2, C) equals "

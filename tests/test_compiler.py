@@ -608,3 +608,17 @@ def test_a_parameter_or_module_replaced_after_tracing_is_seen():
     assert step.traces == 1  # the stale programs were dropped
     step(x)
     assert step.traces == 1  # nothing changed since: the last program runs
+
+
+def test_a_scatter_that_picks_each_entry_once_gives_scatters_numbers():
+    from tinygrad_rnn.compiler.table import picks_each_entry_once, scatter, scatter_unique
+
+    rows, columns = np.arange(4), np.array([1, 0, 1, 1])
+    assert picks_each_entry_once((rows, columns))  # each row once: the pairs are distinct
+    assert picks_each_entry_once((columns, rows))  # the distinct one may be either
+    assert not picks_each_entry_once((columns, columns))  # constants with repeats prove nothing
+    assert not picks_each_entry_once((columns,)) and not picks_each_entry_once((slice(0, 2), 1))
+    g = np.array([1.5, -0.0, 2.0, -3.0])
+    unique, general = scatter_unique(g, (rows, columns), (4, 2)), scatter(g, (rows, columns), (4, 2))
+    np.testing.assert_array_equal(unique, general)
+    assert not np.signbit(unique).any()  # 0 + (-0.0) is +0.0, as np.add.at gives

@@ -182,8 +182,9 @@ class _Found:
 
 def _child_reader(module: Module, name: str) -> Callable[[], Any]:
     """How to read a module's child again: an attribute, or an item of a container."""
-    if name in vars(module):
-        return lambda attributes=vars(module): attributes.get(name)
+    attributes = vars(module)  # the live __dict__: a later assignment shows in it
+    if name in attributes:
+        return lambda: attributes.get(name)
     return lambda: dict(module._children()).get(name)
 
 

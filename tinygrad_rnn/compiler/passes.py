@@ -304,6 +304,7 @@ def _op(cls: type, args: list[Node], out_shape: tuple, like: Node, **options: An
 def stacked_weight_gradients(program: Program) -> Program:
     """sum over t of a_t^T @ b_t (a weight's gradient, one term per time step) as one matmul:
     [a_1; ...; a_T]^T @ [b_1; ...; b_T]. A sum of transposes is first made the transpose of a sum.
+    A bias added at every step gets the sum over t of g_t's rows: one sum of the stacked rows.
 
     The hand-derived BPTT does the same: every step's rows are stacked, then one matmul.
     """
@@ -317,6 +318,15 @@ def stacked_weight_gradients(program: Program) -> Program:
         if node.kind != "sum" or not all(t.kind == "op" and users[t] == [node] for t in terms):
             continue
         new: list[Node] = []
+        if all(_row_sum(t, users) is not None for t in terms):  # a bias: sum_t (g_t summed over rows)
+            rows = _stacked([_row_sum(t, users) for t in terms], node, new)
+            total = _op(ops.Sum, [rows], (1, rows.shape[1]), node, axis=(0,), keepdims=True)
+            result = _op(ops.Reshape, [total], node.shape, node, shape=node.shape)
+            before[node] = [*new, total, result]
+            drop.add(node)
+            program.replace(node, result, users)
+            rewritten += 1
+            continue
         transposed = all(t.op is ops.Transpose and t.options["axes"] == (1, 0) for t in terms)
         if transposed:  # sum of x_t.T = (sum of x_t).T
             terms = [t.args[0] for t in terms]
@@ -347,8 +357,19 @@ def stacked_weight_gradients(program: Program) -> Program:
         program.replace(node, result, users)
         rewritten += 1
     program.edit(swap, before, drop)
-    program.log.append(f"stacked_weight_gradients: {rewritten} weight gradients as one matmul each")
+    program.log.append(f"stacked_weight_gradients: {rewritten} weight and bias gradients, each summed at once")
     return dead_code(program)
+
+
+def _row_sum(node: Node, users: dict[Node, list[Node]]) -> Node | None:
+    """g when node is g's rows summed, g.sum(axis=(0,), keepdims=True).reshape((n,)), g 2-D."""
+    if node.op is not ops.Reshape or len(node.shape) != 1:
+        return None
+    total = node.args[0]
+    if total.kind != "op" or total.op is not ops.Sum or users.get(total) != [node]:
+        return None
+    rows = total.args[0]
+    return rows if total.options == {"axis": (0,), "keepdims": True} and len(rows.shape) == 2 else None
 
 
 def _in_buffer_order(pairs: list[tuple[Node, Node]]) -> list[tuple[Node, Node]]:

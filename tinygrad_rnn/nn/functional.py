@@ -130,17 +130,19 @@ def _negative_log_likelihood(
             f"{op}: input of shape {log_probs.shape} (class axis {min(1, log_probs.ndim - 1)}, "
             f"C={num_classes}) needs a target of shape {expected}, got {targets.shape}"
         )
-    counted = targets != ignore_index
-    if targets.size and (targets.min() < 0 or targets.max() >= num_classes):  # find the culprit
+    in_range = not targets.size or (targets.min() >= 0 and targets.max() < num_classes)
+    counted = None  # the usual case: every target a class, ignore_index none of them (-100)
+    if not in_range or 0 <= ignore_index < num_classes:
+        counted = targets != ignore_index
         out_of_range = counted & ((targets < 0) | (targets >= num_classes))
-        if out_of_range.any():
+        if out_of_range.any():  # find the culprit
             raise IndexError(
                 f"{op}: target {int(targets[out_of_range].flat[0])} is not a class index in "
                 f"[0, {num_classes}) (and not ignore_index={ignore_index})"
             )
+        counted = counted.reshape(-1)
     rows = per_class_last if per_class_last.ndim == 2 else per_class_last.reshape(-1, num_classes)
-    counted = counted.reshape(-1)
-    every_sample_counts = bool(counted.all())
+    every_sample_counts = counted is None or bool(counted.all())
     columns = targets.reshape(-1) if every_sample_counts else np.where(counted, targets.reshape(-1), 0)
     picked = rows[np.arange(rows.shape[0]), columns]  # ignored samples picked class 0: zero them
     if not every_sample_counts:  # where, not * counted: class 0 may hold -inf, and -inf * 0 is nan
@@ -149,7 +151,7 @@ def _negative_log_likelihood(
         return (-picked).reshape(targets.shape)
     if reduction == "sum":
         return -picked.sum()
-    count = int(counted.sum())
+    count = targets.size if counted is None else int(counted.sum())
     if count == 0:
         # The mean of no samples is 0/0. PyTorch gives nan and zero gradients; so do we,
         # without the division (and numpy's warning).
