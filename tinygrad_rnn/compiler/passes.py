@@ -357,7 +357,7 @@ def stacked_weight_gradients(program: Program) -> Program:
         program.replace(node, result, users)
         rewritten += 1
     program.edit(swap, before, drop)
-    program.log.append(f"stacked_weight_gradients: {rewritten} weight and bias gradients, each summed at once")
+    program.log.append(f"stacked_weight_gradients: {rewritten} weight and bias gradients summed at once")
     return dead_code(program)
 
 
