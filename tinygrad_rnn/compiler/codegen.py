@@ -421,8 +421,13 @@ def generate(program: Program, title: str = "step") -> Generated:
             if dead:
                 body.append(f"{indent}del {', '.join(sorted(dead))}")
 
+    peak = peak_bytes(forward, backward, saved_set)
     body.append(f"def forward({', '.join(arguments)}):")
-    body.append(f'    """{title}, forward: returns its outputs and what backward needs."""')
+    body.append(f'    """{title}, forward: returns its outputs and what backward needs.')
+    body.append("")
+    body.append(f"    Its own arrays, forward and backward, take at most {peak / 2**20:.2f} MiB at once")
+    body.append("    (estimated; inputs and parameters not counted).")
+    body.append('    """')
     emit(forward, set(program.outputs) | saved_set)
     outputs = ", ".join(render(n) for n in program.outputs)
     saved_names = ", ".join([n.name for n in saved] + handles)
@@ -458,7 +463,7 @@ def generate(program: Program, title: str = "step") -> Generated:
         forward=namespace["forward"],
         backward=backward_fn,
         saved=saved,
-        peak_bytes=peak_bytes(forward, backward, saved_set),
+        peak_bytes=peak,
         lines=lines,
         namespace=namespace,
     )

@@ -308,6 +308,14 @@ class CompiledFunction:
         return self._latest.generated.source
 
     @property
+    def peak_bytes(self) -> int:
+        """The most memory the latest program's own arrays hold at once (forward and backward,
+        views free, inputs and parameters not counted), as planned by passes.plan_memory."""
+        if self._latest is None:
+            raise RuntimeError(f"jit: {self.__name__} has not been called yet, so there is no program")
+        return self._latest.generated.peak_bytes
+
+    @property
     def program(self) -> Program:
         if self._latest is None:
             raise RuntimeError(f"jit: {self.__name__} has not been called yet, so there is no program")
