@@ -626,3 +626,27 @@ def test_a_scatter_that_picks_each_entry_once_gives_scatters_numbers():
     unique, general = scatter_unique(g, (rows, columns), (4, 2)), scatter(g, (rows, columns), (4, 2))
     np.testing.assert_array_equal(unique, general)
     assert not np.signbit(unique[1, 0])  # 0 + (-0.0) is +0.0, as np.add.at gives
+
+
+def test_python_arguments_are_fixed_per_value_and_keywords_bind():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+
+    def scaled(x, factor=2.0, *, shift=0.0):
+        return (x * w * factor + shift).sum()
+
+    step = jit(scaled)
+    x = Tensor(np.array([3.0, 4.0]))
+    assert step(x).item() == scaled(x).item() == 22.0
+    assert step(x, 3.0).item() == 33.0 and step(x, factor=3.0, shift=1.0).item() == 35.0
+    assert step.traces == 3  # factor 2.0, factor 3.0, then factor 3.0 with shift 1.0
+    assert step(x, factor=3.0).item() == 33.0 and step.traces == 3
+
+
+def test_an_input_returned_as_it_is_and_a_function_of_constants_only():
+    x = Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    same = jit(lambda x: x)(x)
+    np.testing.assert_array_equal(same.data, x.data)
+    same.sum().backward()
+    np.testing.assert_array_equal(x.grad, [1.0, 1.0])
+    constant = jit(lambda x: Tensor(np.array([5.0])) * 2)(x)  # reads nothing that needs a gradient
+    assert not constant.requires_grad and constant.item() == 10.0
