@@ -32,6 +32,7 @@ import numpy as np
 from rich.console import Console
 from rich.markup import escape
 
+from demos import seed_list
 from demos._ui import panel, progress, table
 from tinygrad_rnn import Tensor, nn, no_grad, optim
 from tinygrad_rnn.data import generate_dependency_series, nearest_regime, theory_cross_entropies
@@ -51,7 +52,6 @@ class Size:
     episodes: int  # Adagrad steps, one per episode
     batch: int  # rows per episode
     length: int  # steps per episode
-    seeds: int
     held_out_rows: int
     lengths: tuple[int, ...]  # the T of the scaling measurements (at H = 16)
     states: tuple[int, ...]  # the H of the scaling measurements (at T = 20)
@@ -59,10 +59,11 @@ class Size:
 
 
 SIZES = {
-    "full": Size(1000, 50, 20, 3, 2000, (10, 20, 40, 80), (4, 8, 16, 32), 50),
-    "quick": Size(100, 50, 20, 1, 1000, (10, 20, 40), (4, 8, 16), 20),
-    "smoke": Size(2, 6, 12, 1, 40, (10, 12), (2, 4), 3),
+    "full": Size(1000, 50, 20, 2000, (10, 20, 40, 80), (4, 8, 16, 32), 50),
+    "quick": Size(100, 50, 20, 1000, (10, 20, 40), (4, 8, 16), 20),
+    "smoke": Size(2, 6, 12, 40, (10, 12), (2, 4), 3),
 }
+SEEDS = {"full": 3, "quick": 1, "smoke": 1}  # how many, unless --seeds says
 METHODS = ("full BPTT", "truncated BPTT, num_steps 5", "truncated BPTT, num_steps 10", "RTRL")
 WINDOW = {"full BPTT": None, "truncated BPTT, num_steps 5": 5, "truncated BPTT, num_steps 10": 10}
 LABEL = {
@@ -216,7 +217,7 @@ def scaling(size: Size, bars) -> dict:
 def run(args: argparse.Namespace, console: Console) -> dict:
     size = SIZES[args.size]
     theory = theory_cross_entropies()
-    seeds = [args.seed + k for k in range(size.seeds)]
+    seeds = seed_list(args, SEEDS[args.size])
     console.print(
         f"Theory (nats): knows neither lag {theory['neither']:.4f}, X_(t-3) only {theory['first']:.4f}, "
         f"both {theory['both']:.4f}. Lag effects on P(Y_t = 1): +0.50 for lag 3, -0.25 for lag 8."
