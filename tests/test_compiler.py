@@ -650,3 +650,25 @@ def test_an_input_returned_as_it_is_and_a_function_of_constants_only():
     np.testing.assert_array_equal(x.grad, [1.0, 1.0])
     constant = jit(lambda x: Tensor(np.array([5.0])) * 2)(x)  # reads nothing that needs a gradient
     assert not constant.requires_grad and constant.item() == 10.0
+
+
+def test_the_tours_table_of_passes_is_the_compile_demos_full_run():
+    """docs/TOUR.md's table of lines and peak memory after each pass comes from the full run of
+    python -m demos compile that the report wrote to docs/results/compile.json."""
+    import json
+    from pathlib import Path
+
+    from demos.report import runs_of
+
+    root = Path(__file__).resolve().parent.parent
+    record = json.loads((root / "docs" / "results" / "compile.json").read_text())
+    result = runs_of(record)[0]["result"]
+    tour = (root / "docs" / "TOUR.md").read_text()
+    table = tour.split("| passes so far | lines | peak MiB |", 1)[1].split("\n\n", 1)[0]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table.splitlines()[2:]]
+    expected = [
+        ["none" if p["pass"] == "no passes" else f"+ {p['pass']}", f"{p['lines']:,}", f"{p['peak_mib']:.1f}"]
+        for p in result["passes"]
+    ]
+    expected.append(["the eager engine", "—", f"{result['eager_peak_mib']:.1f}"])
+    assert rows == expected
