@@ -508,4 +508,26 @@ SURVIVORS: list[Survivor] = [
         "Every index now goes through checks.index, which returns a plain int unchanged, so an int index reaches Index "
         "identically; the test is a shortcut past the call.",
     ),
+    # ---- data/long_lag.py
+    Survivor(
+        "data/long_lag.py", "recall_batch",
+        "symbols = rng.integers(0, num_symbols, size=(lag + 1, batch_size))",
+        "symbols = rng.integers(num_symbols, size=(lag + 1, batch_size))",
+        "Generator.integers(high) means integers(0, high): numpy reads a lone bound as the upper one, so both"
+        " draw the same numbers from the same stream.",
+    ),
+    Survivor(
+        "data/long_lag.py", "adding_batch",
+        "half = length // 2",
+        "half = length / 2",
+        "Generator.integers truncates a float bound to an integer, so length / 2 draws exactly what length //"
+        " 2 draws, from the same stream (checked for odd and even lengths); half is used nowhere else.",
+    ),
+    Survivor(
+        "data/long_lag.py", "adding_batch",
+        "first = rng.integers(0, half, size=batch_size)",
+        "first = rng.integers(half, size=batch_size)",
+        "Generator.integers(high) means integers(0, high): numpy reads a lone bound as the upper one, so both"
+        " draw the same numbers from the same stream.",
+    ),
 ]

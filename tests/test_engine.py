@@ -7,6 +7,7 @@ tolerances atol = 1e-7, rtol = 1e-6 justified in tests/strategies.py.
 from __future__ import annotations
 
 import _thread
+import functools
 import gc
 import inspect
 import operator
@@ -401,6 +402,17 @@ def test_no_grad_as_a_decorator():
     assert predict.__name__ == "predict" and predict.__doc__ == "Doc."
     assert is_grad_enabled()
     assert x.tanh().requires_grad  # recording resumes after the call
+
+
+def test_no_grad_decorator_passes_keywords_and_wraps_a_callable_without_a_name():
+    def scaled(t: Tensor, *, by: float = 1.0) -> Tensor:
+        return t * by
+
+    x = Tensor(np.array([2.0]), requires_grad=True)
+    y = no_grad()(scaled)(x, by=3.0)
+    assert y.data.tolist() == [6.0] and not y.requires_grad
+    halved = no_grad()(functools.partial(scaled, by=0.5))  # a partial has no __name__
+    assert halved.__name__ == "wrapper" and halved(x).data.tolist() == [1.0]
 
 
 def test_detach_shares_data_and_cuts_the_graph():
