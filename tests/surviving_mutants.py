@@ -530,4 +530,72 @@ SURVIVORS: list[Survivor] = [
         "Generator.integers(high) means integers(0, high): numpy reads a lone bound as the upper one, so both"
         " draw the same numbers from the same stream.",
     ),
+    # ---- io.py
+    Survivor(
+        "io.py", "write_atomically",
+        "with os.fdopen(fd, \"wb\" if binary else \"w\", **({} if binary else {\"encoding\": \"utf-8\"})) as file:",
+        "with os.fdopen(fd, \"wb\" if binary else \"w\", **({} if binary else {\"encoding\": \"UTF-8\"})) as file:",
+        "Python's codec names are case-insensitive: 'UTF-8' and 'utf-8' look up the same codec.",
+    ),
+    Survivor(
+        "io.py", "write_atomically",
+        "umask = os.umask(0)",
+        "umask = os.umask(1)",
+        "os.umask(x) only reads the umask by setting it, and the next line puts the old one back at once: no "
+        "file is created in between (0 or 1 alike), so what chmod applies is the same.",
+    ),
+    Survivor(
+        "io.py", "load",
+        "contents = np.load(path, allow_pickle=False)",
+        "contents = np.load(path, allow_pickle=None)",
+        "np.load's allow_pickle defaults to False and None is as false: an object array is refused (and named"
+        " by _read_member) either way.",
+    ),
+    Survivor(
+        "io.py", "load",
+        "contents = np.load(path, allow_pickle=False)",
+        "contents = np.load(path, )",
+        "np.load's allow_pickle defaults to False: an object array is refused (and named by _read_member) "
+        "either way.",
+    ),
+    Survivor(
+        "io.py", "_what_file",
+        "if all(byte >= 0x20 or byte in b\"\\t\\n\\r\" for byte in head):  # UTF-8 text has no control bytes",
+        "if all(byte >= 0x20 or byte in b\"XX\\t\\n\\rXX\" for byte in head):  # UTF-8 text has no control bytes",
+        "The added characters 'X' are printable (0x58 >= 0x20), so they pass the first test anyway; the bytes"
+        " admitted are the same.",
+    ),
+    Survivor(
+        "io.py", "_write_npz",
+        "with zipfile.ZipFile(file, mode=\"w\", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:",
+        "with zipfile.ZipFile(file, mode=\"w\", allowZip64=True) as archive:",
+        "zipfile.ZipFile's compression defaults to ZIP_STORED: the same archive, byte for byte.",
+    ),
+    Survivor(
+        "io.py", "_write_npz",
+        "with zipfile.ZipFile(file, mode=\"w\", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:",
+        "with zipfile.ZipFile(file, mode=\"w\", compression=zipfile.ZIP_STORED, ) as archive:",
+        "zipfile.ZipFile's allowZip64 defaults to True: the same archive, byte for byte.",
+    ),
+    Survivor(
+        "io.py", "_write_npz",
+        "np.lib.format.write_array(member, array, allow_pickle=False)",
+        "np.lib.format.write_array(member, array, allow_pickle=None)",
+        "allow_pickle matters only for object arrays, and save() refuses every array that is not bool, int or"
+        " float (_numeric_arrays) before _write_npz is called.",
+    ),
+    Survivor(
+        "io.py", "_write_npz",
+        "np.lib.format.write_array(member, array, allow_pickle=False)",
+        "np.lib.format.write_array(member, array, )",
+        "allow_pickle matters only for object arrays, and save() refuses every array that is not bool, int or"
+        " float (_numeric_arrays) before _write_npz is called.",
+    ),
+    Survivor(
+        "io.py", "_write_npz",
+        "np.lib.format.write_array(member, array, allow_pickle=False)",
+        "np.lib.format.write_array(member, array, allow_pickle=True)",
+        "allow_pickle matters only for object arrays, and save() refuses every array that is not bool, int or"
+        " float (_numeric_arrays) before _write_npz is called.",
+    ),
 ]
