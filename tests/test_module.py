@@ -238,27 +238,84 @@ def test_containers_refuse_the_wrong_items(build, message):
         build()
 
 
+def test_the_wrong_item_is_named_by_its_position_with_the_container_to_use():
+    layers = ModuleList([Linear(1, 1)])
+    with pytest.raises(TypeError) as info:
+        layers[0] = Parameter(np.ones(1))
+    assert str(info.value) == (
+        "ModuleList: item 0 is a Parameter, not a Module "
+        "(Parameters go in nn.ParameterList / nn.ParameterDict)"
+    )
+    with pytest.raises(TypeError) as info:
+        ParameterList().append(Linear(1, 1))
+    assert str(info.value) == (
+        "ParameterList: item 0 is a Linear, not a Parameter "
+        "(wrap an array or Tensor as nn.Parameter(value); Modules go in nn.ModuleList)"
+    )
+
+
+def test_a_slice_of_a_list_container_is_a_container_of_those_items():
+    first, second, third = Linear(1, 1), Linear(1, 2), Linear(2, 1)
+    part = ModuleList([first, second, third])[1:]
+    assert type(part) is ModuleList and list(part) == [second, third]
+    weights = ParameterList([Parameter(np.ones(1)), Parameter(np.zeros(2))])
+    tail = weights[1:]
+    assert type(tail) is ParameterList and len(tail) == 1 and tail[0] is weights[1]
+
+
+def test_repr_nests_children_and_skips_parameters():
+    class Inner(Module):
+        def __init__(self):
+            self.lin = Linear(2, 3)
+
+    class Outer(Module):
+        def __init__(self):
+            self.first = Inner()
+            self.scale = Parameter(np.ones(1))
+            self.last = Linear(3, 1, bias=False)
+
+    assert repr(Outer()) == (
+        "Outer()\n"
+        "  (first): Inner()\n"
+        "    (lin): Linear(in_features=2, out_features=3, bias=True)\n"
+        "  (last): Linear(in_features=3, out_features=1, bias=False)"
+    )
+    weights = ParameterList([Parameter(np.ones(2)), Parameter(np.ones((3, 1), dtype=np.float32))])
+    assert repr(weights) == "ParameterList(0: (2,) float64, 1: (3, 1) float32)"
+
+
 # ---- plain Python containers would hide their parameters: refused at assignment ---------------
 class Holder(Module):
     pass
 
 
+EITHER = (
+    "a container: nn.ModuleList / nn.ModuleDict for Modules, "
+    "nn.ParameterList / nn.ParameterDict for Parameters (a Module can hold both)"
+)
+
+
 @pytest.mark.parametrize(
-    "value, message",
+    "value, held, instead",
     [
-        ([Leaf(1), Leaf(2)], r"Holder\.blocks: a list holding \[0\] Leaf, \[1\] Leaf .*nn\.ModuleList"),
-        ((Leaf(1),), r"Holder\.blocks: a tuple holding \[0\] Leaf .*nn\.ModuleList"),
-        ([1.0, Parameter(np.ones(2))], r"Holder\.blocks: a list holding \[1\] Parameter .*nn\.ParameterList"),
-        ({"enc": Leaf(1)}, r"Holder\.blocks: a dict holding \['enc'\] Leaf .*nn\.ModuleDict"),
-        ({"w": Parameter(np.ones(1))}, r"a dict holding \['w'\] Parameter .*nn\.ParameterDict"),
-        ([[Leaf(1)]], r"a list holding \[0\]\[0\] Leaf .*nn\.ModuleList / nn\.ModuleDict for Modules"),
+        ([Leaf(1), Leaf(2)], "a list holding [0] Leaf, [1] Leaf", "nn.ModuleList([...]) (or nn.Sequential)"),
+        ((Leaf(1),), "a tuple holding [0] Leaf", "nn.ModuleList([...]) (or nn.Sequential)"),
+        ([1.0, Parameter(np.ones(2))], "a list holding [1] Parameter", "nn.ParameterList([...])"),
+        ({"enc": Leaf(1)}, "a dict holding ['enc'] Leaf", "nn.ModuleDict({...})"),
+        ({"w": Parameter(np.ones(1))}, "a dict holding ['w'] Parameter", "nn.ParameterDict({...})"),
+        ([[Leaf(1)]], "a list holding [0][0] Leaf", EITHER),
+        ([Leaf(1), Parameter(np.ones(1))], "a list holding [0] Leaf, [1] Parameter", EITHER),
+        ([Leaf(1)] * 4, "a list holding [0] Leaf, [1] Leaf, [2] Leaf, [3] Leaf", "nn.ModuleList"),
+        ([Leaf(1)] * 5, "a list holding [0] Leaf, [1] Leaf, [2] Leaf, [3] Leaf and 1 more", "nn.ModuleList"),
     ],
 )
-def test_plain_list_tuple_or_dict_of_learnables_is_refused(value, message):
+def test_plain_list_tuple_or_dict_of_learnables_is_refused(value, held, instead):
     holder = Holder()
-    with pytest.raises(TypeError, match=message) as info:
+    with pytest.raises(TypeError) as info:
         holder.blocks = value
-    assert "invisible to parameters() and state_dict()" in str(info.value)
+    invisible = "would be invisible to parameters() and state_dict() (never trained, never saved); use "
+    assert str(info.value).startswith(f"Holder.blocks: {held} {invisible}{instead}")
+    assert str(info.value).endswith(" instead")
     assert not hasattr(holder, "blocks")
 
 
