@@ -598,4 +598,158 @@ SURVIVORS: list[Survivor] = [
         "allow_pickle matters only for object arrays, and save() refuses every array that is not bool, int or"
         " float (_numeric_arrays) before _write_npz is called.",
     ),
+    # ---- viz.py
+    Survivor(
+        "viz.py", "_walk",
+        "stack: list[tuple[Tensor, int | None, int]] = [(root, None, 0)]",
+        "stack: list[tuple[Tensor, int | None, int]] = [(root, None, 1)]",
+        "The root is the one visit with user None, and a position is only read for an edge (collect_graph "
+        "keeps one only when user is not None), so the root's position is never used.",
+    ),
+    Survivor(
+        "viz.py", "_tree_label",
+        "label.append(f\"#{number} \", style=\"dim\")",
+        "label.append(f\"#{number} \", style=\"DIM\")",
+        "rich parses style names in any letter case (Style.parse lowercases each word), so the span's style "
+        "is the same Style.",
+    ),
+    Survivor(
+        "viz.py", "_tree_label",
+        "label.append(kind, style=_KIND_STYLE.get(kind, \"bold magenta\"))",
+        "label.append(kind, style=_KIND_STYLE.get(kind, \"BOLD MAGENTA\"))",
+        "rich parses style names in any letter case (Style.parse lowercases each word), so the span's style "
+        "is the same Style.",
+    ),
+    Survivor(
+        "viz.py", "_tree_label",
+        "label.append(f\" {name}\", style=\"bold\")",
+        "label.append(f\" {name}\", style=\"BOLD\")",
+        "rich parses style names in any letter case (Style.parse lowercases each word), so the span's style "
+        "is the same Style.",
+    ),
+    Survivor(
+        "viz.py", "_tree_label",
+        "label.append(f\"  \u2016grad\u2016={_format_norm(grad_norm)}\", style=\"red\")",
+        "label.append(f\"  \u2016grad\u2016={_format_norm(grad_norm)}\", style=\"RED\")",
+        "rich parses style names in any letter case (Style.parse lowercases each word), so the span's style "
+        "is the same Style.",
+    ),
+    Survivor(
+        "viz.py", "graph_tree",
+        "reference = Text(f\"\u2191 see #{visit.number} {kinds[visit.number]}\", style=\"dim italic\")",
+        "reference = Text(f\"\u2191 see #{visit.number} {kinds[visit.number]}\", style=\"DIM ITALIC\")",
+        "rich parses style names in any letter case (Style.parse lowercases each word), so the span's style "
+        "is the same Style.",
+    ),
+    Survivor(
+        "viz.py", "BackwardTrace.record",
+        "grad_output=np.array(grad, copy=True) if self.keep_grads else None,",
+        "grad_output=np.array(grad, ) if self.keep_grads else None,",
+        "np.array's copy defaults to True, so both keep a new array; copy=True only says so to the reader.",
+    ),
+    Survivor(
+        "viz.py", "BackwardTrace.record",
+        "grad_inputs=tuple(None if g is None else np.array(g, copy=True) for g in dense)",
+        "grad_inputs=tuple(None if g is None else np.array(g, ) for g in dense)",
+        "np.array's copy defaults to True, so both keep a new array; copy=True only says so to the reader.",
+    ),
+    Survivor(
+        "viz.py", "BackwardTrace.table",
+        "graph = None",
+        "graph = \"\"",
+        "graph stays at its first value only when there are no records and no root, and then describe() is "
+        "never called (it describes records), so None and '' are never read.",
+    ),
+    Survivor(
+        "viz.py", "BackwardTrace.table",
+        "number = graph.number_of(tensor) if graph is not None else None",
+        "number = graph.number_of(tensor) if (graph is not None) or True else None",
+        "graph is None only when there are no records and no root, and then describe() is never called (it "
+        "describes records), so the test always holds when it runs.",
+    ),
+    Survivor(
+        "viz.py", "BackwardTrace.table",
+        "title_justify=\"left\",",
+        "title_justify=None,",
+        "For a justify that is not one of rich's names (None, or a spelling it does not know), rich prints "
+        "the text alone at the left edge; 'left' pads it with spaces to the table's width: the same on "
+        "screen, different only in trailing spaces.",
+    ),
+    Survivor(
+        "viz.py", "BackwardTrace.table",
+        "caption_justify=\"left\",",
+        "caption_justify=None,",
+        "For a justify that is not one of rich's names (None, or a spelling it does not know), rich prints "
+        "the text alone at the left edge; 'left' pads it with spaces to the table's width: the same on "
+        "screen, different only in trailing spaces.",
+    ),
+    Survivor(
+        "viz.py", "BackwardTrace.table",
+        "title_justify=\"left\",",
+        "title_justify=\"XXleftXX\",",
+        "For a justify that is not one of rich's names (None, or a spelling it does not know), rich prints "
+        "the text alone at the left edge; 'left' pads it with spaces to the table's width: the same on "
+        "screen, different only in trailing spaces.",
+    ),
+    Survivor(
+        "viz.py", "BackwardTrace.table",
+        "title_justify=\"left\",",
+        "title_justify=\"LEFT\",",
+        "For a justify that is not one of rich's names (None, or a spelling it does not know), rich prints "
+        "the text alone at the left edge; 'left' pads it with spaces to the table's width: the same on "
+        "screen, different only in trailing spaces.",
+    ),
+    Survivor(
+        "viz.py", "BackwardTrace.table",
+        "caption_justify=\"left\",",
+        "caption_justify=\"XXleftXX\",",
+        "For a justify that is not one of rich's names (None, or a spelling it does not know), rich prints "
+        "the text alone at the left edge; 'left' pads it with spaces to the table's width: the same on "
+        "screen, different only in trailing spaces.",
+    ),
+    Survivor(
+        "viz.py", "BackwardTrace.table",
+        "caption_justify=\"left\",",
+        "caption_justify=\"LEFT\",",
+        "For a justify that is not one of rich's names (None, or a spelling it does not know), rich prints "
+        "the text alone at the left edge; 'left' pads it with spaces to the table's width: the same on "
+        "screen, different only in trailing spaces.",
+    ),
+    # ---- array_methods.py
+    Survivor(
+        "array_methods.py", "ArrayMethods.__array__",
+        "return self._data if dtype is None else self._data.astype(dtype)",
+        "return self._data if (dtype is None) or True else self._data.astype(dtype)",
+        "numpy casts whatever __array__ returns to the dtype it asked for (np.asarray(t, dtype=...) and every"
+        " other numpy entry point do), so returning the float64 data or a float64 copy gives the same array "
+        "to the caller.",
+    ),
+    Survivor(
+        "array_methods.py", "ArrayMethods.__array__",
+        "return self._data if dtype is None else self._data.astype(dtype)",
+        "return self._data if dtype is None else self._data.astype(None)",
+        "numpy casts whatever __array__ returns to the dtype it asked for (np.asarray(t, dtype=...) and every"
+        " other numpy entry point do), so returning the float64 data or a float64 copy gives the same array "
+        "to the caller.",
+    ),
+    Survivor(
+        "array_methods.py", "ArrayMethods._in_place",
+        "if is_grad_enabled() and (self.requires_grad or getattr(other, \"requires_grad\", False)):",
+        "if is_grad_enabled() and (self.requires_grad or getattr(other, \"requires_grad\", None)):",
+        "The default is only used in a boolean test, where None is as false as False.",
+    ),
+    Survivor(
+        "array_methods.py", "ArrayMethods.__repr__",
+        "body = np.array2string(self._data, separator=\", \", prefix=\"Tensor(\")",
+        "body = np.array2string(self._data, separator=\", \", prefix=\"tensor(\")",
+        "array2string reads prefix only for its length, to indent the continuation lines under the first "
+        "element; 'Tensor(', 'tensor(' and 'TENSOR(' are all 7 characters.",
+    ),
+    Survivor(
+        "array_methods.py", "ArrayMethods.__repr__",
+        "body = np.array2string(self._data, separator=\", \", prefix=\"Tensor(\")",
+        "body = np.array2string(self._data, separator=\", \", prefix=\"TENSOR(\")",
+        "array2string reads prefix only for its length, to indent the continuation lines under the first "
+        "element; 'Tensor(', 'tensor(' and 'TENSOR(' are all 7 characters.",
+    ),
 ]
