@@ -752,4 +752,47 @@ SURVIVORS: list[Survivor] = [
         "array2string reads prefix only for its length, to indent the continuation lines under the first "
         "element; 'Tensor(', 'tensor(' and 'TENSOR(' are all 7 characters.",
     ),
+    # ---- train.py
+    Survivor(
+        "train.py", "TrainLog.mean_loss",
+        "def mean_loss(self, last_fraction: float = 1.0) -> float:",
+        "def mean_loss(self, last_fraction: float = 2.0) -> float:",
+        "Any fraction >= 1 keeps every step: count = round(n * 2) exceeds n, and losses[-count:] is then the "
+        "whole list, as for 1.0.",
+    ),
+    Survivor(
+        "train.py", "_window_loss",
+        "return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1)), state",
+        "return F.cross_entropy(logits.reshape(-2, logits.shape[-1]), y.reshape(-1)), state",
+        "Tensor.reshape hands the shape to numpy, which (2.x) reads any negative size as the one unknown "
+        "dimension: (-2, C) is (-1, C).",
+    ),
+    Survivor(
+        "train.py", "_window_loss",
+        "return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1)), state",
+        "return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-2)), state",
+        "y is a numpy array and numpy (2.x) reads any negative size as the one unknown dimension: reshape(-2)"
+        " is reshape(-1).",
+    ),
+    Survivor(
+        "train.py", "truncated_bptt",
+        "windows = list(bptt_windows(inputs, targets, num_steps, time_axis=0, drop_last=True))  # views",
+        "windows = list(bptt_windows(inputs, targets, num_steps, drop_last=True))  # views",
+        "bptt_windows' time_axis defaults to 0: the same windows.",
+    ),
+    Survivor(
+        "train.py", "evaluate_stream",
+        "for x, y in bptt_windows(inputs, targets, num_steps, time_axis=0):",
+        "for x, y in bptt_windows(inputs, targets, num_steps, ):",
+        "bptt_windows' time_axis defaults to 0: the same windows.",
+    ),
+    Survivor(
+        "train.py", "evaluate_stream",
+        "window_loss = _window_loss_of(forward, compiled)",
+        "window_loss = _window_loss_of(forward, None)",
+        "None is as false as the caller's compiled flag when False; when True, the loss is computed as "
+        "written instead of by jit's program, which gives the same numbers "
+        "(test_compiled_truncated_bptt_and_evaluation_give_the_eager_numbers) and still calls forward on "
+        "every window: only the time taken differs.",
+    ),
 ]
