@@ -852,4 +852,46 @@ SURVIVORS: list[Survivor] = [
         "At scale exactly 1.0 the original skips the scaling and the mutant multiplies every gradient by 1.0, "
         "which changes no float (nor nan or inf): the same gradients.",
     ),
+    # ---- data/dependency.py, data/text.py
+    Survivor(
+        "data/dependency.py", "generate_dependency_series",
+        "x = rng.integers(0, 2, size=n)",
+        "x = rng.integers(2, size=n)",
+        "Generator.integers(high) means integers(0, high): numpy reads a lone bound as the upper one, so both"
+        " draw the same numbers from the same stream.",
+    ),
+    Survivor(
+        "data/dependency.py", "generate_dependency_series",
+        "y = (rng.random(n) < p).astype(np.int64)",
+        "y = (rng.random(n) <= p).astype(np.int64)",
+        "The two differ only when a draw equals p exactly; p is 0.25, 0.5, 0.75 or 1 and rng.random() returns"
+        " one of 2**53 equally likely values, so a tie has probability 2**-53 per step and never happens in a"
+        " seeded series a test could draw.",
+    ),
+    Survivor(
+        "data/text.py", "_module_source",
+        "with open(path, encoding=\"utf-8\") as f:",
+        "with open(path, encoding=\"UTF-8\") as f:",
+        "Python's codec names are case-insensitive: 'UTF-8' and 'utf-8' look up the same codec.",
+    ),
+    Survivor(
+        "data/text.py", "read_corpus_file",
+        "text = raw.decode(\"utf-8\")",
+        "text = raw.decode(\"UTF-8\")",
+        "Python's codec names are case-insensitive: 'UTF-8' and 'utf-8' look up the same codec.",
+    ),
+    Survivor(
+        "data/text.py", "unigram_bits_per_char",
+        "counts = np.bincount(np.asarray(train_ids), minlength=vocab_size).astype(np.float64)",
+        "counts = np.bincount(np.asarray(train_ids), minlength=vocab_size).astype(None)",
+        "numpy reads the dtype None as float64 (np.dtype(None) is float64), so astype(None) is "
+        "astype(np.float64).",
+    ),
+    Survivor(
+        "data/text.py", "sample_sequence",
+        "logits = None",
+        "logits = \"\"",
+        "The prime is never empty (an error before this line), so the loop below always replaces this first "
+        "value before it is read.",
+    ),
 ]

@@ -169,3 +169,15 @@ def test_long_lag_bad_arguments():
         recall_batch(2, 0, 4, np.random.default_rng(0))
     with pytest.raises(ValueError, match="adding_batch"):
         adding_batch(2, 1, np.random.default_rng(0))
+
+
+def test_dependency_series_of_the_least_length_and_int_targets():
+    x, y = generate_dependency_series(9, np.random.default_rng(0))  # 8 steps back needs 9 steps
+    assert x.shape == y.shape == (9,) and x.dtype == y.dtype == np.int64
+    with pytest.raises(ValueError, match="need n >= 9"):
+        generate_dependency_series(8, np.random.default_rng(0))
+
+
+def test_nearest_regime_uses_the_theory_given():
+    theory = {"low": 0.1, "high": 0.9}
+    assert nearest_regime(0.8, theory) == "high" and nearest_regime(0.2, theory) == "low"
