@@ -894,4 +894,97 @@ SURVIVORS: list[Survivor] = [
         "The prime is never empty (an error before this line), so the loop below always replaces this first "
         "value before it is read.",
     ),
+    # ---- fused.py
+    Survivor(
+        "fused.py", "Affine.forward",
+        "z = (x.reshape(-1, x.shape[-1]) @ weight.T).reshape(*x.shape[:-1], weight.shape[0])",
+        "z = (x.reshape(-2, x.shape[-1]) @ weight.T).reshape(*x.shape[:-1], weight.shape[0])",
+        "numpy (2.x) reads any negative size in reshape as the one unknown size: (-2, n) is (-1, n).",
+    ),
+    Survivor(
+        "fused.py", "Affine.backward",
+        "g_rows, x_rows = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])",
+        "g_rows, x_rows = g.reshape(-2, g.shape[-1]), x.reshape(-1, x.shape[-1])",
+        "numpy (2.x) reads any negative size in reshape as the one unknown size: (-2, n) is (-1, n).",
+    ),
+    Survivor(
+        "fused.py", "Affine.backward",
+        "g_rows, x_rows = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])",
+        "g_rows, x_rows = g.reshape(-1, g.shape[-1]), x.reshape(-2, x.shape[-1])",
+        "numpy (2.x) reads any negative size in reshape as the one unknown size: (-2, n) is (-1, n).",
+    ),
+    Survivor(
+        "fused.py", "Affine.backward",
+        "gx = (g_rows @ weight).reshape(x.shape) if needs[0] else None",
+        "gx = (g_rows @ weight).reshape(x.shape) if (needs[0]) or True else None",
+        "backward() discards the gradient of an input that needs none (tensor._backpropagate, anomaly mode "
+        "and the trace all look at parent.requires_grad first), so computing it anyway changes nothing but "
+        "the time taken.",
+    ),
+    Survivor(
+        "fused.py", "Affine.backward",
+        "gw = RowProducts(g_rows, x_rows) if needs[1] else None  # g_rows.T @ x_rows, summed over uses",
+        "gw = RowProducts(g_rows, x_rows) if (needs[1]) or True else None  # g_rows.T @ x_rows, summed over uses",
+        "backward() discards the gradient of an input that needs none (tensor._backpropagate, anomaly mode "
+        "and the trace all look at parent.requires_grad first), so computing it anyway changes nothing but "
+        "the time taken (RowProducts is not even multiplied out).",
+    ),
+    Survivor(
+        "fused.py", "Affine.backward",
+        "return gx, gw, unbroadcast(g, self.bias_shape) if needs[2] else None",
+        "return gx, gw, unbroadcast(g, self.bias_shape) if (needs[2]) or True else None",
+        "backward() discards the gradient of an input that needs none (tensor._backpropagate, anomaly mode "
+        "and the trace all look at parent.requires_grad first), so computing it anyway changes nothing but "
+        "the time taken; the one trace would be numpy's overflow warning if g summed over rows went past the "
+        "float range.",
+    ),
+    Survivor(
+        "fused.py", "TanhAffine.forward",
+        "return np.tanh(z, out=z)  # z is a fresh array: no second one",
+        "return np.tanh(z, out=None)  # z is a fresh array: no second one",
+        "z is a fresh array of this op (Affine.forward's result), so tanh into it or into a new array gives "
+        "the same values; only one array is saved.",
+    ),
+    Survivor(
+        "fused.py", "TanhAffine.forward",
+        "return np.tanh(z, out=z)  # z is a fresh array: no second one",
+        "return np.tanh(z, )  # z is a fresh array: no second one",
+        "z is a fresh array of this op (Affine.forward's result), so tanh into it or into a new array gives "
+        "the same values; only one array is saved.",
+    ),
+    Survivor(
+        "fused.py", "TanhAffine.backward",
+        "self.composed_only(g)",
+        "self.composed_only(None)",
+        "For a recorded gradient (a Tensor g) Affine.backward, called next with g * (1 - y**2), a Tensor too,"
+        " raises the same error with the same self.name; for an array g neither raises.",
+    ),
+    Survivor(
+        "fused.py", "gru_step",
+        "H = h.shape[-1]",
+        "H = h.shape[+1]",
+        "The steps' documented shapes are h (B, H) and gx (B, 3H); every caller passes 2-D arrays (cells "
+        "reshape unbatched input to (1, I), sequence layers pass one time step), and this function indexes "
+        "gx[:, ...] itself, so axis 1 is axis -1.",
+    ),
+    Survivor(
+        "fused.py", "lstm_step",
+        "H = h.shape[-1]",
+        "H = h.shape[+1]",
+        "The steps' documented shapes are h (B, H) and gx (B, 4H); every caller passes 2-D arrays (cells "
+        "reshape unbatched input to (1, I), sequence layers pass one time step), and gates[:, ...] below "
+        "assumes 2-D too, so axis 1 is axis -1.",
+    ),
+    Survivor(
+        "fused.py", "leaky_rnn_step",
+        "return alpha * h + (1 - alpha) * rnn_step(gx, h, weight_hh, bias_hh, \"tanh\")",
+        "return alpha * h + (1 - alpha) * rnn_step(gx, h, weight_hh, bias_hh, )",
+        "rnn_step's nonlinearity defaults to 'tanh': the same call.",
+    ),
+    Survivor(
+        "fused.py", "skip_rnn_step",
+        "return rnn_step(linear(h_delayed, weight_skip, gx), h_previous, weight_hh, bias_hh, \"tanh\")",
+        "return rnn_step(linear(h_delayed, weight_skip, gx), h_previous, weight_hh, bias_hh, )",
+        "rnn_step's nonlinearity defaults to 'tanh': the same call.",
+    ),
 ]
