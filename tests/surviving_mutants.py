@@ -987,4 +987,19 @@ SURVIVORS: list[Survivor] = [
         "return rnn_step(linear(h_delayed, weight_skip, gx), h_previous, weight_hh, bias_hh, )",
         "rnn_step's nonlinearity defaults to 'tanh': the same call.",
     ),
+    # ---- nn/module.py
+    Survivor(
+        "nn/module.py", "Module.load_state_dict",
+        "not_real = [f\"{n} has dtype {arrays[n].dtype}\" for n in loaded if arrays[n].dtype.kind not in \"biuf\"]",
+        "not_real = [f\"{n} has dtype {arrays[n].dtype}\" for n in loaded if arrays[n].dtype.kind not in \"XXbiufXX\"]",
+        "dtype.kind is always one character and numpy has no kind 'X', so the substring test admits exactly "
+        "b, i, u and f in both.",
+    ),
+    Survivor(
+        "nn/module.py", "Module.load_state_dict",
+        "p.data = arrays[name].astype(p.dtype, copy=True)",
+        "p.data = arrays[name].astype(p.dtype, )",
+        "ndarray.astype's copy defaults to True, so both always give the parameter a new array; copy=True "
+        "only says so to the reader.",
+    ),
 ]

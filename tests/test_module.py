@@ -359,3 +359,27 @@ def test_load_state_dict_refuses_complex_and_string_arrays(value):
     with pytest.raises(StateDictError, match=message):
         leaf.load_state_dict(state)
     np.testing.assert_array_equal(leaf.b.data, np.zeros(2))  # nothing loaded
+
+
+def test_load_state_dict_names_every_problem_in_one_message():
+    class Three(Module):
+        def __init__(self):
+            self.a, self.b = Parameter(np.zeros(2)), Parameter(np.zeros(3))
+            self.c, self.d = Parameter(np.zeros(1)), Parameter(np.zeros(1))
+
+    state = {"a": np.zeros(1), "b": np.zeros((3, 1)), "e": np.zeros(1), "f": np.zeros(1)}
+    with pytest.raises(StateDictError) as info:
+        Three().load_state_dict(state)
+    assert str(info.value) == (
+        "load_state_dict for Three: "
+        "mis-shaped: a: checkpoint (1,) vs parameter (2,); b: checkpoint (3, 1) vs parameter (3,) | "
+        "missing: c, d | unexpected: e, f"
+    )
+
+
+def test_load_state_dict_of_a_path_or_a_list_says_what_a_module_takes():
+    with pytest.raises(TypeError) as info:
+        Leaf(2).load_state_dict("model.npz")
+    assert str(info.value).endswith("first: module.load_state_dict(tinygrad_rnn.load('model.npz'))")
+    with pytest.raises(TypeError, match=r"expected a mapping of name -> array \(e\.g\. another module's "):
+        Leaf(2).load_state_dict([1, 2])

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from strategies import BackwardSpy, arrays, broadcastable_pairs, check_gradients, shapes, upstream
 
 import tinygrad_rnn
-from tinygrad_rnn import Tensor, concat, maximum, minimum, split, where
+from tinygrad_rnn import Tensor, concat, maximum, minimum, split, stack, where
 
 
 # ---- squeeze, expand_dims, swapaxes ----------------------------------------------------------------
@@ -324,6 +324,7 @@ ONE_D = Tensor(np.ones(2))
         (lambda: ONE_D.swapaxes(0, 4), "swapaxes: axis 4 is out of range"),
         (lambda: ONE_D.squeeze(axis=3), "squeeze: axis 3 is out of range"),
         (lambda: ONE_D.expand_dims(3), "expand_dims: axis 3 is out of range for a tensor with 2 dimension"),
+        (lambda: split(ONE_D, 2, axis=3), "split: axis 3 is out of range"),
         (lambda: where(np.ones(2, bool), "a", ONE_D), "where: expected numbers (bool, int or float)"),
         (lambda: where(np.ones(2, bool), ONE_D, "b"), "where: expected numbers (bool, int or float)"),
         (lambda: where(np.ones(2, bool), ONE_D, np.ones(3)), "where: the condition of shape (2,) and x, y "
@@ -392,3 +393,9 @@ def test_repr_aligns_rows_under_the_first_and_says_when_a_gradient_is_needed():
         "Tensor([[0., 1.],\n        [2., 3.]], dtype=float64, requires_grad=True)"
     )
     assert repr(Tensor(np.array([1, 2], dtype=np.float32))) == "Tensor([1., 2.], dtype=float32)"
+
+
+def test_plain_arrays_joined_with_tensors_take_the_first_tensors_dtype():
+    t32 = Tensor(np.ones(2, dtype=np.float32))
+    assert stack([np.zeros(2), t32]).dtype == np.float32  # as a constant in t32 + array would
+    assert concat([np.zeros(2), np.ones(1)]).data.tolist() == [0.0, 0.0, 1.0]  # no Tensor at all: float64

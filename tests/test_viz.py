@@ -840,3 +840,12 @@ def test_op_math_of_an_op_instance_and_a_derivative_ending_in_a_capital():
 
     with pytest.raises(ValueError, match=r"in its first paragraph: ''$"):
         viz.op_math(Blank)
+
+
+def test_graph_node_of_a_freed_op_is_an_outline_whose_tensor_is_gone():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    L = (x.exp() * 2.0).sum()
+    L.backward()
+    op = L._ctx.parents[0]  # the released mul, standing for exp(x) * 2, which nothing holds
+    node = viz.graph_node(op, {})
+    assert node.tensor() is None and node.shape == (2,) and node.dtype == np.float64
