@@ -1002,4 +1002,12 @@ SURVIVORS: list[Survivor] = [
         "ndarray.astype's copy defaults to True, so both always give the parameter a new array; copy=True "
         "only says so to the reader.",
     ),
+    # ---- checks.py
+    Survivor(
+        "checks.py", "matmul_shapes",
+        "inner = y[-2] if len(y) > 1 else y[0]",
+        "inner = y[-2] if len(y) > 2 else y[0]",
+        "For a 2-D y, y[0] and y[-2] are the same entry, and for longer shapes both versions take y[-2]: the "
+        "inner size is the same for every y.",
+    ),
 ]

@@ -57,10 +57,18 @@ def test_named_parameters_are_dotted_and_in_assignment_order():
 def test_named_parameters_prefix_and_shared_parameter_listed_once():
     net = Net()
     net.blocks[1].w = net.blocks[0].w  # tied weights (shapes differ from the original, fine for this)
-    names = [name for name, _ in net.named_parameters(prefix="model.")]
+    names = [name for name, _ in net.named_parameters(prefix="model")]  # as PyTorch: model.scale
     assert names[0] == "model.scale"
     assert "model.blocks.1.w" not in names and "model.blocks.0.w" in names
     assert len(net.parameters()) == len(NAMES) - 1
+
+
+def test_named_modules_name_each_module_as_pytorch_does():
+    net = Net()
+    names = ["", "first", "blocks", "blocks.0", "blocks.1"]
+    assert [name for name, _ in net.named_modules()] == names
+    assert [module for _, module in net.named_modules()] == [net, net.first, net.blocks, *net.blocks]
+    assert [name for name, _ in net.named_modules(prefix="net")] == ["net", *(f"net.{n}" for n in names[1:])]
 
 
 def test_zero_grad_clears_every_gradient():
@@ -148,6 +156,12 @@ def test_call_is_forward_and_missing_forward_is_named():
     net = Net()
     x = Tensor(np.arange(4.0).reshape(2, 2))
     assert net(x).item() == net.forward(x).item()
+
+    class Scaled(Module):
+        def forward(self, x, *, by=1.0):
+            return x * by
+
+    assert Scaled()(x, by=2.0).data.tolist() == [[0.0, 2.0], [4.0, 6.0]]  # keywords reach forward
 
     class Empty(Module):
         pass
@@ -383,3 +397,18 @@ def test_load_state_dict_of_a_path_or_a_list_says_what_a_module_takes():
     assert str(info.value).endswith("first: module.load_state_dict(tinygrad_rnn.load('model.npz'))")
     with pytest.raises(TypeError, match=r"expected a mapping of name -> array \(e\.g\. another module's "):
         Leaf(2).load_state_dict([1, 2])
+
+
+def test_replacing_a_parameter_or_a_module_with_another_kind_says_what_to_assign():
+    lin = Linear(2, 2)
+    with pytest.raises(TypeError) as info:
+        lin.weight = np.eye(2)
+    assert str(info.value) == (
+        "Linear.weight is a Parameter; assigning a value of type ndarray would drop it from parameters() "
+        "and state_dict(): assign nn.Parameter(...) or None, or set the values with `weight.data = ...` "
+        "(or load_state_dict)"
+    )
+    net = Net()
+    with pytest.raises(TypeError) as info:
+        net.first = 3
+    assert str(info.value).endswith("from parameters() and state_dict(): assign a Module or None")
