@@ -508,4 +508,506 @@ SURVIVORS: list[Survivor] = [
         "Every index now goes through checks.index, which returns a plain int unchanged, so an int index reaches Index "
         "identically; the test is a shortcut past the call.",
     ),
+    # ---- data/long_lag.py
+    Survivor(
+        "data/long_lag.py", "recall_batch",
+        "symbols = rng.integers(0, num_symbols, size=(lag + 1, batch_size))",
+        "symbols = rng.integers(num_symbols, size=(lag + 1, batch_size))",
+        "Generator.integers(high) means integers(0, high): numpy reads a lone bound as the upper one, so both"
+        " draw the same numbers from the same stream.",
+    ),
+    Survivor(
+        "data/long_lag.py", "adding_batch",
+        "half = length // 2",
+        "half = length / 2",
+        "Generator.integers truncates a float bound to an integer, so length / 2 draws exactly what length //"
+        " 2 draws, from the same stream (checked for odd and even lengths); half is used nowhere else.",
+    ),
+    Survivor(
+        "data/long_lag.py", "adding_batch",
+        "first = rng.integers(0, half, size=batch_size)",
+        "first = rng.integers(half, size=batch_size)",
+        "Generator.integers(high) means integers(0, high): numpy reads a lone bound as the upper one, so both"
+        " draw the same numbers from the same stream.",
+    ),
+    # ---- io.py
+    Survivor(
+        "io.py", "write_atomically",
+        "with os.fdopen(fd, \"wb\" if binary else \"w\", **({} if binary else {\"encoding\": \"utf-8\"})) as file:",
+        "with os.fdopen(fd, \"wb\" if binary else \"w\", **({} if binary else {\"encoding\": \"UTF-8\"})) as file:",
+        "Python's codec names are case-insensitive: 'UTF-8' and 'utf-8' look up the same codec.",
+    ),
+    Survivor(
+        "io.py", "write_atomically",
+        "umask = os.umask(0)",
+        "umask = os.umask(1)",
+        "os.umask(x) only reads the umask by setting it, and the next line puts the old one back at once: no "
+        "file is created in between (0 or 1 alike), so what chmod applies is the same.",
+    ),
+    Survivor(
+        "io.py", "load",
+        "contents = np.load(path, allow_pickle=False)",
+        "contents = np.load(path, allow_pickle=None)",
+        "np.load's allow_pickle defaults to False and None is as false: an object array is refused (and named"
+        " by _read_member) either way.",
+    ),
+    Survivor(
+        "io.py", "load",
+        "contents = np.load(path, allow_pickle=False)",
+        "contents = np.load(path, )",
+        "np.load's allow_pickle defaults to False: an object array is refused (and named by _read_member) "
+        "either way.",
+    ),
+    Survivor(
+        "io.py", "_what_file",
+        "if all(byte >= 0x20 or byte in b\"\\t\\n\\r\" for byte in head):  # UTF-8 text has no control bytes",
+        "if all(byte >= 0x20 or byte in b\"XX\\t\\n\\rXX\" for byte in head):  # UTF-8 text has no control bytes",
+        "The added characters 'X' are printable (0x58 >= 0x20), so they pass the first test anyway; the bytes"
+        " admitted are the same.",
+    ),
+    Survivor(
+        "io.py", "_write_npz",
+        "with zipfile.ZipFile(file, mode=\"w\", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:",
+        "with zipfile.ZipFile(file, mode=\"w\", allowZip64=True) as archive:",
+        "zipfile.ZipFile's compression defaults to ZIP_STORED: the same archive, byte for byte.",
+    ),
+    Survivor(
+        "io.py", "_write_npz",
+        "with zipfile.ZipFile(file, mode=\"w\", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:",
+        "with zipfile.ZipFile(file, mode=\"w\", compression=zipfile.ZIP_STORED, ) as archive:",
+        "zipfile.ZipFile's allowZip64 defaults to True: the same archive, byte for byte.",
+    ),
+    Survivor(
+        "io.py", "_write_npz",
+        "np.lib.format.write_array(member, array, allow_pickle=False)",
+        "np.lib.format.write_array(member, array, allow_pickle=None)",
+        "allow_pickle matters only for object arrays, and save() refuses every array that is not bool, int or"
+        " float (_numeric_arrays) before _write_npz is called.",
+    ),
+    Survivor(
+        "io.py", "_write_npz",
+        "np.lib.format.write_array(member, array, allow_pickle=False)",
+        "np.lib.format.write_array(member, array, )",
+        "allow_pickle matters only for object arrays, and save() refuses every array that is not bool, int or"
+        " float (_numeric_arrays) before _write_npz is called.",
+    ),
+    Survivor(
+        "io.py", "_write_npz",
+        "np.lib.format.write_array(member, array, allow_pickle=False)",
+        "np.lib.format.write_array(member, array, allow_pickle=True)",
+        "allow_pickle matters only for object arrays, and save() refuses every array that is not bool, int or"
+        " float (_numeric_arrays) before _write_npz is called.",
+    ),
+    # ---- viz.py
+    Survivor(
+        "viz.py", "_walk",
+        "stack: list[tuple[Tensor, int | None, int]] = [(root, None, 0)]",
+        "stack: list[tuple[Tensor, int | None, int]] = [(root, None, 1)]",
+        "The root is the one visit with user None, and a position is only read for an edge (collect_graph "
+        "keeps one only when user is not None), so the root's position is never used.",
+    ),
+    Survivor(
+        "viz.py", "_tree_label",
+        "label.append(f\"#{number} \", style=\"dim\")",
+        "label.append(f\"#{number} \", style=\"DIM\")",
+        "rich parses style names in any letter case (Style.parse lowercases each word), so the span's style "
+        "is the same Style.",
+    ),
+    Survivor(
+        "viz.py", "_tree_label",
+        "label.append(kind, style=_KIND_STYLE.get(kind, \"bold magenta\"))",
+        "label.append(kind, style=_KIND_STYLE.get(kind, \"BOLD MAGENTA\"))",
+        "rich parses style names in any letter case (Style.parse lowercases each word), so the span's style "
+        "is the same Style.",
+    ),
+    Survivor(
+        "viz.py", "_tree_label",
+        "label.append(f\" {name}\", style=\"bold\")",
+        "label.append(f\" {name}\", style=\"BOLD\")",
+        "rich parses style names in any letter case (Style.parse lowercases each word), so the span's style "
+        "is the same Style.",
+    ),
+    Survivor(
+        "viz.py", "_tree_label",
+        "label.append(f\"  \u2016grad\u2016={_format_norm(grad_norm)}\", style=\"red\")",
+        "label.append(f\"  \u2016grad\u2016={_format_norm(grad_norm)}\", style=\"RED\")",
+        "rich parses style names in any letter case (Style.parse lowercases each word), so the span's style "
+        "is the same Style.",
+    ),
+    Survivor(
+        "viz.py", "graph_tree",
+        "reference = Text(f\"\u2191 see #{visit.number} {kinds[visit.number]}\", style=\"dim italic\")",
+        "reference = Text(f\"\u2191 see #{visit.number} {kinds[visit.number]}\", style=\"DIM ITALIC\")",
+        "rich parses style names in any letter case (Style.parse lowercases each word), so the span's style "
+        "is the same Style.",
+    ),
+    Survivor(
+        "viz.py", "BackwardTrace.record",
+        "grad_output=np.array(grad, copy=True) if self.keep_grads else None,",
+        "grad_output=np.array(grad, ) if self.keep_grads else None,",
+        "np.array's copy defaults to True, so both keep a new array; copy=True only says so to the reader.",
+    ),
+    Survivor(
+        "viz.py", "BackwardTrace.record",
+        "grad_inputs=tuple(None if g is None else np.array(g, copy=True) for g in dense)",
+        "grad_inputs=tuple(None if g is None else np.array(g, ) for g in dense)",
+        "np.array's copy defaults to True, so both keep a new array; copy=True only says so to the reader.",
+    ),
+    Survivor(
+        "viz.py", "BackwardTrace.table",
+        "graph = None",
+        "graph = \"\"",
+        "graph stays at its first value only when there are no records and no root, and then describe() is "
+        "never called (it describes records), so None and '' are never read.",
+    ),
+    Survivor(
+        "viz.py", "BackwardTrace.table",
+        "number = graph.number_of(tensor) if graph is not None else None",
+        "number = graph.number_of(tensor) if (graph is not None) or True else None",
+        "graph is None only when there are no records and no root, and then describe() is never called (it "
+        "describes records), so the test always holds when it runs.",
+    ),
+    Survivor(
+        "viz.py", "BackwardTrace.table",
+        "title_justify=\"left\",",
+        "title_justify=None,",
+        "For a justify that is not one of rich's names (None, or a spelling it does not know), rich prints "
+        "the text alone at the left edge; 'left' pads it with spaces to the table's width: the same on "
+        "screen, different only in trailing spaces.",
+    ),
+    Survivor(
+        "viz.py", "BackwardTrace.table",
+        "caption_justify=\"left\",",
+        "caption_justify=None,",
+        "For a justify that is not one of rich's names (None, or a spelling it does not know), rich prints "
+        "the text alone at the left edge; 'left' pads it with spaces to the table's width: the same on "
+        "screen, different only in trailing spaces.",
+    ),
+    Survivor(
+        "viz.py", "BackwardTrace.table",
+        "title_justify=\"left\",",
+        "title_justify=\"XXleftXX\",",
+        "For a justify that is not one of rich's names (None, or a spelling it does not know), rich prints "
+        "the text alone at the left edge; 'left' pads it with spaces to the table's width: the same on "
+        "screen, different only in trailing spaces.",
+    ),
+    Survivor(
+        "viz.py", "BackwardTrace.table",
+        "title_justify=\"left\",",
+        "title_justify=\"LEFT\",",
+        "For a justify that is not one of rich's names (None, or a spelling it does not know), rich prints "
+        "the text alone at the left edge; 'left' pads it with spaces to the table's width: the same on "
+        "screen, different only in trailing spaces.",
+    ),
+    Survivor(
+        "viz.py", "BackwardTrace.table",
+        "caption_justify=\"left\",",
+        "caption_justify=\"XXleftXX\",",
+        "For a justify that is not one of rich's names (None, or a spelling it does not know), rich prints "
+        "the text alone at the left edge; 'left' pads it with spaces to the table's width: the same on "
+        "screen, different only in trailing spaces.",
+    ),
+    Survivor(
+        "viz.py", "BackwardTrace.table",
+        "caption_justify=\"left\",",
+        "caption_justify=\"LEFT\",",
+        "For a justify that is not one of rich's names (None, or a spelling it does not know), rich prints "
+        "the text alone at the left edge; 'left' pads it with spaces to the table's width: the same on "
+        "screen, different only in trailing spaces.",
+    ),
+    # ---- array_methods.py
+    Survivor(
+        "array_methods.py", "ArrayMethods.__array__",
+        "return self._data if dtype is None else self._data.astype(dtype)",
+        "return self._data if (dtype is None) or True else self._data.astype(dtype)",
+        "numpy casts whatever __array__ returns to the dtype it asked for (np.asarray(t, dtype=...) and every"
+        " other numpy entry point do), so returning the float64 data or a float64 copy gives the same array "
+        "to the caller.",
+    ),
+    Survivor(
+        "array_methods.py", "ArrayMethods.__array__",
+        "return self._data if dtype is None else self._data.astype(dtype)",
+        "return self._data if dtype is None else self._data.astype(None)",
+        "numpy casts whatever __array__ returns to the dtype it asked for (np.asarray(t, dtype=...) and every"
+        " other numpy entry point do), so returning the float64 data or a float64 copy gives the same array "
+        "to the caller.",
+    ),
+    Survivor(
+        "array_methods.py", "ArrayMethods._in_place",
+        "if is_grad_enabled() and (self.requires_grad or getattr(other, \"requires_grad\", False)):",
+        "if is_grad_enabled() and (self.requires_grad or getattr(other, \"requires_grad\", None)):",
+        "The default is only used in a boolean test, where None is as false as False.",
+    ),
+    Survivor(
+        "array_methods.py", "ArrayMethods.__repr__",
+        "body = np.array2string(self._data, separator=\", \", prefix=\"Tensor(\")",
+        "body = np.array2string(self._data, separator=\", \", prefix=\"tensor(\")",
+        "array2string reads prefix only for its length, to indent the continuation lines under the first "
+        "element; 'Tensor(', 'tensor(' and 'TENSOR(' are all 7 characters.",
+    ),
+    Survivor(
+        "array_methods.py", "ArrayMethods.__repr__",
+        "body = np.array2string(self._data, separator=\", \", prefix=\"Tensor(\")",
+        "body = np.array2string(self._data, separator=\", \", prefix=\"TENSOR(\")",
+        "array2string reads prefix only for its length, to indent the continuation lines under the first "
+        "element; 'Tensor(', 'tensor(' and 'TENSOR(' are all 7 characters.",
+    ),
+    # ---- train.py
+    Survivor(
+        "train.py", "TrainLog.mean_loss",
+        "def mean_loss(self, last_fraction: float = 1.0) -> float:",
+        "def mean_loss(self, last_fraction: float = 2.0) -> float:",
+        "Any fraction >= 1 keeps every step: count = round(n * 2) exceeds n, and losses[-count:] is then the "
+        "whole list, as for 1.0.",
+    ),
+    Survivor(
+        "train.py", "_window_loss",
+        "return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1)), state",
+        "return F.cross_entropy(logits.reshape(-2, logits.shape[-1]), y.reshape(-1)), state",
+        "Tensor.reshape hands the shape to numpy, which (2.x) reads any negative size as the one unknown "
+        "dimension: (-2, C) is (-1, C).",
+    ),
+    Survivor(
+        "train.py", "_window_loss",
+        "return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1)), state",
+        "return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-2)), state",
+        "y is a numpy array and numpy (2.x) reads any negative size as the one unknown dimension: reshape(-2)"
+        " is reshape(-1).",
+    ),
+    Survivor(
+        "train.py", "truncated_bptt",
+        "windows = list(bptt_windows(inputs, targets, num_steps, time_axis=0, drop_last=True))  # views",
+        "windows = list(bptt_windows(inputs, targets, num_steps, drop_last=True))  # views",
+        "bptt_windows' time_axis defaults to 0: the same windows.",
+    ),
+    Survivor(
+        "train.py", "evaluate_stream",
+        "for x, y in bptt_windows(inputs, targets, num_steps, time_axis=0):",
+        "for x, y in bptt_windows(inputs, targets, num_steps, ):",
+        "bptt_windows' time_axis defaults to 0: the same windows.",
+    ),
+    Survivor(
+        "train.py", "evaluate_stream",
+        "window_loss = _window_loss_of(forward, compiled)",
+        "window_loss = _window_loss_of(forward, None)",
+        "None is as false as the caller's compiled flag when False; when True, the loss is computed as "
+        "written instead of by jit's program, which gives the same numbers "
+        "(test_compiled_truncated_bptt_and_evaluation_give_the_eager_numbers) and still calls forward on "
+        "every window: only the time taken differs.",
+    ),
+    # ---- nn/utils.py
+    Survivor(
+        "nn/utils.py", "_real_number",
+        "if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in \"iuf\":",
+        "if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in \"XXiufXX\":",
+        "dtype.kind is always one character and numpy has no kind 'X', so the substring test admits exactly "
+        "i, u and f in both.",
+    ),
+    Survivor(
+        "nn/utils.py", "clip_grad_norm_",
+        "per_tensor = [np.linalg.norm(g.astype(np.float64, copy=False).ravel(), ord=norm_type) for g in grads]",
+        "per_tensor = [np.linalg.norm(g.astype(None, copy=False).ravel(), ord=norm_type) for g in grads]",
+        "numpy reads the dtype None as float64 (np.dtype(None) is float64), so astype(None) is "
+        "astype(np.float64).",
+    ),
+    Survivor(
+        "nn/utils.py", "clip_grad_norm_",
+        "per_tensor = [np.linalg.norm(g.astype(np.float64, copy=False).ravel(), ord=norm_type) for g in grads]",
+        "per_tensor = [np.linalg.norm(g.astype(np.float64, copy=None).ravel(), ord=norm_type) for g in grads]",
+        "Whether astype copies only decides whether the norm reads the gradient's own memory or a copy of it:"
+        " the values, and so the norm, are the same; the gradients are scaled in place later either way.",
+    ),
+    Survivor(
+        "nn/utils.py", "clip_grad_norm_",
+        "per_tensor = [np.linalg.norm(g.astype(np.float64, copy=False).ravel(), ord=norm_type) for g in grads]",
+        "per_tensor = [np.linalg.norm(g.astype(np.float64, ).ravel(), ord=norm_type) for g in grads]",
+        "Whether astype copies only decides whether the norm reads the gradient's own memory or a copy of it:"
+        " the values, and so the norm, are the same; the gradients are scaled in place later either way.",
+    ),
+    Survivor(
+        "nn/utils.py", "clip_grad_norm_",
+        "per_tensor = [np.linalg.norm(g.astype(np.float64, copy=False).ravel(), ord=norm_type) for g in grads]",
+        "per_tensor = [np.linalg.norm(g.astype(np.float64, copy=True).ravel(), ord=norm_type) for g in grads]",
+        "Whether astype copies only decides whether the norm reads the gradient's own memory or a copy of it:"
+        " the values, and so the norm, are the same; the gradients are scaled in place later either way.",
+    ),
+    Survivor(
+        "nn/utils.py", "clip_grad_norm_",
+        "total = float(np.linalg.norm(np.asarray(per_tensor, dtype=np.float64), ord=norm_type))",
+        "total = float(np.linalg.norm(np.asarray(per_tensor, dtype=None), ord=norm_type))",
+        "per_tensor holds the float64 norms of float64 arrays, so np.asarray makes a float64 array with or "
+        "without dtype=np.float64.",
+    ),
+    Survivor(
+        "nn/utils.py", "clip_grad_norm_",
+        "total = float(np.linalg.norm(np.asarray(per_tensor, dtype=np.float64), ord=norm_type))",
+        "total = float(np.linalg.norm(np.asarray(per_tensor, ), ord=norm_type))",
+        "per_tensor holds the float64 norms of float64 arrays, so np.asarray makes a float64 array with or "
+        "without dtype=np.float64.",
+    ),
+    Survivor(
+        "nn/utils.py", "clip_grad_norm_",
+        "if not scale >= 1.0:  # also for a nan norm: then every gradient becomes nan, as in PyTorch",
+        "if not scale > 1.0:  # also for a nan norm: then every gradient becomes nan, as in PyTorch",
+        "At scale exactly 1.0 the original skips the scaling and the mutant multiplies every gradient by 1.0, "
+        "which changes no float (nor nan or inf): the same gradients.",
+    ),
+    # ---- data/dependency.py, data/text.py
+    Survivor(
+        "data/dependency.py", "generate_dependency_series",
+        "x = rng.integers(0, 2, size=n)",
+        "x = rng.integers(2, size=n)",
+        "Generator.integers(high) means integers(0, high): numpy reads a lone bound as the upper one, so both"
+        " draw the same numbers from the same stream.",
+    ),
+    Survivor(
+        "data/dependency.py", "generate_dependency_series",
+        "y = (rng.random(n) < p).astype(np.int64)",
+        "y = (rng.random(n) <= p).astype(np.int64)",
+        "The two differ only when a draw equals p exactly; p is 0.25, 0.5, 0.75 or 1 and rng.random() returns"
+        " one of 2**53 equally likely values, so a tie has probability 2**-53 per step and never happens in a"
+        " seeded series a test could draw.",
+    ),
+    Survivor(
+        "data/text.py", "_module_source",
+        "with open(path, encoding=\"utf-8\") as f:",
+        "with open(path, encoding=\"UTF-8\") as f:",
+        "Python's codec names are case-insensitive: 'UTF-8' and 'utf-8' look up the same codec.",
+    ),
+    Survivor(
+        "data/text.py", "read_corpus_file",
+        "text = raw.decode(\"utf-8\")",
+        "text = raw.decode(\"UTF-8\")",
+        "Python's codec names are case-insensitive: 'UTF-8' and 'utf-8' look up the same codec.",
+    ),
+    Survivor(
+        "data/text.py", "unigram_bits_per_char",
+        "counts = np.bincount(np.asarray(train_ids), minlength=vocab_size).astype(np.float64)",
+        "counts = np.bincount(np.asarray(train_ids), minlength=vocab_size).astype(None)",
+        "numpy reads the dtype None as float64 (np.dtype(None) is float64), so astype(None) is "
+        "astype(np.float64).",
+    ),
+    Survivor(
+        "data/text.py", "sample_sequence",
+        "logits = None",
+        "logits = \"\"",
+        "The prime is never empty (an error before this line), so the loop below always replaces this first "
+        "value before it is read.",
+    ),
+    # ---- fused.py
+    Survivor(
+        "fused.py", "Affine.forward",
+        "z = (x.reshape(-1, x.shape[-1]) @ weight.T).reshape(*x.shape[:-1], weight.shape[0])",
+        "z = (x.reshape(-2, x.shape[-1]) @ weight.T).reshape(*x.shape[:-1], weight.shape[0])",
+        "numpy (2.x) reads any negative size in reshape as the one unknown size: (-2, n) is (-1, n).",
+    ),
+    Survivor(
+        "fused.py", "Affine.backward",
+        "g_rows, x_rows = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])",
+        "g_rows, x_rows = g.reshape(-2, g.shape[-1]), x.reshape(-1, x.shape[-1])",
+        "numpy (2.x) reads any negative size in reshape as the one unknown size: (-2, n) is (-1, n).",
+    ),
+    Survivor(
+        "fused.py", "Affine.backward",
+        "g_rows, x_rows = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])",
+        "g_rows, x_rows = g.reshape(-1, g.shape[-1]), x.reshape(-2, x.shape[-1])",
+        "numpy (2.x) reads any negative size in reshape as the one unknown size: (-2, n) is (-1, n).",
+    ),
+    Survivor(
+        "fused.py", "Affine.backward",
+        "gx = (g_rows @ weight).reshape(x.shape) if needs[0] else None",
+        "gx = (g_rows @ weight).reshape(x.shape) if (needs[0]) or True else None",
+        "backward() discards the gradient of an input that needs none (tensor._backpropagate, anomaly mode "
+        "and the trace all look at parent.requires_grad first), so computing it anyway changes nothing but "
+        "the time taken.",
+    ),
+    Survivor(
+        "fused.py", "Affine.backward",
+        "gw = RowProducts(g_rows, x_rows) if needs[1] else None  # g_rows.T @ x_rows, summed over uses",
+        "gw = RowProducts(g_rows, x_rows) if (needs[1]) or True else None  # g_rows.T @ x_rows, summed over uses",
+        "backward() discards the gradient of an input that needs none (tensor._backpropagate, anomaly mode "
+        "and the trace all look at parent.requires_grad first), so computing it anyway changes nothing but "
+        "the time taken (RowProducts is not even multiplied out).",
+    ),
+    Survivor(
+        "fused.py", "Affine.backward",
+        "return gx, gw, unbroadcast(g, self.bias_shape) if needs[2] else None",
+        "return gx, gw, unbroadcast(g, self.bias_shape) if (needs[2]) or True else None",
+        "backward() discards the gradient of an input that needs none (tensor._backpropagate, anomaly mode "
+        "and the trace all look at parent.requires_grad first), so computing it anyway changes nothing but "
+        "the time taken; the one trace would be numpy's overflow warning if g summed over rows went past the "
+        "float range.",
+    ),
+    Survivor(
+        "fused.py", "TanhAffine.forward",
+        "return np.tanh(z, out=z)  # z is a fresh array: no second one",
+        "return np.tanh(z, out=None)  # z is a fresh array: no second one",
+        "z is a fresh array of this op (Affine.forward's result), so tanh into it or into a new array gives "
+        "the same values; only one array is saved.",
+    ),
+    Survivor(
+        "fused.py", "TanhAffine.forward",
+        "return np.tanh(z, out=z)  # z is a fresh array: no second one",
+        "return np.tanh(z, )  # z is a fresh array: no second one",
+        "z is a fresh array of this op (Affine.forward's result), so tanh into it or into a new array gives "
+        "the same values; only one array is saved.",
+    ),
+    Survivor(
+        "fused.py", "TanhAffine.backward",
+        "self.composed_only(g)",
+        "self.composed_only(None)",
+        "For a recorded gradient (a Tensor g) Affine.backward, called next with g * (1 - y**2), a Tensor too,"
+        " raises the same error with the same self.name; for an array g neither raises.",
+    ),
+    Survivor(
+        "fused.py", "gru_step",
+        "H = h.shape[-1]",
+        "H = h.shape[+1]",
+        "The steps' documented shapes are h (B, H) and gx (B, 3H); every caller passes 2-D arrays (cells "
+        "reshape unbatched input to (1, I), sequence layers pass one time step), and this function indexes "
+        "gx[:, ...] itself, so axis 1 is axis -1.",
+    ),
+    Survivor(
+        "fused.py", "lstm_step",
+        "H = h.shape[-1]",
+        "H = h.shape[+1]",
+        "The steps' documented shapes are h (B, H) and gx (B, 4H); every caller passes 2-D arrays (cells "
+        "reshape unbatched input to (1, I), sequence layers pass one time step), and gates[:, ...] below "
+        "assumes 2-D too, so axis 1 is axis -1.",
+    ),
+    Survivor(
+        "fused.py", "leaky_rnn_step",
+        "return alpha * h + (1 - alpha) * rnn_step(gx, h, weight_hh, bias_hh, \"tanh\")",
+        "return alpha * h + (1 - alpha) * rnn_step(gx, h, weight_hh, bias_hh, )",
+        "rnn_step's nonlinearity defaults to 'tanh': the same call.",
+    ),
+    Survivor(
+        "fused.py", "skip_rnn_step",
+        "return rnn_step(linear(h_delayed, weight_skip, gx), h_previous, weight_hh, bias_hh, \"tanh\")",
+        "return rnn_step(linear(h_delayed, weight_skip, gx), h_previous, weight_hh, bias_hh, )",
+        "rnn_step's nonlinearity defaults to 'tanh': the same call.",
+    ),
+    # ---- nn/module.py
+    Survivor(
+        "nn/module.py", "Module.load_state_dict",
+        "not_real = [f\"{n} has dtype {arrays[n].dtype}\" for n in loaded if arrays[n].dtype.kind not in \"biuf\"]",
+        "not_real = [f\"{n} has dtype {arrays[n].dtype}\" for n in loaded if arrays[n].dtype.kind not in \"XXbiufXX\"]",
+        "dtype.kind is always one character and numpy has no kind 'X', so the substring test admits exactly "
+        "b, i, u and f in both.",
+    ),
+    Survivor(
+        "nn/module.py", "Module.load_state_dict",
+        "p.data = arrays[name].astype(p.dtype, copy=True)",
+        "p.data = arrays[name].astype(p.dtype, )",
+        "ndarray.astype's copy defaults to True, so both always give the parameter a new array; copy=True "
+        "only says so to the reader.",
+    ),
+    # ---- checks.py
+    Survivor(
+        "checks.py", "matmul_shapes",
+        "inner = y[-2] if len(y) > 1 else y[0]",
+        "inner = y[-2] if len(y) > 2 else y[0]",
+        "For a 2-D y, y[0] and y[-2] are the same entry, and for longer shapes both versions take y[-2]: the "
+        "inner size is the same for every y.",
+    ),
 ]

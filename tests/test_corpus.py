@@ -143,3 +143,64 @@ def test_sampling_stops_at_the_length_limit():
 def test_sampling_needs_a_prime():
     with pytest.raises(ValueError, match="prime_ids is empty"):
         sample_sequence(ScriptedModel([1]).step, [], 4, 5, 1.0, np.random.default_rng(0))
+
+
+# ---- what mutation testing asked: edges of each argument ----------------------------------------
+def test_stdlib_sources_are_read_as_utf8_whatever_the_locale(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "accents.py").write_text('"""Caf\u00e9 \u2014 na\u00efve."""\n', encoding="utf-8")
+    code = (
+        "import sys; from tinygrad_rnn.data import stdlib_docstrings; "
+        "print(ascii(stdlib_docstrings(('accents',), stdlib=sys.argv[1])))"
+    )
+    package_root = os.path.dirname(os.path.dirname(sys.modules["tinygrad_rnn"].__file__))
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0",
+           "PYTHONPATH": package_root}  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], env=env, capture_output=True,
+                         text=True, timeout=60)  # fmt: skip
+    assert out.stdout.strip() == ascii(["Caf\u00e9 \u2014 na\u00efve."]), out.stderr
+
+
+def test_paragraphs_keep_their_spaces_and_letters_only_blank_lines_are_cut(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text("\n  indented line\n\nXmas X\n\n\tnext\t\n", encoding="utf-8")
+    assert read_corpus_file(str(path)) == ["  indented line", "Xmas X", "\tnext\t"]
+
+
+def test_two_documents_are_enough_to_split():
+    assert split_documents(["first", "second"]) == ("first\n", "second\n")
+
+
+def test_encode_gives_int64_ids_even_for_no_text():
+    vocab = Vocabulary.from_text("ab")
+    assert vocab.encode("").dtype == np.int64 and vocab.encode("").shape == (0,)
+
+
+def test_decode_takes_integer_ids_of_any_width_and_refuses_floats():
+    vocab = Vocabulary.from_text("ab")
+    assert vocab.decode([]) == "" and vocab.decode(np.array([1, 0], dtype=np.uint8)) == "ba"
+    # Logits or probabilities passed by mistake would be cut to ids 0, 1, ...: an error instead.
+    with pytest.raises(TypeError, match="decode: ids must be integers, got an array of dtype float64"):
+        vocab.decode(np.array([0.9, 0.1]))
+
+
+def test_sampling_with_a_tiny_temperature_is_the_argmax_even_for_float32_logits():
+    # logits / 1e-39 overflows float32 (max 3.4e38) but not the float64 it is computed in
+    logits = np.array([1.0, 2.0, 1.5], dtype=np.float32)
+    assert sample_from_logits(logits, 1e-39, np.random.default_rng(0)) == 1
+
+
+def test_sampling_threads_the_state_through_the_prime_and_every_sample():
+    seen = []
+
+    def step(token, state):
+        seen.append(state)
+        logits = np.full(5, -50.0)
+        logits[1] = 50.0  # always 1, never EOS (4)
+        return logits, (state or 0) + 1
+
+    sample_sequence(step, [0, 0, 0], 4, max_length=3, temperature=0.0, rng=np.random.default_rng(0))
+    assert seen == [None, 1, 2, 3, 4, 5]  # 3 prime tokens, then each of the 3 samples fed back

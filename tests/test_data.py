@@ -120,7 +120,8 @@ def test_recall_batch_layout():
 
 
 def test_recall_baseline_is_what_no_memory_can_score():
-    assert recall_baseline(4) == pytest.approx(math.log(4), abs=1e-15)
+    for num_symbols in (2, 3, 4):
+        assert recall_baseline(num_symbols) == pytest.approx(math.log(num_symbols), abs=1e-15)
     # Without memory a predictor sees only the last symbol, which is independent of the target:
     # the best it can do is the target's marginal frequencies.
     x, y = recall_batch(200_000, 3, 4, np.random.default_rng(2))
@@ -139,6 +140,24 @@ def test_adding_batch_marks_and_target():
     np.testing.assert_allclose(y, (x[..., 0] * marks).sum(axis=0), rtol=0, atol=1e-15)
 
 
+def test_each_sequence_draws_its_own_marks_over_the_whole_of_each_half():
+    x, _ = adding_batch(2000, 8, np.random.default_rng(5))
+    first, second = np.argmax(x[:4, :, 1], axis=0), 4 + np.argmax(x[4:, :, 1], axis=0)
+    # Uniform over 4 steps: each step is marked in about 500 of 2000 sequences (all of them in
+    # at least 400 of them, far beyond chance: P(< 400) is about 1e-7 per step).
+    np.testing.assert_array_less(400, np.bincount(first, minlength=4))
+    np.testing.assert_array_less(400, np.bincount(second, minlength=8)[4:])
+
+
+def test_long_lag_tasks_at_their_smallest_sizes():
+    x, y = recall_batch(3, 1, 2, np.random.default_rng(0))  # lag 1, two symbols: the least allowed
+    assert x.shape == (2, 3, 3) and y.shape == (3,)
+    np.testing.assert_array_equal(np.argmax(x[0, :, :2], axis=-1), y)
+    x, y = adding_batch(3, 2, np.random.default_rng(0))  # two steps: one in each half
+    np.testing.assert_array_equal(x[..., 1], 1.0)
+    np.testing.assert_allclose(y, x[0, :, 0] + x[1, :, 0], rtol=0, atol=1e-15)
+
+
 def test_adding_baseline_is_the_variance_of_the_sum():
     assert adding_baseline() == pytest.approx(1 / 6, abs=1e-15)
     _, y = adding_batch(200_000, 10, np.random.default_rng(4))
@@ -150,3 +169,15 @@ def test_long_lag_bad_arguments():
         recall_batch(2, 0, 4, np.random.default_rng(0))
     with pytest.raises(ValueError, match="adding_batch"):
         adding_batch(2, 1, np.random.default_rng(0))
+
+
+def test_dependency_series_of_the_least_length_and_int_targets():
+    x, y = generate_dependency_series(9, np.random.default_rng(0))  # 8 steps back needs 9 steps
+    assert x.shape == y.shape == (9,) and x.dtype == y.dtype == np.int64
+    with pytest.raises(ValueError, match="need n >= 9"):
+        generate_dependency_series(8, np.random.default_rng(0))
+
+
+def test_nearest_regime_uses_the_theory_given():
+    theory = {"low": 0.1, "high": 0.9}
+    assert nearest_regime(0.8, theory) == "high" and nearest_regime(0.2, theory) == "low"

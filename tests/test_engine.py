@@ -7,6 +7,7 @@ tolerances atol = 1e-7, rtol = 1e-6 justified in tests/strategies.py.
 from __future__ import annotations
 
 import _thread
+import functools
 import gc
 import inspect
 import operator
@@ -403,6 +404,17 @@ def test_no_grad_as_a_decorator():
     assert x.tanh().requires_grad  # recording resumes after the call
 
 
+def test_no_grad_decorator_passes_keywords_and_wraps_a_callable_without_a_name():
+    def scaled(t: Tensor, *, by: float = 1.0) -> Tensor:
+        return t * by
+
+    x = Tensor(np.array([2.0]), requires_grad=True)
+    y = no_grad()(scaled)(x, by=3.0)
+    assert y.data.tolist() == [6.0] and not y.requires_grad
+    halved = no_grad()(functools.partial(scaled, by=0.5))  # a partial has no __name__
+    assert halved.__name__ == "wrapper" and halved(x).data.tolist() == [1.0]
+
+
 def test_detach_shares_data_and_cuts_the_graph():
     x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
     d = x.detach()
@@ -722,3 +734,29 @@ def test_numerical_grad_matches_a_known_derivative():
     x = Tensor(np.array([[0.5, -1.0], [2.0, 0.1]]))
     numeric = numerical_grad(lambda t: t * t * t, [x], 0, eps=1e-6)
     np.testing.assert_allclose(numeric, 3 * x.data**2, rtol=0, atol=1e-8)
+
+
+def test_the_seed_gradient_has_the_outputs_dtype_and_is_a_plain_array():
+    x = Tensor(np.ones(2, dtype=np.float32), requires_grad=True)
+    (x * 2.0).sum().backward()  # the seed of a one-element output: 1 in float32
+    assert x.grad.dtype == np.float32 and x.grad.tolist() == [2.0, 2.0]
+    y = Tensor(np.array([3.0]), requires_grad=True)
+    (y * y).backward()  # shape (1,): one element, seeded with ones of that shape
+    assert y.grad.dtype == np.float64 and y.grad.tolist() == [6.0]
+    doubled = (x * 2.0).retain_grad()
+    doubled.backward(np.ones(2), retain_graph=True)  # a float64 seed for a float32 output: cast
+    assert doubled.grad.dtype == np.float32
+    (seed,) = tinygrad_rnn.grad(doubled, doubled, grad_outputs=np.ones(2))  # the seed itself
+    assert seed.dtype == np.float32
+    doubled = (x * 2.0).retain_grad()
+    doubled.backward(Tensor(np.ones(2, dtype=np.float32)))  # a Tensor seed gives its values
+    assert type(doubled.grad) is np.ndarray and type(x.grad) is np.ndarray
+
+
+def test_two_seeds_of_one_float32_output_are_each_float32_before_they_are_summed():
+    y = Tensor(np.ones(1, dtype=np.float32), requires_grad=True)
+    tiny = 2.0**-24 + 2.0**-50  # float32(tiny) is 2**-24: half of float32's spacing at 1
+    (g,) = tinygrad_rnn.grad([y, y], y, grad_outputs=[np.ones(1), np.array([tiny])])
+    # In float32, 1 + 2**-24 is a tie and rounds to even, 1.0; summed in float64 first and then
+    # cast, the seeds would give 1 + 2**-23. Each seed takes its output's dtype first (PyTorch: 1.0 too).
+    assert g.dtype == np.float32 and g.tolist() == [1.0]

@@ -274,3 +274,34 @@ def test_complex_and_ragged_input():
         Tensor(np.array([1 + 2j]))
     with pytest.raises(TypeError, match=r"^Tensor: cannot make a numeric array from list"):
         Tensor([[1.0, 2.0], [3.0]])
+
+
+# ---- the description of bad input in messages: whole up to 40 characters, else cut ---------------
+@pytest.mark.parametrize(
+    "text, shown",
+    [
+        ("x" * 36, "list ['" + "x" * 36 + "']"),  # repr of 40 characters: whole
+        ("x" * 37, "list ['" + "x" * 35 + "..."),  # 41: the first 37, then ...
+    ],
+)
+def test_bad_input_is_described_whole_up_to_40_characters(text, shown):
+    with pytest.raises(TypeError) as info:
+        Tensor([text])
+    assert f"got {shown} (numpy dtype <U{len(text)})" in str(info.value)
+
+
+def test_an_empty_reduction_names_its_axis_or_axes():
+    with pytest.raises(ValueError, match=r"shape \(2, 0\) has no entries along axis 1 to reduce"):
+        Tensor(np.zeros((2, 0))).max(axis=1)
+    with pytest.raises(ValueError, match=r"shape \(0, 2, 3\) has no entries along axis \(0, 1\) to reduce"):
+        Tensor(np.zeros((0, 2, 3))).max(axis=(0, 1))
+
+
+@pytest.mark.parametrize("batch_size", [True, "3", 0])
+def test_a_count_is_a_positive_int_and_one_is_enough(batch_size):
+    from tinygrad_rnn.data import recall_batch
+
+    with pytest.raises(ValueError, match=r"recall_batch: batch_size must be an integer >= 1, got"):
+        recall_batch(batch_size, 3, 4, np.random.default_rng(0))
+    x, y = recall_batch(1, 3, 4, np.random.default_rng(0))
+    assert x.shape == (4, 1, 5) and y.shape == (1,)

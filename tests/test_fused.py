@@ -214,6 +214,7 @@ def test_float32_affine_stays_float32_and_a_float64_bias_promotes_like_plus():
     b64 = Tensor(rng.standard_normal(4), requires_grad=True)
     promoted = Affine.apply(x, w, b64)
     assert promoted.dtype == (x @ w.T + b64).dtype == np.float64
+    np.testing.assert_allclose(promoted.data, (x @ w.T + b64).data, rtol=1e-6)  # float32 products
     x.grad = w.grad = None
     promoted.sum().backward()
     assert x.grad.dtype == w.grad.dtype == np.float32 and b64.grad.dtype == np.float64
@@ -441,3 +442,14 @@ def test_an_lstm_time_step_records_what_the_tour_says():
     for name, n in replaced.items():
         assert composed.get(name, 0) - fused_.get(name, 0) == n, name
     assert fused_["affine_gates"] == 1 and composed["index"] == fused_["index"] == 5  # gx[t], 4 gates
+
+
+def test_affine_with_a_frozen_weight_still_sends_x_and_b_their_gradients():
+    rng = np.random.default_rng(4)
+    x = Tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    w = Tensor(rng.standard_normal((4, 3)))  # frozen: only x and b learn
+    b = Tensor(rng.standard_normal(4), requires_grad=True)
+    Affine.apply(x, w, b).sum().backward()
+    np.testing.assert_allclose(x.grad, np.ones((2, 4)) @ w.data, rtol=1e-14)  # dL/dx = g @ W, g = 1
+    np.testing.assert_array_equal(b.grad, [2.0, 2.0, 2.0, 2.0])  # g summed over the 2 rows
+    assert w.grad is None

@@ -1,12 +1,17 @@
 """Checkpoints: exact round trips, atomic saves, and files that must be refused (never unpickled)."""
 
+import errno
 import os
+import re
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
 import pytest
 
 from tinygrad_rnn import CheckpointError, Tensor, load, save
+from tinygrad_rnn.io import write_atomically
 from tinygrad_rnn.nn import Linear
 
 
@@ -221,3 +226,65 @@ def test_pickle_and_text_files_get_their_own_message_not_numpys_advice(tmp_path)
         with pytest.raises(CheckpointError, match=message) as info:
             load(path)
         assert "allow_pickle" not in str(info.value)  # numpy's advice would be to unpickle it
+
+
+def test_a_file_is_described_from_its_first_64_bytes(tmp_path):
+    path = tmp_path / "notes.npz"
+    path.write_bytes(b"a text file with spaces, " + b"x" * 39 + b"\x00\x01binary after the head")
+    with pytest.raises(CheckpointError, match="notes.npz. is not an .npz checkpoint: it looks like a text"):
+        load(path)
+    path.write_bytes(b"\x00\x01\x02\x03")
+    what = "its first bytes are not those of a zip archive (an .npz starts with 'PK')"
+    with pytest.raises(CheckpointError, match=re.escape(f"notes.npz' is not an .npz checkpoint: {what}")):
+        load(path)
+
+
+def test_a_refused_state_dict_names_the_path_that_was_left_alone(tmp_path):
+    with pytest.raises(CheckpointError, match=r"got ''; nothing written to '.*ckpt\.npz'"):
+        save({"": np.ones(1)}, tmp_path / "ckpt.npz")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a named pipe")
+def test_a_special_file_is_refused_as_invalid_and_a_folder_as_a_folder(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="is not a regular file") as info:
+        save({"w": np.ones(1)}, fifo)
+    assert info.value.errno == errno.EINVAL and not isinstance(info.value, IsADirectoryError)
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        save({"w": np.ones(1)}, tmp_path)
+
+
+def test_the_temporary_file_is_hidden_in_the_targets_folder_until_the_rename(tmp_path):
+    seen = []
+
+    def write(file):
+        file.write(b"new")
+        seen.extend(os.listdir(tmp_path))
+
+    write_atomically(str(tmp_path / "ckpt.npz"), write)
+    [temporary] = seen  # next to the target (the same file system, so the rename is atomic)
+    assert temporary.startswith(".ckpt.npz.") and temporary.endswith(".tmp")  # hidden, named for its target
+    assert os.listdir(tmp_path) == ["ckpt.npz"] and (tmp_path / "ckpt.npz").read_bytes() == b"new"
+
+
+def test_text_is_written_as_utf8_whatever_the_locale(tmp_path):
+    # Under the C locale (ASCII), open()'s default encoding could not write the demos' non-ASCII text.
+    code = (
+        "import sys; from tinygrad_rnn.io import write_atomically; "
+        "write_atomically(sys.argv[1], lambda f: f.write('\\u00e9 \\u2014 \\u00d7'), binary=False)"
+    )
+    package_root = os.path.dirname(os.path.dirname(sys.modules["tinygrad_rnn"].__file__))
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0",
+           "PYTHONPATH": package_root}
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "out.md")], env=env, check=True, timeout=60)
+    assert (tmp_path / "out.md").read_bytes() == "\u00e9 \u2014 \u00d7".encode()
+
+
+def test_a_member_over_the_zip64_limit_is_written(tmp_path, monkeypatch):
+    # force_zip64: a member's size is known only after it is written, and one over the zip64 limit
+    # (2 GiB) needs the zip64 header from the start. The limit is lowered here to need no 2 GiB array.
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 1024)
+    save({"w": np.arange(1000.0)}, tmp_path / "big.npz")
+    monkeypatch.undo()
+    np.testing.assert_array_equal(load(tmp_path / "big.npz")["w"], np.arange(1000.0))

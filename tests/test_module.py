@@ -57,10 +57,18 @@ def test_named_parameters_are_dotted_and_in_assignment_order():
 def test_named_parameters_prefix_and_shared_parameter_listed_once():
     net = Net()
     net.blocks[1].w = net.blocks[0].w  # tied weights (shapes differ from the original, fine for this)
-    names = [name for name, _ in net.named_parameters(prefix="model.")]
+    names = [name for name, _ in net.named_parameters(prefix="model")]  # as PyTorch: model.scale
     assert names[0] == "model.scale"
     assert "model.blocks.1.w" not in names and "model.blocks.0.w" in names
     assert len(net.parameters()) == len(NAMES) - 1
+
+
+def test_named_modules_name_each_module_as_pytorch_does():
+    net = Net()
+    names = ["", "first", "blocks", "blocks.0", "blocks.1"]
+    assert [name for name, _ in net.named_modules()] == names
+    assert [module for _, module in net.named_modules()] == [net, net.first, net.blocks, *net.blocks]
+    assert [name for name, _ in net.named_modules(prefix="net")] == ["net", *(f"net.{n}" for n in names[1:])]
 
 
 def test_zero_grad_clears_every_gradient():
@@ -148,6 +156,12 @@ def test_call_is_forward_and_missing_forward_is_named():
     net = Net()
     x = Tensor(np.arange(4.0).reshape(2, 2))
     assert net(x).item() == net.forward(x).item()
+
+    class Scaled(Module):
+        def forward(self, x, *, by=1.0):
+            return x * by
+
+    assert Scaled()(x, by=2.0).data.tolist() == [[0.0, 2.0], [4.0, 6.0]]  # keywords reach forward
 
     class Empty(Module):
         pass
@@ -238,27 +252,84 @@ def test_containers_refuse_the_wrong_items(build, message):
         build()
 
 
+def test_the_wrong_item_is_named_by_its_position_with_the_container_to_use():
+    layers = ModuleList([Linear(1, 1)])
+    with pytest.raises(TypeError) as info:
+        layers[0] = Parameter(np.ones(1))
+    assert str(info.value) == (
+        "ModuleList: item 0 is a Parameter, not a Module "
+        "(Parameters go in nn.ParameterList / nn.ParameterDict)"
+    )
+    with pytest.raises(TypeError) as info:
+        ParameterList().append(Linear(1, 1))
+    assert str(info.value) == (
+        "ParameterList: item 0 is a Linear, not a Parameter "
+        "(wrap an array or Tensor as nn.Parameter(value); Modules go in nn.ModuleList)"
+    )
+
+
+def test_a_slice_of_a_list_container_is_a_container_of_those_items():
+    first, second, third = Linear(1, 1), Linear(1, 2), Linear(2, 1)
+    part = ModuleList([first, second, third])[1:]
+    assert type(part) is ModuleList and list(part) == [second, third]
+    weights = ParameterList([Parameter(np.ones(1)), Parameter(np.zeros(2))])
+    tail = weights[1:]
+    assert type(tail) is ParameterList and len(tail) == 1 and tail[0] is weights[1]
+
+
+def test_repr_nests_children_and_skips_parameters():
+    class Inner(Module):
+        def __init__(self):
+            self.lin = Linear(2, 3)
+
+    class Outer(Module):
+        def __init__(self):
+            self.first = Inner()
+            self.scale = Parameter(np.ones(1))
+            self.last = Linear(3, 1, bias=False)
+
+    assert repr(Outer()) == (
+        "Outer()\n"
+        "  (first): Inner()\n"
+        "    (lin): Linear(in_features=2, out_features=3, bias=True)\n"
+        "  (last): Linear(in_features=3, out_features=1, bias=False)"
+    )
+    weights = ParameterList([Parameter(np.ones(2)), Parameter(np.ones((3, 1), dtype=np.float32))])
+    assert repr(weights) == "ParameterList(0: (2,) float64, 1: (3, 1) float32)"
+
+
 # ---- plain Python containers would hide their parameters: refused at assignment ---------------
 class Holder(Module):
     pass
 
 
+EITHER = (
+    "a container: nn.ModuleList / nn.ModuleDict for Modules, "
+    "nn.ParameterList / nn.ParameterDict for Parameters (a Module can hold both)"
+)
+
+
 @pytest.mark.parametrize(
-    "value, message",
+    "value, held, instead",
     [
-        ([Leaf(1), Leaf(2)], r"Holder\.blocks: a list holding \[0\] Leaf, \[1\] Leaf .*nn\.ModuleList"),
-        ((Leaf(1),), r"Holder\.blocks: a tuple holding \[0\] Leaf .*nn\.ModuleList"),
-        ([1.0, Parameter(np.ones(2))], r"Holder\.blocks: a list holding \[1\] Parameter .*nn\.ParameterList"),
-        ({"enc": Leaf(1)}, r"Holder\.blocks: a dict holding \['enc'\] Leaf .*nn\.ModuleDict"),
-        ({"w": Parameter(np.ones(1))}, r"a dict holding \['w'\] Parameter .*nn\.ParameterDict"),
-        ([[Leaf(1)]], r"a list holding \[0\]\[0\] Leaf .*nn\.ModuleList / nn\.ModuleDict for Modules"),
+        ([Leaf(1), Leaf(2)], "a list holding [0] Leaf, [1] Leaf", "nn.ModuleList([...]) (or nn.Sequential)"),
+        ((Leaf(1),), "a tuple holding [0] Leaf", "nn.ModuleList([...]) (or nn.Sequential)"),
+        ([1.0, Parameter(np.ones(2))], "a list holding [1] Parameter", "nn.ParameterList([...])"),
+        ({"enc": Leaf(1)}, "a dict holding ['enc'] Leaf", "nn.ModuleDict({...})"),
+        ({"w": Parameter(np.ones(1))}, "a dict holding ['w'] Parameter", "nn.ParameterDict({...})"),
+        ([[Leaf(1)]], "a list holding [0][0] Leaf", EITHER),
+        ([Leaf(1), Parameter(np.ones(1))], "a list holding [0] Leaf, [1] Parameter", EITHER),
+        ([Leaf(1)] * 4, "a list holding [0] Leaf, [1] Leaf, [2] Leaf, [3] Leaf", "nn.ModuleList"),
+        ([Leaf(1)] * 5, "a list holding [0] Leaf, [1] Leaf, [2] Leaf, [3] Leaf and 1 more", "nn.ModuleList"),
     ],
 )
-def test_plain_list_tuple_or_dict_of_learnables_is_refused(value, message):
+def test_plain_list_tuple_or_dict_of_learnables_is_refused(value, held, instead):
     holder = Holder()
-    with pytest.raises(TypeError, match=message) as info:
+    with pytest.raises(TypeError) as info:
         holder.blocks = value
-    assert "invisible to parameters() and state_dict()" in str(info.value)
+    invisible = "would be invisible to parameters() and state_dict() (never trained, never saved); use "
+    assert str(info.value).startswith(f"Holder.blocks: {held} {invisible}{instead}")
+    assert str(info.value).endswith(" instead")
     assert not hasattr(holder, "blocks")
 
 
@@ -302,3 +373,42 @@ def test_load_state_dict_refuses_complex_and_string_arrays(value):
     with pytest.raises(StateDictError, match=message):
         leaf.load_state_dict(state)
     np.testing.assert_array_equal(leaf.b.data, np.zeros(2))  # nothing loaded
+
+
+def test_load_state_dict_names_every_problem_in_one_message():
+    class Three(Module):
+        def __init__(self):
+            self.a, self.b = Parameter(np.zeros(2)), Parameter(np.zeros(3))
+            self.c, self.d = Parameter(np.zeros(1)), Parameter(np.zeros(1))
+
+    state = {"a": np.zeros(1), "b": np.zeros((3, 1)), "e": np.zeros(1), "f": np.zeros(1)}
+    with pytest.raises(StateDictError) as info:
+        Three().load_state_dict(state)
+    assert str(info.value) == (
+        "load_state_dict for Three: "
+        "mis-shaped: a: checkpoint (1,) vs parameter (2,); b: checkpoint (3, 1) vs parameter (3,) | "
+        "missing: c, d | unexpected: e, f"
+    )
+
+
+def test_load_state_dict_of_a_path_or_a_list_says_what_a_module_takes():
+    with pytest.raises(TypeError) as info:
+        Leaf(2).load_state_dict("model.npz")
+    assert str(info.value).endswith("first: module.load_state_dict(tinygrad_rnn.load('model.npz'))")
+    with pytest.raises(TypeError, match=r"expected a mapping of name -> array \(e\.g\. another module's "):
+        Leaf(2).load_state_dict([1, 2])
+
+
+def test_replacing_a_parameter_or_a_module_with_another_kind_says_what_to_assign():
+    lin = Linear(2, 2)
+    with pytest.raises(TypeError) as info:
+        lin.weight = np.eye(2)
+    assert str(info.value) == (
+        "Linear.weight is a Parameter; assigning a value of type ndarray would drop it from parameters() "
+        "and state_dict(): assign nn.Parameter(...) or None, or set the values with `weight.data = ...` "
+        "(or load_state_dict)"
+    )
+    net = Net()
+    with pytest.raises(TypeError) as info:
+        net.first = 3
+    assert str(info.value).endswith("from parameters() and state_dict(): assign a Module or None")

@@ -564,3 +564,14 @@ def test_the_helpers_a_backward_uses_take_arrays_and_tensors_alike(name):
     np.testing.assert_array_equal(on_tensor.data, on_array)
     reference = {"exp": np.exp, "log": np.log, "tanh": np.tanh, "sigmoid": lambda v: 1 / (1 + np.exp(-v))}
     np.testing.assert_allclose(on_array, reference[name](values), rtol=1e-15, atol=2e-16)
+
+
+def test_grad_of_several_outputs_seeds_each_with_one_and_one_array_is_not_enough():
+    x = Tensor(np.array([0.4, -0.9]), requires_grad=True)
+    a, b = x.tanh().sum(), (x * x).sum()
+    (g,) = grad([a, b], x, retain_graph=True)  # no grad_outputs: 1 for each one-element output
+    np.testing.assert_allclose(g, (1 - np.tanh(x.data) ** 2) + 2 * x.data, rtol=1e-14)
+    with pytest.raises(ValueError, match="grad: 2 outputs but 1 grad_outputs"):
+        grad([a, b], x, grad_outputs=np.array(1.0))  # one array is one output's weight, not both
+    with pytest.raises(RuntimeError, match=r"^grad: called on a non-scalar tensor of shape \(2,\)"):
+        grad(x * 2.0, x)

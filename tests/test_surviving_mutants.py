@@ -21,7 +21,8 @@ def _function_source(file: str, function: str) -> str:
         node = next((n for n in scope if getattr(n, "name", None) == part), None)
         assert node is not None, f"{file}: no {part!r} (from {function!r})"
         scope = getattr(node, "body", [])
-    return ast.get_source_segment(source, node)
+    # Whole lines: the segment of the node would end before a comment on its last line.
+    return "\n".join(source.splitlines()[node.lineno - 1 : node.end_lineno])
 
 
 @pytest.mark.parametrize("entry", SURVIVORS, ids=lambda s: f"{s.file}:{s.function}")

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from strategies import BackwardSpy, arrays, broadcastable_pairs, check_gradients, shapes, upstream
 
 import tinygrad_rnn
-from tinygrad_rnn import Tensor, concat, maximum, minimum, split, where
+from tinygrad_rnn import Tensor, concat, maximum, minimum, split, stack, where
 
 
 # ---- squeeze, expand_dims, swapaxes ----------------------------------------------------------------
@@ -307,3 +307,95 @@ def test_astype_inside_a_float64_graph_has_exact_gradients(data, shape):
 def test_astype_to_a_non_float_dtype_is_refused(dtype):
     with pytest.raises(TypeError, match="astype: dtype must be floating point"):
         Tensor(np.ones(2)).astype(dtype)
+
+
+# ---- the details mutation testing asked about: messages name the method, in-place ops, repr --------
+ONE_D = Tensor(np.ones(2))
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: ONE_D.clip(min="a"), "clip: expected a number, got 'a'"),
+        (lambda: ONE_D.clip(max="b"), "clip: expected a number, got 'b'"),
+        (lambda: ONE_D.min(axis=3), "min: axis 3 is out of range"),
+        (lambda: ONE_D.argmax(axis=3), "argmax: axis 3 is out of range"),
+        (lambda: ONE_D.swapaxes(3, 0), "swapaxes: axis 3 is out of range"),
+        (lambda: ONE_D.swapaxes(0, 4), "swapaxes: axis 4 is out of range"),
+        (lambda: ONE_D.squeeze(axis=3), "squeeze: axis 3 is out of range"),
+        (lambda: ONE_D.expand_dims(3), "expand_dims: axis 3 is out of range for a tensor with 2 dimension"),
+        (lambda: split(ONE_D, 2, axis=3), "split: axis 3 is out of range"),
+        (lambda: where(np.ones(2, bool), "a", ONE_D), "where: expected numbers (bool, int or float)"),
+        (lambda: where(np.ones(2, bool), ONE_D, "b"), "where: expected numbers (bool, int or float)"),
+        (lambda: where(np.ones(2, bool), ONE_D, np.ones(3)), "where: the condition of shape (2,) and x, y "
+         "of shapes (2,), (3,) do not broadcast"),
+    ],
+)  # fmt: skip
+def test_a_bad_argument_is_named_with_the_method_it_was_given_to(call, message):
+    with pytest.raises((TypeError, ValueError)) as info:
+        call()
+    assert str(info.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    "call, advice",
+    [
+        (lambda: np.linalg.norm(ONE_D), "use Tensor ops"),  # Tensor has no .norm
+        (lambda: np.minimum(ONE_D, 0.0), "use tinygrad_rnn.minimum(x, y)"),
+        (lambda: np.maximum(ONE_D, 0.0), "use tinygrad_rnn.maximum(x, y)"),
+    ],
+)
+def test_a_numpy_function_given_a_tensor_says_what_to_use_instead(call, advice):
+    with pytest.raises(TypeError) as info:
+        call()
+    assert f"To differentiate, {advice}; for plain values, pass tensor.data" in str(info.value)
+
+
+@pytest.mark.parametrize("symbol", ["+=", "-=", "*=", "/=", "**="])
+def test_in_place_operators_name_themselves_and_the_rewrite(symbol):
+    leaf = Tensor(np.ones(2), requires_grad=True)
+    with pytest.raises(RuntimeError) as info:
+        exec(f"leaf {symbol} 2.0", {}, {"leaf": leaf})
+    written = symbol[:-1]  # "**=" -> "**"
+    assert str(info.value).startswith(f"{symbol} on a leaf that requires grad")
+    assert f"write t = t {written} v;" in str(info.value)
+    made = leaf * 1.0
+    with pytest.raises(RuntimeError) as info:
+        exec(f"made {symbol} 2.0", {}, {"made": made})
+    assert str(info.value).startswith(f"{symbol}: the graph records no in-place ops")
+    assert f"write t = t {written} v for a new tensor" in str(info.value)
+
+
+def test_in_place_operators_compute_into_the_tensor_outside_the_graph():
+    t = Tensor(np.array([2.0, 3.0]))
+    other = Tensor(np.array([4.0, 1.0]))
+    t /= 2.0
+    np.testing.assert_array_equal(t.data, [1.0, 1.5])
+    t **= 2
+    np.testing.assert_array_equal(t.data, [1.0, 2.25])
+    t += other  # a Tensor on the right gives its values
+    np.testing.assert_array_equal(t.data, [5.0, 3.25])
+    t -= other
+    t *= other
+    np.testing.assert_array_equal(t.data, [4.0, 2.25])
+
+
+def test_asarray_gives_the_tensors_own_values_or_a_cast_copy():
+    t32 = Tensor(np.array([1.5, 2.5], dtype=np.float32))
+    plain = np.asarray(t32)
+    assert plain.dtype == np.float32 and np.shares_memory(plain, t32.data)
+    cast = np.asarray(Tensor(np.array([1.5, 2.5])), dtype=np.float32)
+    assert cast.dtype == np.float32 and cast.tolist() == [1.5, 2.5]
+
+
+def test_repr_aligns_rows_under_the_first_and_says_when_a_gradient_is_needed():
+    assert repr(Tensor(np.arange(4.0).reshape(2, 2), requires_grad=True)) == (
+        "Tensor([[0., 1.],\n        [2., 3.]], dtype=float64, requires_grad=True)"
+    )
+    assert repr(Tensor(np.array([1, 2], dtype=np.float32))) == "Tensor([1., 2.], dtype=float32)"
+
+
+def test_plain_arrays_joined_with_tensors_take_the_first_tensors_dtype():
+    t32 = Tensor(np.ones(2, dtype=np.float32))
+    assert stack([np.zeros(2), t32]).dtype == np.float32  # as a constant in t32 + array would
+    assert concat([np.zeros(2), np.ones(1)]).data.tolist() == [0.0, 0.0, 1.0]  # no Tensor at all: float64

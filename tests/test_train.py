@@ -218,3 +218,111 @@ def test_a_compiled_model_keeps_its_programs_across_calls():
         truncated_bptt(model, optimizer, x, y, num_steps=4, compiled=True)
     # one program for the first window (no state yet), one for the windows that carry a state
     assert _window_loss_of(model, True).traces == 2
+
+
+# ---- what mutation testing asked: arguments passed through, guards at their boundaries -------------
+def test_mean_loss_of_a_diverged_run_is_inf_without_a_warning():
+    log = TrainLog(losses=[1e308, 1e308, 1e308])
+    assert log.mean_loss() == math.inf  # the sum overflows; the mean of huge losses is inf, silently
+    assert TrainLog(losses=[1.0, 2.0, 3.0, 6.0]).mean_loss() == 3.0  # all steps by default
+
+
+def test_train_steps_passes_the_step_number_and_clips_with_max_norm():
+    w = nn.Parameter(np.array([3.0, 4.0]))
+    asked, told = [], []
+
+    def loss_fn(step):
+        asked.append(step)
+        return (w * Tensor([10.0, 10.0])).sum()  # gradient (10, 10), norm 14.1
+
+    log = train_steps(loss_fn, optim.SGD([w], lr=1.0), 2, max_norm=1.0, on_step=lambda s, v: told.append(s))
+    assert asked == [0, 1] and told == [0, 1]
+    assert log.grad_norms == [pytest.approx(math.sqrt(200.0))] * 2  # before clipping
+    # each step moves w by the clipped gradient, (10, 10) * 1 / (norm + 1e-6) as PyTorch scales it
+    step = 10.0 / (math.sqrt(200.0) + 1e-6)
+    np.testing.assert_allclose(w.data, [3.0 - 2 * step, 4.0 - 2 * step], rtol=1e-14)
+
+
+def test_truncated_bptt_clips_with_max_norm_and_starts_from_the_state_given():
+    x, y = _stream(T=3)
+    start = Tensor(np.random.default_rng(5).standard_normal((1, 2, 4)))  # (layers, batch, hidden)
+    reference = Tiny()
+    logits, _ = reference(x, start)
+    F.cross_entropy(logits.reshape(-1, 3), y.reshape(-1)).backward()
+    grads = {name: p.grad for name, p in reference.named_parameters()}
+    norm = math.sqrt(sum(float((g**2).sum()) for g in grads.values()))
+    scale = min(1.0, 0.01 / (norm + 1e-6))  # PyTorch's clip coefficient
+    model = Tiny()
+    log, _ = truncated_bptt(model, optim.SGD(model.parameters(), lr=1.0), x, y, 3, state=start, max_norm=0.01)
+    assert log.grad_norms == [pytest.approx(norm, rel=1e-12)] and scale < 1.0
+    for name, p in model.named_parameters():
+        expected = reference.state_dict()[name] - scale * grads[name]
+        np.testing.assert_allclose(p.data, expected, rtol=0, atol=1e-14, err_msg=name)
+
+
+def test_evaluate_stream_of_a_single_prediction_and_of_more_steps_than_rows():
+    model = Tiny()
+    x, y = _stream(T=1, B=1)
+    logits, _ = model(x)
+    one = F.cross_entropy(logits.reshape(-1, 3), y.reshape(-1)).item()
+    assert evaluate_stream(model, x, y, num_steps=4) == pytest.approx(one, abs=1e-12)
+    x, y = _stream(T=7, B=3)  # windows along time (axis 0), not along the batch
+    logits, _ = model(x)
+    whole = F.cross_entropy(logits.reshape(-1, 3), y.reshape(-1)).item()
+    assert evaluate_stream(model, x, y, num_steps=2) == pytest.approx(whole, abs=1e-12)
+
+
+class NotWeaklyReferable:
+    """A model object that cannot be a weak key (__slots__ without __weakref__)."""
+
+    __slots__ = ("model",)
+
+    def __init__(self, model):
+        self.model = model
+
+    def __call__(self, ids, state=None):
+        return self.model(ids, state)
+
+
+def test_a_compiled_forward_that_cannot_be_cached_still_trains():
+    x, y = _stream(T=6, B=2)
+    eager, compiled = TinyLSTM(), TinyLSTM()
+    expected, _ = truncated_bptt(eager, optim.SGD(eager.parameters(), lr=0.1), x, y, 3)
+    forward = NotWeaklyReferable(compiled)
+    log, _ = truncated_bptt(forward, optim.SGD(compiled.parameters(), lr=0.1), x, y, 3, compiled=True)
+    np.testing.assert_allclose(log.losses, expected.losses, rtol=1e-12)
+
+
+@pytest.mark.parametrize("max_lag", [True, "5", 0.5])
+def test_keep_gate_init_refuses_a_max_lag_that_is_not_a_number_of_steps(max_lag):
+    from tinygrad_rnn.train import keep_gate_init
+
+    with pytest.raises(ValueError, match=r"keep_gate_init: max_lag must be a number of steps >= 1, got"):
+        keep_gate_init(nn.LSTMCell(3, 4, rng=0), max_lag, rng=0)
+
+
+def test_keep_gate_init_draws_u_from_its_seed_over_1_to_max_lag_minus_1():
+    from tinygrad_rnn.train import keep_gate_init
+
+    cells = [nn.GRUCell(2, 1000, rng=0) for _ in range(3)]
+    for cell, seed in zip(cells, (7, 7, 8)):
+        keep_gate_init(cell, max_lag=12, rng=seed)
+    u = [np.exp(cell.bias_hh.data[1000:2000]) for cell in cells]
+    np.testing.assert_array_equal(u[0], u[1])  # the same seed, the same draw
+    assert not np.array_equal(u[0], u[2])
+    assert u[0].min() >= 1.0 and u[0].max() <= 11.0 + 1e-12
+    assert np.mean(u[0] > 10.0) > 0.05  # U(1, 11): a tenth of the units above 10
+    with pytest.raises(TypeError, match="^keep_gate_init: "):
+        keep_gate_init(cells[0], max_lag=12, rng="seed")
+
+
+def test_keep_gate_init_of_a_module_without_gate_biases_is_named():
+    from tinygrad_rnn.train import keep_gate_init
+
+    class Bare(nn.Module):  # a GRU-shaped recurrent weight, and no bias attributes at all
+        def __init__(self):
+            self.hidden_size = 2
+            self.weight_hh = nn.Parameter(np.zeros((6, 2)))
+
+    with pytest.raises(ValueError, match="keep_gate_init: Bare was built with bias=False"):
+        keep_gate_init(Bare(), max_lag=5, rng=0)

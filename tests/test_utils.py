@@ -204,3 +204,80 @@ def test_clip_grad_norm_accepts_numpy_scalars():
     p = Parameter(np.zeros(2))
     p.grad = np.array([3.0, 4.0])
     assert clip_grad_norm_(p, np.float32(10.0), norm_type=np.array(2.0)) == 5.0
+
+
+# ---- what mutation testing asked: boundaries, the messages' meaning, inputs of other types ----------
+def test_clip_grad_norm_of_a_norm_that_overflows_is_inf_and_zeroes_the_gradients_as_pytorch():
+    # Each entry is finite, but the sum of squares is not (as in torch.nn.utils.clip_grad_norm_,
+    # which gives inf and multiplies by 1 / inf = 0). No RuntimeWarning: pytest would fail on one.
+    p = Parameter(np.zeros(2))
+    p.grad = np.array([1e300, 1e300])
+    assert clip_grad_norm_(p, 1.0) == np.inf
+    np.testing.assert_array_equal(p.grad, [0.0, 0.0])
+    p.grad = np.array([1e300, 1e300])
+    overflow = r"is inf \(the gradients are finite; their norm overflows\)"
+    with pytest.raises(FloatingPointError, match=overflow):
+        clip_grad_norm_(p, 1.0, error_if_nonfinite=True)
+    p.grad = np.array([np.nan, 1.0])
+    with pytest.raises(FloatingPointError, match=r"is nan \(a gradient holds nan or inf\)"):
+        clip_grad_norm_(p, 1.0, error_if_nonfinite=True)
+
+
+def test_clip_grad_norm_leaves_a_norm_between_half_and_all_of_max_norm_alone():
+    p = Parameter(np.zeros(2))
+    p.grad = np.array([0.6, 0.8])  # norm 1, max_norm 1.5: scale 1.5 would grow the gradient
+    assert clip_grad_norm_(p, 1.5) == pytest.approx(1.0)
+    np.testing.assert_array_equal(p.grad, [0.6, 0.8])
+
+
+def test_clip_with_a_limit_of_zero_or_below_one():
+    p = Parameter(np.zeros(2))
+    p.grad = np.array([3.0, -4.0])
+    assert clip_grad_norm_(p, 0.5) == 5.0  # any max_norm >= 0 is allowed, as in PyTorch
+    np.testing.assert_allclose(p.grad, np.array([3.0, -4.0]) * 0.5 / (5.0 + 1e-6), rtol=1e-15)
+    clip_grad_norm_(p, 0.0)
+    np.testing.assert_array_equal(p.grad, [0.0, 0.0])
+    p.grad = np.array([3.0, -4.0])
+    clip_grad_value_(p, 0.0)
+    np.testing.assert_array_equal(p.grad, [0.0, 0.0])
+
+
+@pytest.mark.parametrize(
+    "params, got",
+    [(Parameter(np.ones(2)), "one Tensor"), (5, "int"), (None, "NoneType")],
+)
+def test_optimizers_name_what_they_got_instead_of_parameters(params, got):
+    from tinygrad_rnn import optim
+
+    message = f"SGD: params must be an iterable of Tensors (e.g. model.parameters()), got {got}"
+    with pytest.raises(TypeError) as info:
+        optim.SGD(params, lr=0.1)
+    assert str(info.value) == message
+
+
+def test_a_gradient_that_is_not_an_array_is_named_by_its_type():
+    p = Parameter(np.zeros(2))
+    p.grad = [1.0, 2.0]  # a list: it has no shape to compare
+    with pytest.raises(ValueError, match=r"parameter 0 has shape \(2,\) but its \.grad has list; "):
+        clip_grad_norm_([p], 1.0)
+
+
+@pytest.mark.parametrize("k", [True, 2.0, "3"])
+def test_bptt_windows_refuses_a_window_length_that_is_not_an_int(k):
+    with pytest.raises(ValueError, match="bptt_windows: window length k must be a positive integer"):
+        list(bptt_windows(np.zeros((6, 2)), None, k))
+
+
+def test_bptt_windows_of_nested_lists_and_a_negative_time_axis():
+    windows = list(bptt_windows([[1, 2, 3], [4, 5, 6]], [[0, 1, 0], [1, 0, 1]], 2, time_axis=-1))
+    assert [x.tolist() for x, _ in windows] == [[[1, 2], [4, 5]], [[3], [6]]]
+    assert [y.tolist() for _, y in windows] == [[[0, 1], [1, 0]], [[0], [1]]]
+    first = next(bptt_windows(np.arange(6).reshape(3, 2), None, 2, time_axis=-2))[0]
+    assert first.tolist() == [[0, 1], [2, 3]]  # -2 is axis 0 of a 2-d array
+
+
+def test_bptt_windows_refuses_targets_without_the_time_axis():
+    # batch-first inputs (B, T, F) with time_axis=1, and one target per sequence: shape (B,)
+    message = r"inputs have 5 steps along time_axis 1 .* targets have shape \(2,\)"
+    with pytest.raises(ValueError, match=message):
+        list(bptt_windows(np.zeros((2, 5, 3)), np.zeros(2), 2, time_axis=1))

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
+from rich.style import Style
 from rich.table import Table
 from rich.tree import Tree
 
@@ -654,3 +655,197 @@ def test_graph_demo_shows_composed_and_fused_steps_that_agree(tmp_path):
     quick = graph_demo.dot_path(argparse.Namespace(size="quick", seed=0, dot=None))
     assert quick.startswith(tempfile.gettempdir())
     assert graph_demo.dot_path(argparse.Namespace(size="full", seed=0)) == str(Path.cwd() / "graph.dot")
+
+
+# ---- every detail a reader sees: the DOT text, the colours, the table, the kept copies -----------------
+def small_network():
+    """L = sum(tanh(W @ x + b) * s): W a parameter, s a frozen parameter, x data, b a leaf."""
+    W = Parameter(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    s = Parameter(np.array(2.0), requires_grad=False)
+    x = Tensor(np.array([1.0, -1.0]))
+    b = Tensor(np.array([0.5, -0.5]), requires_grad=True)
+    L = ((W @ x + b).tanh() * s).sum()
+    return L, dict(W=W, s=s, x=x, b=b)
+
+
+def test_dot_text_of_a_small_graph_as_written_out_by_hand():
+    L, t = small_network()
+    names = {t["W"]: "W", t["s"]: "s", t["x"]: "x", t["b"]: "b\r"}  # a carriage return is dropped
+    # Pre-order, inputs left to right: sum, mul, tanh, add, matmul, W, x, b, s. Ops are boxes,
+    # parameters filled green, tensors that need no gradient dashed; an op with several inputs
+    # labels its in-edges with the input's position.
+    expected = r"""digraph "tinygrad_rnn" {
+  node [fontname="monospace", fontsize=10];
+  n0 [label="#0 sum\n() float64", shape=box];
+  n1 [label="#1 mul\n(2,) float64", shape=box];
+  n2 [label="#2 tanh\n(2,) float64", shape=box];
+  n3 [label="#3 add\n(2,) float64", shape=box];
+  n4 [label="#4 matmul\n(2,) float64", shape=box];
+  n5 [label="#5 parameter W\n(2, 2) float64", shape=ellipse, fillcolor="palegreen", style="filled"];
+  n6 [label="#6 input x\n(2,) float64", shape=ellipse, style="dashed"];
+  n7 [label="#7 leaf b\n(2,) float64", shape=ellipse];
+  n8 [label="#8 parameter s\n() float64", shape=ellipse, fillcolor="palegreen", style="filled,dashed"];
+  n1 -> n0;
+  n2 -> n1 [label="0"];
+  n3 -> n2;
+  n4 -> n3 [label="0"];
+  n5 -> n4 [label="0"];
+  n6 -> n4 [label="1"];
+  n7 -> n3 [label="1"];
+  n8 -> n1 [label="1"];
+}
+"""
+    assert viz.to_dot(L, names=names) == expected
+
+
+def test_dot_takes_intermediate_norms_from_a_trace():
+    x = Tensor(np.array([0.3, -0.2]), requires_grad=True)
+    L = (x.tanh() * np.array([3.0, 4.0])).sum()  # dL/d tanh(x) = (3, 4): norm 5
+    with viz.trace_backward() as trace:
+        L.backward()
+    nodes, _ = parse_dot(viz.to_dot(L, trace=trace))
+    assert [label for label in nodes.values() if label.startswith("#2 tanh")] == [
+        "#2 tanh\n(2,) float64\ngrad norm 5"
+    ]
+
+
+def test_norms_are_taken_in_float64_so_float32_gradients_do_not_overflow():
+    x = Tensor(np.full(4, 1e30, dtype=np.float32), requires_grad=True)
+    L = (x * np.float32(1.0)).sum()
+    L.backward()  # dL/dx = 1 each: norm 2; the mul's g is (1, 1, 1, 1) too
+    x.grad = np.full(4, 1e30, dtype=np.float32)  # squares overflow float32 (max 3.4e38)
+    [leaf] = [line for line in tree_lines(viz.graph_tree(L)) if " leaf " in line]
+    assert leaf.endswith("‖grad‖=2e+30")
+
+
+def spans(text):
+    """{fragment: its Style} of a rich Text, styles parsed (rich reads style names in any case)."""
+    return {text.plain[s.start : s.end]: Style.parse(str(s.style)) for s in text.spans}
+
+
+def test_tree_colours_follow_the_legend_in_graph_trees_docstring():
+    L, t = small_network()
+    L.backward()
+    tree = viz.graph_tree(L, names={t["W"]: "W", t["b"]: "b"})
+    labels = {}
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        labels[node.label.plain.split()[0]] = node.label
+        stack.extend(node.children)
+    parse = Style.parse
+    assert spans(labels["#0"]) == {"#0 ": parse("dim"), "sum": parse("bold magenta")}
+    w_norm = np.linalg.norm(t["W"].grad)
+    assert spans(labels["#5"]) == {
+        "#5 ": parse("dim"), "parameter": parse("bold green"), " W": parse("bold"),
+        f"  ‖grad‖={w_norm:.4g}": parse("red"),
+    }  # fmt: skip
+    assert spans(labels["#6"]) == {"#6 ": parse("dim"), "input": parse("yellow")}
+    assert spans(labels["#7"])["leaf"] == parse("bold cyan")
+    x = Tensor(np.ones(2), requires_grad=True)
+    reference = viz.graph_tree((x * x).sum()).children[0].children[1].label
+    assert reference.plain == "↑ see #2 leaf" and parse(str(reference.style)) == parse("dim italic")
+
+
+def test_trace_table_title_headers_and_caption():
+    x = Tensor(np.array([3.0, 4.0]), requires_grad=True)
+    with viz.trace_backward() as trace:
+        (x * x).sum().backward()
+    table = trace.table()
+    assert [str(column.header) for column in table.columns] == ["step", "op (node)", "g", "dL/d inputs"]
+    # dL/d(x * x) = (1, 1), norm 1.414; mul sends g * x = (3, 4), norm 5, to each of its inputs
+    assert [list(map(str, column.cells)) for column in table.columns] == [
+        ["0", "1"],
+        ["#0 sum", "#1 mul"],
+        ["() 1", "(2,) 1.414"],
+        ["0: #1 mul (2,) 1.414", "0: #2 leaf (2,) 5\n1: #2 leaf (2,) 5"],
+    ]
+    console = Console(width=200, record=True, color_system=None)
+    console.print(table)
+    lines = console.export_text().rstrip("\n").split("\n")
+    assert lines[0].rstrip() == "backward trace"  # on the left
+    below = lines[next(i for i, line in enumerate(lines) if line.startswith("└")) + 1 :]
+    assert below[0].startswith("g: the gradient") and not any(line.startswith(" ") for line in below)
+    caption = (
+        "g: the gradient dL/d(output) that reached the op (shape, norm); "
+        "dL/d inputs: what the op sent to input i (node, shape, norm)"
+    )
+    assert " ".join(line.strip() for line in below) == caption
+    narrow = Console(width=36, record=True, color_system=None)
+    narrow.print(table)  # too narrow for every column: the dL/d inputs column wraps, not op and g
+    text = narrow.export_text()
+    assert "#1 mul" in text and "(2,) 1.414" in text
+
+
+def test_trace_table_numbers_nodes_by_the_root_given_and_uses_module_names():
+    model = TwoLayer()
+    x = Tensor(rng().standard_normal((2, 3)))
+    hidden = (x @ model.first).tanh()
+    L = (hidden @ model.second).sum()
+    with viz.trace_backward() as trace:
+        L.backward()
+    ops_column = [str(cell) for cell in trace.table(root=hidden, module=model).columns[1].cells]
+    # hidden's own graph: #0 tanh, #1 matmul, #2 x, #3 first; the ops after it are not in it
+    assert ops_column == ["sum", "matmul", "#0 tanh", "#1 matmul"]
+    inputs_column = [str(cell) for cell in trace.table(root=hidden, module=model).columns[3].cells]
+    assert inputs_column[-1].split("\n")[1].startswith("1: #3 parameter first (3, 3)")
+
+
+def test_a_trace_keeps_arrays_only_when_asked_and_then_copies_of_them():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    for trace_of in (viz.trace_backward(), viz.BackwardTrace()):
+        trace = trace_of if isinstance(trace_of, viz.BackwardTrace) else trace_of.trace
+        assert trace.keep_grads is False
+    with viz.trace_backward() as plain:
+        (x * 3.0).sum().backward()
+    assert all(r.grad_output is None and r.grad_inputs is None for r in plain)
+    x.grad = None
+    with viz.trace_backward(keep_grads=True) as kept:
+        (x * 3.0).sum().backward()
+    x.grad[...] = 0.0  # the user edits the gradient in place: what the trace kept stays
+    total, mul = kept
+    np.testing.assert_array_equal(mul.grad_output, [1.0, 1.0])
+    np.testing.assert_array_equal(mul.grad_inputs[0], [3.0, 3.0])
+    # What sum sent down is the g that mul received: each record keeps its own copy of it.
+    mul.grad_output[...] = 7.0
+    np.testing.assert_array_equal(total.grad_inputs[0], [1.0, 1.0])
+    # add sends its g unchanged to both inputs: the two kept gradients are still two arrays
+    y = Tensor(np.array([2.0, 1.0]), requires_grad=True)
+    with viz.trace_backward(keep_grads=True) as kept:
+        (x + y).sum().backward()
+    add = kept[1]
+    add.grad_inputs[0][...] = 5.0
+    np.testing.assert_array_equal(add.grad_inputs[1], [1.0, 1.0])
+
+
+def test_an_outer_trace_records_the_same_gradients_as_an_inner_one():
+    x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    with viz.trace_backward() as outer, viz.trace_backward() as inner:
+        (x.tanh() * 2.0).sum().backward()
+    assert [r.grad_output_norm for r in outer] == [r.grad_output_norm for r in inner]
+    assert outer[1].grad_output_norm == pytest.approx(np.sqrt(2), rel=1e-15)
+
+
+def test_op_math_of_an_op_instance_and_a_derivative_ending_in_a_capital():
+    x = Tensor(np.array([0.5]), requires_grad=True)
+    assert viz.op_math(x.tanh()._ctx) == viz.op_math(ops.Tanh)
+
+    class Scale(Function):
+        """z = x * X;  dL/dx = g * X."""
+
+    assert viz.op_math(Scale) == viz.OpMath("z = x * X", "dL/dx = g * X")
+
+    class Blank(Function):
+        pass
+
+    with pytest.raises(ValueError, match=r"in its first paragraph: ''$"):
+        viz.op_math(Blank)
+
+
+def test_graph_node_of_a_freed_op_is_an_outline_whose_tensor_is_gone():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    L = (x.exp() * 2.0).sum()
+    L.backward()
+    op = L._ctx.parents[0]  # the released mul, standing for exp(x) * 2, which nothing holds
+    node = viz.graph_node(op, {})
+    assert node.tensor() is None and node.shape == (2,) and node.dtype == np.float64

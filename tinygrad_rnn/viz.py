@@ -230,7 +230,9 @@ def graph_tree(
     dotted names; ``trace`` (from ``trace_backward``) supplies gradient norms of
     intermediate tensors that did not keep ``.grad``. The tree is built with a
     loop, so deep graphs are fine to build (rich draws them with a loop too,
-    but a very deep one is too wide to read).
+    but a very deep one is too wide to read). Colours: ids dim; parameters bold
+    green, other leaves bold cyan, inputs yellow, ops bold magenta; names bold;
+    gradient norms red; references to a tensor drawn above dim italic.
     """
     if not isinstance(tensor, Tensor):
         raise TypeError(f"graph_tree: expected a Tensor, got {type(tensor).__name__}")

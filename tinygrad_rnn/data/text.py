@@ -165,8 +165,11 @@ class Vocabulary:
 
     def decode(self, ids: Sequence[int] | np.ndarray) -> str:
         """Text of token ids: EOS -> '\\n', UNK -> '\\ufffd' (the replacement character)."""
+        ids = np.asarray(ids)
+        if ids.size and ids.dtype.kind not in "iu":  # numpy would cut floats (logits, probabilities) to ids
+            raise TypeError(f"Vocabulary.decode: ids must be integers, got an array of dtype {ids.dtype}")
         out = []
-        for i in np.asarray(ids, dtype=np.int64).ravel():
+        for i in ids.astype(np.int64).ravel():
             if not 0 <= i < len(self):
                 raise ValueError(f"Vocabulary.decode: id {i} is outside 0..{len(self) - 1}")
             out.append("\n" if i == self.eos_id else "\ufffd" if i == self.unk_id else self.chars[i])

@@ -106,10 +106,11 @@ class Module:
                 yield name, value
 
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) pairs, this module first: ('', net), ('rnn', net.rnn), ... as PyTorch."""
         yield prefix, self
         for name, child in self._children():
             if isinstance(child, Module):
-                yield from child.named_modules(f"{prefix}{name}.")
+                yield from child.named_modules(_dotted(prefix, name))
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter) pairs, e.g. ('rnn.weight_ih_l0', ...); each parameter once."""
@@ -118,7 +119,7 @@ class Module:
             for name, child in module._children():
                 if isinstance(child, Parameter) and id(child) not in seen:
                     seen.add(id(child))
-                    yield module_prefix + name, child
+                    yield _dotted(module_prefix, name), child
 
     def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]
@@ -222,6 +223,10 @@ class Module:
 
     def extra_repr(self) -> str:
         return ""
+
+
+def _dotted(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
 
 
 # PyTorch's device names: module.to("cuda") is a habit worth a clear error here.

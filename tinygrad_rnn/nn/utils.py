@@ -107,8 +107,11 @@ def clip_grad_norm_(
         return 0.0
     # The p-norm of the per-tensor p-norms is the p-norm of all entries together. In float64:
     # float32 squares overflow from 1.8e19 on, and the norm of gradients of 4e30 is finite.
-    per_tensor = [np.linalg.norm(g.astype(np.float64, copy=False).ravel(), ord=norm_type) for g in grads]
-    total = float(np.linalg.norm(np.asarray(per_tensor, dtype=np.float64), ord=norm_type))
+    # Finite gradients beyond 1e154 still square to inf: the norm is inf (as PyTorch's), which
+    # the result and error_if_nonfinite report, so numpy's overflow warning is not wanted.
+    with np.errstate(over="ignore"):
+        per_tensor = [np.linalg.norm(g.astype(np.float64, copy=False).ravel(), ord=norm_type) for g in grads]
+        total = float(np.linalg.norm(np.asarray(per_tensor, dtype=np.float64), ord=norm_type))
     if error_if_nonfinite and not math.isfinite(total):
         finite = all(np.isfinite(g).all() for g in grads)
         cause = "the gradients are finite; their norm overflows" if finite else "a gradient holds nan or inf"
