@@ -72,6 +72,8 @@ class Traced(np.ndarray):
         self.node = None  # a view numpy made on its own: not followed
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, out: Any = None, **kwargs: Any) -> Any:
+        if any(isinstance(i, Tensor) for i in inputs):  # array * tensor: the Tensor's own operator
+            return NotImplemented  # (its __array_ufunc__) records an op that reads this array's node
         if out is not None:  # in place: the written array no longer holds what its node computes
             kwargs["out"] = tuple(_plain(o) for o in out)
             getattr(ufunc, method)(*map(_plain, inputs), **kwargs)
@@ -562,9 +564,10 @@ def _what(node: Node) -> str:
 
 
 def _guards_differ(first: Trace, probe: Trace) -> bool:
-    return [g.value for g in first.guards] != [g.value for g in probe.guards][: len(first.guards)] or len(
-        first.guards
-    ) != len(probe.guards)
+    """Whether the runs read a different Python value at a guard both reached: from there on they
+    may take different branches. Runs that read the same values as far as both went, one of them
+    then reading more, took the same branches so far: what made them part is not a value jit saw."""
+    return any(a.value != b.value for a, b in zip(first.guards, probe.guards))
 
 
 def _classify_leaf(a: Node, b: Node) -> None:

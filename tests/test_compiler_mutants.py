@@ -1,0 +1,311 @@
+"""jit: the details that the comparisons with the eager engine in tests/test_compiler.py do not reach.
+
+Mutation testing (make mutants) changed the compiler one thing at a time; each test here fails
+on changes that every compiled value still survived: the ways a function can read a Python value
+from an array (each a guard), the errors and what they name, the generated program's text, the
+number of traces, the memory the program's estimate and its ``del`` lines describe. Expected
+values are worked out by hand from the function's definition (or are the eager engine's).
+"""
+
+from __future__ import annotations
+
+import operator
+import pickle
+
+import numpy as np
+import pytest
+from test_compiler import compiled_equals_eager
+
+import tinygrad_rnn.nn.functional as F
+from tinygrad_rnn import Function, JitError, Tensor, jit
+from tinygrad_rnn.compiler import lower
+from tinygrad_rnn.compiler.trace import Traced
+
+
+def code_lines(source):
+    """The generated lines without their comments, stripped."""
+    return {line.split("  # ")[0].strip() for line in source.splitlines()}
+
+
+# ---- Python values read from arrays: each a guard, checked at every call -----------------------------
+READS = {
+    "float": lambda x: x * float(x.data.max()),
+    "int": lambda x: x * int(x.data.argmax()),
+    "index": lambda x: x * [1.0, 2.0, 3.0][x.data.argmax()],  # a list indexed by an array: __index__
+    "tolist": lambda x: x * sum(x.data.tolist()),
+    "item of one entry": lambda x: x * x.data.item(1),
+    "numpy call with keywords": lambda x: x * (2.0 if np.allclose(x.data, 0, atol=0.5) else 1.0),
+}
+
+
+@pytest.mark.parametrize("how", READS)
+def test_a_python_value_read_from_an_input_is_checked_at_every_call(how):
+    fn = READS[how]
+    step = jit(fn)
+    small, large = np.array([0.1, 0.3, 0.2]), np.array([3.0, 1.0, 2.0])  # read differently in each way
+    for values in (small, large, small, large):
+        x = Tensor(values)
+        np.testing.assert_array_equal(step(x).data, fn(x).data)
+    assert step.traces == 2  # one program per value read; the third and fourth calls run them
+
+
+def test_a_branch_on_an_input_value_compiles_each_branch_taken():
+    """The probe run (inputs reordered) takes the other branch here: a different number of ops,
+    explained by the value read."""
+
+    def fn(x):
+        return (x * 2.0).sum() if x.data[0] > 0 else x.sum()
+
+    step = jit(fn)
+    for values in ([1.0, -1.0], [-1.0, 1.0], [2.0, 5.0]):
+        x = Tensor(np.array(values))
+        assert step(x).item() == fn(x).item()
+    assert step.traces == 2
+
+
+@pytest.mark.parametrize("extra_on", ["probe run", "first run"])
+def test_a_function_whose_runs_differ_without_a_value_read_is_refused(extra_on):
+    """One run reads a Python value and runs an op more, the other does neither, and all the values
+    both read agree: what made them differ is state jit cannot see (here a counter). Compiling either
+    run would be silently wrong on later calls, so jit refuses."""
+    calls = [0]
+
+    def fn(x):
+        calls[0] += 1
+        y = x * 2.0
+        if (calls[0] > 1) == (extra_on == "probe run") and x.data.sum() > 0:
+            y = y * 3.0
+        return y.sum()
+
+    with pytest.raises(JitError, match="ran differently on a second run .* without a Python value"):
+        jit(fn)(Tensor(np.array([1.0, 2.0])))
+
+
+class ReadsItsGradient(Function):
+    """y = 2 x;  dL/dx = 2 g, with a backward that branches on g's values (as no backward should)."""
+
+    def forward(self, x):
+        return 2 * x
+
+    def backward(self, g):
+        return g * (2.0 if float(g.data.sum()) > -1e300 else 2.0)
+
+
+def test_a_backward_that_reads_a_gradients_value_is_refused():
+    with pytest.raises(JitError, match="backward of ReadsItsGradient reads a gradient's value"):
+        jit(lambda x: ReadsItsGradient.apply(x).sum())(Tensor(np.ones(2), requires_grad=True))
+
+
+# ---- Traced arrays, directly ---------------------------------------------------------------------------
+def test_a_traced_array_outside_a_trace_behaves_as_numpy():
+    """A traced array can outlive its trace (a function may keep x.data); then it is plain numpy."""
+    t = np.array([[1.5, 2.0], [3.0, 4.0]]).view(Traced)
+    assert float(t[0, 0]) == 1.5 and int(t[1, 1]) == 4 and bool(t[0, 0] > 1)
+    assert operator.index(np.array(3).view(Traced)) == 3
+    assert t.tolist() == [[1.5, 2.0], [3.0, 4.0]] and t.item(3) == 4.0
+    assert [row.tolist() for row in t] == [[1.5, 2.0], [3.0, 4.0]]  # iterates over rows
+    assert repr(t) == repr(np.array([[1.5, 2.0], [3.0, 4.0]]))
+    copy = pickle.loads(pickle.dumps(t))
+    assert type(copy) is np.ndarray and copy.tolist() == t.tolist()
+
+
+def test_writing_into_a_traced_array_writes_and_marks_it():
+    from tinygrad_rnn.compiler.trace import _WRITTEN
+
+    t = np.zeros((2, 2)).view(Traced)
+    t[1, 0] = 5.0
+    assert t.view(np.ndarray).tolist() == [[0.0, 0.0], [5.0, 0.0]]
+    assert t.node is _WRITTEN  # its node no longer computes what it holds
+
+
+def test_a_value_written_in_place_then_used_is_refused_naming_the_op():
+    def fn(x):
+        d = x.data * 2.0
+        d[0] = 7.0
+        return x * Tensor(d)
+
+    with pytest.raises(JitError, match=r"a value that op Mul of shape \(3,\) reads was changed in place"):
+        jit(fn)(Tensor(np.ones(3)))
+
+
+def test_rows_of_a_traced_array_are_followed():
+    def fn(x):
+        return x * Tensor(sum(x.data))  # sum() iterates over the rows: each is x.data[i]
+
+    step = jit(fn)
+    for values in ([[1.0, 2.0], [3.0, 4.0]], [[0.5, -1.0], [2.0, 0.0]]):
+        x = Tensor(np.array(values))
+        np.testing.assert_array_equal(step(x).data, fn(x).data)
+    assert step.traces == 1
+
+
+# ---- errors that name what changed between the two runs ---------------------------------------------
+SECOND_RUNS = {
+    # (the first difference: the numpy call inside each op's forward, a ufunc)
+    "ufunc": (lambda x: x.tanh(), lambda x: x.exp(), r"numpy tanh of shape \(2,\) vs numpy exp of shape"),
+    "method": (
+        lambda x: x * Tensor(x.data.copy()),
+        lambda x: x * Tensor(x.data.ravel()),
+        r"numpy copy of shape \(2,\) vs numpy ravel of shape \(2,\)",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", SECOND_RUNS)
+def test_a_different_op_on_the_probe_run_names_both(kind):
+    first, second, names = SECOND_RUNS[kind]
+    calls = [0]
+
+    def fn(x):
+        calls[0] += 1
+        return first(x) if calls[0] == 1 else second(x)
+
+    with pytest.raises(JitError, match=rf"jit: fn ran a different op on a second run \({names}"):
+        jit(fn)(Tensor(np.ones(2)))
+
+
+def test_a_leaf_in_place_of_an_op_is_named_without_an_op_name():
+    calls = [0]
+
+    def fn(x):
+        calls[0] += 1
+        other = Tensor(np.ones(2)) if calls[0] == 1 else Tensor(x.data * 1.0)
+        return x * other
+
+    with pytest.raises(JitError, match=r"\(leaf of shape \(2,\) vs numpy multiply of shape \(2,\)\)"):
+        jit(fn)(Tensor(np.ones(2)))
+
+
+def test_an_op_given_different_options_names_the_op():
+    calls = [0]
+
+    def fn(x):
+        calls[0] += 1
+        return x.sum(axis=calls[0] % 2)
+
+    with pytest.raises(JitError, match=r"op Sum of shape \(2,\) was given different constants"):
+        jit(fn)(Tensor(np.ones((2, 2))))
+
+
+# ---- the generated program as text ----------------------------------------------------------------------
+def test_numpy_calls_on_traced_values_read_as_numpy_in_the_program():
+    def fn(x, m):
+        d = x.data
+        above = d[:, 1:] > 0
+        b = np.add.reduce(d.T, axis=0)
+        c = -d.sum(axis=0, keepdims=True)
+        rows, _ = np.nonzero(m > 0)
+        w = m.astype(np.float32).reshape(-1)[rows]
+        out = x * Tensor(b)[:, None] + Tensor(c) * Tensor(np.linalg.norm(m))
+        return out + Tensor(above * 1.0).sum() + Tensor(w.astype(np.float64)).sum()
+
+    x = Tensor(np.arange(6.0).reshape(2, 3) - 2, requires_grad=True)
+    step = compiled_equals_eager(fn, [x, np.array([[1.0, -1.0], [2.0, 3.0]])], [x])
+    # another m with as many positive entries (the shapes traced), at other places: recomputed
+    m = np.array([[-1.0, 4.0], [2.0, 3.0]])
+    np.testing.assert_array_equal(step(x, m).data, fn(x, m).data)
+    assert step.traces == 1
+    assert {
+        "index_1 = x[:, 1:]",
+        "greater_1 = index_1 > 0",
+        "transpose_1 = x.T",
+        "add_1 = np.add.reduce(transpose_1, axis=0)",
+        "sum_1 = x.sum(axis=0, keepdims=True)",
+        "negative_1 = -sum_1",
+        "nonzero_1 = np.nonzero(greater_2)",
+        "part_1 = nonzero_1[0]",
+        "astype_1 = m.astype(np.float32)",
+        "index_3 = add_1[:, None]",
+    } <= code_lines(step.source)
+    assert "np.linalg.norm(m)" in step.source
+
+
+@pytest.mark.parametrize(
+    "reduce",
+    [
+        lambda x: x.max(),
+        lambda x: x.max(axis=1),
+        lambda x: x.max(axis=0, keepdims=True),
+        lambda x: x.max(keepdims=True),
+    ],
+)
+def test_every_form_of_max_compiles(reduce):
+    x = Tensor(np.array([[1.0, 5.0, 2.0], [4.0, 3.0, 0.5]]), requires_grad=True)
+    compiled_equals_eager(lambda x: reduce(x * 2.0), [x], [x])
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_softmax_of_rows_far_apart_stays_finite(op):
+    """Each row is shifted by its own max: rows 1000 apart neither overflow nor underflow to 0/0."""
+    x = Tensor(np.array([[0.0, 1.0], [1000.0, 1001.0]]), requires_grad=True)
+    compiled_equals_eager(lambda x: getattr(x, op)(axis=1), [x], [x])
+
+
+def test_the_table_writes_each_operator_and_function_with_its_operands_in_order():
+    from tinygrad_rnn.compiler.table import _binary, _unary
+
+    assert _binary("-")(None, ["a", "b"], None) == "a - b"
+    assert _unary("np.exp")(None, ["a"], None) == "np.exp(a)"
+
+
+def test_a_float32_cross_entropy_step_compiles_in_float32():
+    """Cross-entropy picks each row's target once: scatter_unique, in the gradient's dtype."""
+    rng = np.random.default_rng(0)
+    logits = Tensor(rng.standard_normal((4, 3)), dtype=np.float32, requires_grad=True)
+    targets = np.array([0, 2, 1, 2])
+    step = compiled_equals_eager(lambda z, t: F.cross_entropy(z, t), [logits, targets], [logits], np.float32)
+    assert "scatter_unique(" in step.source
+
+
+def test_scatter_unique_keeps_the_gradients_dtype():
+    from tinygrad_rnn.compiler.table import scatter_unique
+
+    out = scatter_unique(np.array([1.0, 2.0], np.float32), (np.arange(2), np.array([1, 0])), (2, 2))
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, [[0.0, 1.0], [2.0, 0.0]])
+
+
+def test_a_node_reads_as_its_kind_op_name_and_shape():
+    from tinygrad_rnn import ops
+    from tinygrad_rnn.compiler.program import Node
+
+    assert repr(Node("op", shape=(2, 3), op=ops.Tanh, name="tanh_1")) == "Node(op Tanh tanh_1 (2, 3))"
+    assert repr(Node("numpy", op="reshape", name="r")) == "Node(numpy reshape r ())"
+    unnamed = Node("input", shape=(3,))
+    assert repr(unnamed) == f"Node(input  {hex(id(unnamed))} (3,))"
+
+
+# ---- the compiled function itself ---------------------------------------------------------------------
+def test_str_of_a_function_not_called_yet_is_its_repr():
+    def loss(x):
+        return x.sum()
+
+    step = jit(loss)
+    assert str(step) == repr(step) == "<jit loss: 0 trace(s)>"
+
+
+def test_lower_passes_keyword_arguments():
+    def scaled(x, k=1.0):
+        return x * k
+
+    _, generated = lower(scaled, Tensor(np.ones(2)), k=3.0)
+    assert "mul_1 = x * 3.0" in code_lines(generated.source)
+
+
+def test_an_array_computed_from_an_input_times_a_tensor_is_followed():
+    """mask * w with mask = x.data > 2: the Tensor's reflected operator records the op, reading the
+    mask's node, so a new x gives a new mask (the Max op's backward multiplies the same way)."""
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+
+    def fn(x):
+        return ((x.data > 2) * w).sum()
+
+    step = jit(fn)
+    for values in ([[1.0, 5.0], [4.0, 3.0]], [[3.0, 0.0], [0.0, 0.0]]):
+        x = Tensor(np.array(values))
+        w.grad = None
+        loss = step(x)
+        loss.backward()
+        assert loss.item() == fn(x).item()
+        np.testing.assert_array_equal(w.grad, (np.array(values) > 2).sum(axis=0))  # d/dw sum(mask * w)
+    assert step.traces == 1
