@@ -309,3 +309,43 @@ def test_an_array_computed_from_an_input_times_a_tensor_is_followed():
         assert loss.item() == fn(x).item()
         np.testing.assert_array_equal(w.grad, (np.array(values) > 2).sum(axis=0))  # d/dw sum(mask * w)
     assert step.traces == 1
+
+
+def test_a_batched_matmul_folds_its_batch_axes_into_rows_as_the_op_does():
+    """MatMul.forward computes (B, T, n) @ (n, m) as one (B*T, n) @ (n, m) product: the compiled
+    forward writes the same, so its values are the eager ones bit for bit (numpy's batched x @ w
+    rounds differently for some shapes, e.g. this one)."""
+    rng = np.random.default_rng(1)
+    x = Tensor(rng.standard_normal((5, 7, 33)), dtype=np.float32)
+    w = Tensor(rng.standard_normal((33, 9)), dtype=np.float32)
+    step = jit(lambda x: x @ w)
+    np.testing.assert_array_equal(step(x).data, (x @ w).data)
+
+
+@pytest.mark.parametrize(
+    "reduce",
+    [lambda x: x.sum(), lambda x: x.sum(keepdims=True), lambda x: x[0, 1], lambda x: x.max()],
+    ids=["sum", "sum-keepdims", "index", "max"],
+)
+def test_a_reduction_to_one_entry_is_an_array_as_in_the_eager_engine(reduce):
+    x = Tensor(np.array([[1.0, 5.0], [4.0, 3.0]]), requires_grad=True)
+    out, eager = jit(reduce)(x), reduce(x)
+    assert isinstance(out.data, np.ndarray) and out.shape == eager.shape and out.item() == eager.item()
+
+
+def test_which_scatters_pick_each_entry_once():
+    from tinygrad_rnn.compiler.table import picks_each_entry_once
+
+    rows, columns = np.arange(3), np.array([1, 0, 1])
+    assert picks_each_entry_once((Ellipsis, rows, columns))  # ... and None pick nothing themselves
+    assert not picks_each_entry_once((np.array([True, False, True]),))  # a mask is left to scatter
+
+
+@pytest.mark.parametrize("pick", [lambda y: y[-1], lambda y: y.reshape(3, 1)[2, 0]], ids=["1-D", "2-D"])
+def test_the_gradient_of_one_picked_entry_compiles(pick):
+    """The backward of x[i] scatters a one-entry gradient with buffer[i] += g, where numpy reads g
+    as a float: a read inside that op's forward, which decides nothing the program does."""
+    x = Tensor(np.array([1.0, 5.0, 4.0]), requires_grad=True)
+    step = compiled_equals_eager(lambda x: pick(x * 2.0), [x], [x])
+    step(Tensor(np.array([7.0, 8.0, 9.0]), requires_grad=True)).backward()
+    assert step.traces == 1  # the gradient's value read there is no guard

@@ -27,6 +27,7 @@ Two things make a trace more than a list of ops:
 from __future__ import annotations
 
 import numbers
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +37,7 @@ import numpy as np
 from tinygrad_rnn.bookkeeping import dense_grad
 from tinygrad_rnn.compiler.program import Node, map_nodes, nodes_in
 from tinygrad_rnn.modes import _GradMode, recording, tracing
-from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.tensor import Function, Tensor
 
 __all__ = ["JitError", "Traced", "Trace", "record", "compare", "drop_unread"]
 
@@ -217,6 +218,19 @@ def _noted(result: Any, call: Any, args: list, kwargs: dict) -> Any:
     return follow(array, node)
 
 
+def _inside_an_op() -> bool:
+    """Whether the value is being read inside an op's forward (Function.apply) within the trace:
+    numpy does so itself in ``buffer[i] += g`` with a one-entry g (scatter, the backward of
+    ``x[i, j]``). The program computes such an op as one line of its own (or calls it, when the
+    table does not know it), so that read decides nothing the program does."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code is not record.__code__:
+        if frame.f_code is Function.apply.__func__.__code__:
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _guard(array: Traced, conversion: str, value: Any, args: tuple = ()) -> Any:
     trace = _active[-1] if _active else None
     if trace is None:
@@ -264,6 +278,8 @@ class Trace:
     def guard(self, read: Node, value: Any) -> Any:
         """Note that the function read ``value`` (computed as ``read`` says); return it."""
         if self.phase == "backward":
+            if _inside_an_op():  # numpy reading a one-entry gradient inside an op's forward
+                return value
             raise JitError(
                 f"jit: the backward of {self.origin.op.__name__ if self.origin else 'an op'} reads a "
                 f"gradient's value as a Python value ({read.op}); jit cannot compile a backward that "
