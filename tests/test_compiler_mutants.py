@@ -349,3 +349,73 @@ def test_the_gradient_of_one_picked_entry_compiles(pick):
     step = compiled_equals_eager(lambda x: pick(x * 2.0), [x], [x])
     step(Tensor(np.array([7.0, 8.0, 9.0]), requires_grad=True)).backward()
     assert step.traces == 1  # the gradient's value read there is no guard
+
+
+def test_a_scatter_with_a_list_index_compiles():
+    """numpy reads a list index as an integer array; the general scatter takes it."""
+    from tinygrad_rnn import ops
+
+    x = Tensor(np.array([1.0, 5.0]), requires_grad=True)
+    compiled_equals_eager(lambda x: ops.Scatter.apply(x * 2, index=[0, 2], shape=(3,)), [x], [x])
+
+
+# ---- the program: its nodes, what they read, replacing one ----------------------------------------------
+def test_a_numpy_call_on_a_list_of_traced_values_reads_each():
+    def fn(x):
+        doubled = x.data * 2.0  # read only inside the list below
+        return x * Tensor(np.concatenate([x.data, doubled]).sum())
+
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    step = compiled_equals_eager(fn, [x], [x])
+    assert "np.concatenate([x, multiply_1])" in step.source
+
+
+def test_a_slice_bounded_by_a_traced_value_follows_it_through_common_subexpressions():
+    """``second`` is the same numpy call as ``first``: merged into it, also inside the slice."""
+
+    def fn(x):
+        first = x.data.argmin()
+        second = x.data.argmin()
+        return x * Tensor(x.data[second:].sum() + first)
+
+    step = jit(fn)
+    for values in ([3.0, 1.0, 2.0], [5.0, 1.0, 7.0]):  # argmin 1 both times: [1:] summed, plus 1
+        x = Tensor(np.array(values))
+        np.testing.assert_array_equal(step(x).data, np.array(values) * (np.array(values)[1:].sum() + 1))
+    assert step.traces == 1
+    assert "index_1 = x[argmin_1:]" in code_lines(step.source)
+
+
+def test_the_gradient_of_a_value_simplify_folded_is_named_after_what_replaced_it():
+    x = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    _, generated = lower(lambda x: (x * 2.0).reshape(3).tanh().sum(), x)  # a reshape to its own shape
+    assert "d_mul_1 = d_tanh_1 * sub_1" in code_lines(generated.source)
+
+
+def _mul_by_one_program():
+    from tinygrad_rnn.compiler.passes import dead_code
+
+    x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    program, _ = lower(lambda x: (x * 1.0).tanh(), x, passes=[dead_code])
+    forward = [n for n in program.nodes if n.phase == "forward"]
+    (product,) = [n for n in forward if n.kind == "op" and n.op.__name__ == "Mul"]
+    return program, product, product.args[0]
+
+
+def test_replace_as_the_tour_writes_it_makes_every_reader_read_the_new_node():
+    """docs/TOUR.md, exercise 3: ``program.replace(node, x)`` (no users map)."""
+    program, product, x = _mul_by_one_program()
+    readers = [n for n in program.nodes if product in n.inputs()]
+    program.replace(product, x)
+    assert readers and all(x in n.inputs() and product not in n.inputs() for n in readers)
+
+
+def test_replace_with_a_users_map_keeps_the_map_up_to_date_and_may_be_repeated():
+    program, product, x = _mul_by_one_program()
+    users = program.users()
+    readers = list(users[product])
+    program.replace(product, x, users)
+    assert product not in users and all(r in users[x] for r in readers)
+    assert all(x in n.inputs() for n in readers)
+    program.replace(product, x, users)  # its readers are gone already: nothing to do
+    assert product not in users and all(x in n.inputs() for n in readers)

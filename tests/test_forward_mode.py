@@ -491,12 +491,17 @@ def test_jacobian_pushes_every_direction_in_one_pass_or_in_chunks_of_the_cap(mon
         assert Probe.passes == [per_pass] * (12 // per_pass)
 
 
-def test_jacobian_and_hessian_of_inputs_with_no_entries():
-    """No direction at all: fn still runs once for its outputs' shapes; the blocks are empty."""
-    J = jacobian(lambda a: (a * 2).sum() + 1.0, np.zeros((0, 3)))
-    assert J.shape == (0, 3) and J.dtype == np.float64
+def test_jacobian_and_hessian_of_inputs_with_no_entries(monkeypatch):
+    """No direction at all: fn still runs once (with 0 directions) for its outputs' shapes; the
+    blocks are empty, and a result that is not Tensors is still named jacobian's error."""
+    Probe.passes = []
+    monkeypatch.setitem(RULES, Probe, lambda op, x, y, dx: (Probe.passes.append(len(dx)), dx)[1])
+    J = jacobian(lambda a: (Probe.apply(a) * 2).sum() + 1.0, np.zeros((0, 3)))
+    assert J.shape == (0, 3) and J.dtype == np.float64 and Probe.passes == [0]
     H = hessian(lambda a: (a * a).sum(), np.zeros(0))
     assert H.shape == (0, 0)
+    with pytest.raises(TypeError, match="^jacobian: fn must return a Tensor"):
+        jacobian(lambda a: 1.0, np.zeros(0))
 
 
 def test_hessian_of_an_input_the_function_does_not_use_is_zero_in_its_dtype():

@@ -218,14 +218,15 @@ def _noted(result: Any, call: Any, args: list, kwargs: dict) -> Any:
     return follow(array, node)
 
 
-def _inside_an_op() -> bool:
-    """Whether the value is being read inside an op's forward (Function.apply) within the trace:
-    numpy does so itself in ``buffer[i] += g`` with a one-entry g (scatter, the backward of
-    ``x[i, j]``). The program computes such an op as one line of its own (or calls it, when the
-    table does not know it), so that read decides nothing the program does."""
-    frame = sys._getframe(2)
-    while frame is not None and frame.f_code is not record.__code__:
-        if frame.f_code is Function.apply.__func__.__code__:
+def _inside_an_ops_forward(trace: Trace, frame: Any) -> bool:
+    """Whether a value is being read inside an op's forward, while ``trace`` notes a backward:
+    numpy does so itself in ``buffer[i] += g`` with a one-entry g (Scatter's forward, the backward
+    of ``x[i, j]``). The program computes such an op as one line of its own (or calls it, when the
+    table does not know it), so that read decides nothing the program does. The frames from
+    ``frame`` out are read up to the trace's own: a ``forward`` of a Function on the way means
+    inside an op."""
+    while frame is not None and frame.f_locals.get("self") is not trace:
+        if "forward" in frame.f_code.co_name and isinstance(frame.f_locals.get("self"), Function):
             return True
         frame = frame.f_back
     return False
@@ -278,7 +279,7 @@ class Trace:
     def guard(self, read: Node, value: Any) -> Any:
         """Note that the function read ``value`` (computed as ``read`` says); return it."""
         if self.phase == "backward":
-            if _inside_an_op():  # numpy reading a one-entry gradient inside an op's forward
+            if _inside_an_ops_forward(self, sys._getframe(1)):  # numpy reading a one-entry gradient
                 return value
             raise JitError(
                 f"jit: the backward of {self.origin.op.__name__ if self.origin else 'an op'} reads a "
