@@ -684,4 +684,54 @@ SURVIVORS: list[Survivor] = [
         "dense_grad(None) is None, so a missing gradient becomes np.asarray(None), an object array; the trace made "
         "no `item` node for a gradient the backward left None (trace._backward_of), so no line ever reads it.",
     ),
+    # ---- compiler/program.py ------------------------------------------------------------------------
+    Survivor(
+        "compiler/program.py", "Node.inputs",
+        "if not self.options and all(type(a) is Node or type(a) is int for a in self.args):",
+        "if not self.options and all(type(a) is Node and type(a) is int for a in self.args):",
+        "The fast path (a flat list of nodes and ints, no options) and the general path (every node nested in "
+        "args and options, each once, in order) give the same list for a flat list; this sends every node with arguments down the general path (tested on flat, nested, repeated and "
+        "written-into reads).",
+    ),
+    Survivor(
+        "compiler/program.py", "Node.inputs",
+        "if not self.options and all(type(a) is Node or type(a) is int for a in self.args):",
+        "if not self.options and all(type(None) is Node or type(a) is int for a in self.args):",
+        "The fast path (a flat list of nodes and ints, no options) and the general path (every node nested in "
+        "args and options, each once, in order) give the same list for a flat list; this sends every node that reads a node down the general path.",
+    ),
+    Survivor(
+        "compiler/program.py", "Node.inputs",
+        "if not self.options and all(type(a) is Node or type(a) is int for a in self.args):",
+        "if not self.options and all(type(a) is Node or type(None) is int for a in self.args):",
+        "The fast path (a flat list of nodes and ints, no options) and the general path (every node nested in "
+        "args and options, each once, in order) give the same list for a flat list; this sends a flat list that mixes nodes and ints down the general path.",
+    ),
+    Survivor(
+        "compiler/program.py", "Node.inputs",
+        "if len(found) < 2 or len(set(map(id, found))) == len(found)",
+        "if (len(found) < 2 or len(set(map(id, found))) == len(found)) and False",
+        "The else branch keeps the first of each node in order, which is found itself when no node repeats: "
+        "always taking it gives the same list.",
+    ),
+    Survivor(
+        "compiler/program.py", "Node.inputs",
+        "if len(found) < 2 or len(set(map(id, found))) == len(found)",
+        "if len(found) < 2 and len(set(map(id, found))) == len(found)",
+        "The else branch keeps the first of each node in order, which is found itself when no node repeats: "
+        "taking it for every list of two or more gives the same list.",
+    ),
+    Survivor(
+        "compiler/program.py", "Program.replace",
+        "readers = self.nodes if users is None else users.get(old, [])",
+        "readers = self.nodes if (users is None) or True else users.get(old, [])",
+        "Visiting every node instead of old's readers swaps old for new in the same nodes (map_nodes changes "
+        "nothing in a node that does not read old); the users map is updated below either way.",
+    ),
+    Survivor(
+        "compiler/program.py", "Program.replace",
+        "self.input_grads = [(x, None if g is None else swap(g)) for x, g in self.input_grads]",
+        "self.input_grads = [(x, None if (g is None) and False else swap(g)) for x, g in self.input_grads]",
+        "swap(None) returns None (it only changes old), so a missing gradient stays None.",
+    ),
 ]

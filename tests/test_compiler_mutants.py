@@ -360,6 +360,17 @@ def test_a_scatter_with_a_list_index_compiles():
 
 
 # ---- the program: its nodes, what they read, replacing one ----------------------------------------------
+def test_a_node_reads_each_node_once_in_order_wherever_it_is():
+    from tinygrad_rnn.compiler.program import Node
+
+    a, b, c, buffer = Node("input"), Node("input"), Node("input"), Node("buffer")
+    assert Node("op", [a, a]).inputs() == [a]
+    assert Node("op", [a, b, a, 3]).inputs() == [a, b]
+    assert Node("numpy", [[b, a], slice(c, None)]).inputs() == [b, a, c]
+    assert Node("op", [a], options={"index": (b, slice(None))}).inputs() == [a, b]
+    assert Node("op", [a, b], into=(buffer, 0)).inputs() == [a, b, buffer]  # the buffer it writes into
+
+
 def test_a_numpy_call_on_a_list_of_traced_values_reads_each():
     def fn(x):
         doubled = x.data * 2.0  # read only inside the list below
