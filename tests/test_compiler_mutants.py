@@ -430,3 +430,90 @@ def test_replace_with_a_users_map_keeps_the_map_up_to_date_and_may_be_repeated()
     assert all(x in n.inputs() for n in readers)
     program.replace(product, x, users)  # its readers are gone already: nothing to do
     assert product not in users and all(x in n.inputs() for n in readers)
+
+
+# ---- values from outside the function --------------------------------------------------------------------
+def test_a_view_of_an_outside_array_is_read_at_every_call():
+    """Each run makes a new view of ``scale``: the same memory, so it is read at every call."""
+    scale = np.array([1.0, 2.0, 3.0])
+    step = jit(lambda x: (x * scale[:2]).sum())
+    x = Tensor(np.ones(2))
+    assert step(x).item() == 3.0
+    scale[1] = 5.0
+    assert step(x).item() == 6.0
+    assert step.traces == 1
+
+
+def test_a_float32_parameter_times_a_python_float_stays_float32():
+    """The parameter is a leaf jit found: its dtype makes the literal 0.5 weak (float32 * 0.5 is float32)."""
+    from tinygrad_rnn import nn
+
+    lin = nn.Linear(3, 2, dtype=np.float32, rng=0)
+    x = Tensor(np.ones((4, 3)), dtype=np.float32)
+    step = compiled_equals_eager(lambda x: (lin.weight * 0.5).sum() * x, [x], [*lin.parameters()], np.float32)
+    assert step(x).dtype == np.float32
+    lin64 = nn.Linear(3, 2, rng=0)  # float64: 0.5 is weak too, and is written as the user wrote it
+    _, generated = lower(lambda x: (lin64.weight * 0.5).sum() * x, Tensor(np.ones((4, 3))))
+    assert "mul_1 = weight * 0.5" in code_lines(generated.source)
+
+
+class CallsAJittedStep(Function):
+    """An op whose forward runs a compiled function (as a learner's op might)."""
+
+    step = None
+
+    def forward(self, x):
+        return np.asarray(CallsAJittedStep.step(Tensor(x, requires_grad=True)).data)
+
+    def backward(self, g):
+        return g
+
+
+def test_a_backward_read_is_refused_also_in_a_trace_inside_an_ops_forward():
+    """The frames searched for an op's forward end at the trace's own: the op around the whole
+    trace does not excuse a read in the traced backward."""
+    CallsAJittedStep.step = jit(lambda t: ReadsItsGradient.apply(t).sum())
+    with pytest.raises(JitError, match="backward of ReadsItsGradient reads a gradient's value"):
+        CallsAJittedStep.apply(Tensor(np.ones(2)))
+
+
+def test_a_constant_with_nan_is_the_same_constant_on_both_runs():
+    step = jit(lambda x: x * Tensor(np.array([np.nan, 2.0])))
+    np.testing.assert_array_equal(step(Tensor(np.array([1.0, 3.0]))).data, [np.nan, 6.0])
+    assert step.traces == 1
+
+
+def test_a_constant_the_function_made_is_the_programs_own_copy():
+    """Changing the array of the first run's constant afterwards does not change the program."""
+    made = []
+
+    def fn(x):
+        c = Tensor(np.array([1.0, 2.0]))
+        made.append(c)
+        return (x * c).sum()
+
+    step = jit(fn)
+    x = Tensor(np.ones(2))
+    assert step(x).item() == 3.0
+    made[0].data[:] = 100.0
+    assert step(x).item() == 3.0
+
+
+# ---- dtypes in the program -------------------------------------------------------------------------------
+def test_a_float32_program_allocates_float32_buffers():
+    import re
+
+    from tinygrad_rnn import nn
+
+    rnn = nn.RNN(2, 3, dtype=np.float32, rng=0)
+    xs = Tensor(np.ones((4, 1, 2)), dtype=np.float32, requires_grad=True)
+    _, generated = lower(lambda xs: rnn(xs)[0].sum(), xs)
+    allocations = re.findall(r"np\.(?:empty|zeros)\(\([\d, ]*\), np\.(\w+)\)", generated.source)
+    assert len(allocations) >= 2 and set(allocations) == {"float32"}  # the stack of outputs, gx's gradient
+
+
+def test_a_gradient_summed_in_float64_for_a_float32_input_is_cast_in_the_program():
+    x = Tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    c = Tensor(2.0)  # float64: x * c is float64, and so is the gradient it sends back to x
+    _, generated = lower(lambda x: (x * c).sum(), x)
+    assert "d_x = mul_2.astype(np.float32)" in code_lines(generated.source)
