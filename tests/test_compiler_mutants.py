@@ -517,3 +517,57 @@ def test_a_gradient_summed_in_float64_for_a_float32_input_is_cast_in_the_program
     c = Tensor(2.0)  # float64: x * c is float64, and so is the gradient it sends back to x
     _, generated = lower(lambda x: (x * c).sum(), x)
     assert "d_x = mul_2.astype(np.float32)" in code_lines(generated.source)
+
+
+# ---- numpy writing in place -------------------------------------------------------------------------------
+def test_numpy_writing_a_traced_value_into_an_outside_array_is_refused():
+    """The program would read ``buffer`` at every call, but never write it: it would hold the values
+    of the trace's last run. A named error instead of that silently wrong result."""
+    buffer = np.zeros(2)
+
+    def fn(x):
+        np.multiply(x.data, 2.0, out=buffer)
+        return x * buffer
+
+    with pytest.raises(JitError, match=r"op Mul of shape \(2,\) reads was changed in place"):
+        jit(fn)(Tensor(np.array([1.0, 2.0])))
+
+
+WRITES_IN_PLACE = {
+    "out=": lambda d: np.add(d, 1.0, out=d),
+    "+=": lambda d: d.__iadd__(1.0),
+    "add.at": lambda d: np.add.at(d, np.array([0, 0]), 1.0),
+}
+
+
+@pytest.mark.parametrize("write", WRITES_IN_PLACE)
+def test_a_traced_value_changed_in_place_then_used_is_refused(write):
+    def fn(x):
+        d = x.data * 1.0
+        WRITES_IN_PLACE[write](d)
+        return x * Tensor(d)
+
+    with pytest.raises(JitError, match="changed in place"):
+        jit(fn)(Tensor(np.array([1.0, 2.0])))
+
+
+def test_traced_arrays_write_in_place_as_numpy_outside_a_trace():
+    t = np.array([1.0, 7.0]).view(Traced)
+    buffer = np.zeros(2)
+    assert np.multiply(t, 2.0, out=buffer) is buffer and buffer.tolist() == [2.0, 14.0]
+    whole, rest = np.zeros(2), np.zeros(2)
+    assert np.divmod(t, 4.0, out=(whole, rest)) == (whole, rest)
+    assert whole.tolist() == [0.0, 1.0] and rest.tolist() == [1.0, 3.0]
+    np.add.at(t, np.array([1, 1]), 1.0)
+    assert t.view(np.ndarray).tolist() == [1.0, 9.0]
+
+
+def test_numpy_keywords_on_traced_values_are_kept():
+    def fn(x):
+        return Tensor(np.multiply(x.data, 2.0, dtype=np.float32)) * 3.0
+
+    x = Tensor(np.array([1.5, 2.5]))
+    step = jit(fn)
+    out = step(x)
+    assert out.dtype == np.float32 == fn(x).dtype
+    np.testing.assert_array_equal(out.data, [9.0, 15.0])

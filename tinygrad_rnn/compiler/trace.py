@@ -176,8 +176,14 @@ def _plain_nested(x: Any) -> Any:
 
 
 def _mark_written(array: Any) -> None:
+    """array was written by numpy from traced values: its values are no longer what a node of the
+    program computes (an array from outside, such as a buffer given to out=, never was one)."""
     if isinstance(array, Traced):
         array.node = _WRITTEN
+    elif isinstance(array, np.ndarray) and _active:  # the program would read it, unchanged by it
+        written = array.view(Traced)
+        written.node = _WRITTEN
+        _active[-1].aliases[_memory(array)] = (written, _WRITTEN)
 
 
 def follow(array: Any, node: Node) -> Traced:
