@@ -1010,4 +1010,230 @@ SURVIVORS: list[Survivor] = [
         "For a 2-D y, y[0] and y[-2] are the same entry, and for longer shapes both versions take y[-2]: the "
         "inner size is the same for every y.",
     ),
+    # ---- forward_mode.py ------------------------------------------------------------------------
+    Survivor(
+        "forward_mode.py", "_lift",
+        "if t is ZERO or t.ndim - 1 >= ndim:",
+        "if t is ZERO or t.ndim - 2 >= ndim:",
+        "Where the two differ (t.ndim - 1 == ndim) the reshape inserts (1,) * (ndim - t.ndim + 1) = no axis: "
+        "t.reshape(t.shape) is a view with the same shape and values.",
+    ),
+    Survivor(
+        "forward_mode.py", "_lift",
+        "if t is ZERO or t.ndim - 1 >= ndim:",
+        "if t is ZERO or t.ndim - 1 > ndim:",
+        "Where the two differ (t.ndim - 1 == ndim) the reshape inserts (1,) * 0 = no axis: t.reshape(t.shape) "
+        "is a view with the same shape and values.",
+    ),
+    Survivor(
+        "forward_mode.py", "_dense",
+        "return np.zeros((k, *value.shape), dtype=value.dtype) if t is ZERO else t",
+        "return np.zeros((k, *value.shape), dtype=None) if t is ZERO else t",
+        "A float64 block of zeros next to float32 tangents makes concatenate/stack float64, and ForwardMode.__call__ "
+        "casts every rule's result to the output's dtype (tested): the same zeros and values, in float32.",
+    ),
+    Survivor(
+        "forward_mode.py", "_dense",
+        "return np.zeros((k, *value.shape), dtype=value.dtype) if t is ZERO else t",
+        "return np.zeros((k, *value.shape), ) if t is ZERO else t",
+        "np.zeros defaults to float64; ForwardMode.__call__ casts the rule's result to the output's dtype (tested), "
+        "so the zero block and the other blocks come out the same.",
+    ),
+    Survivor(
+        "forward_mode.py", "ForwardMode.seed",
+        "self._tangents[key] = (weakref.ref(tensor, lambda _, key=key: self._tangents.pop(key, None)), tangent)",
+        "self._tangents[key] = (weakref.ref(tensor, lambda _, key=key: self._tangents.pop(key, )), tangent)",
+        "The default only matters if the key is gone when the callback runs. A key leaves the dict only through this "
+        "callback or forget(), which drops the weak references with it (a dead weakref never calls back); seeding "
+        "a key again replaces its weakref the same way. So pop(key) always finds its key.",
+    ),
+    Survivor(
+        "forward_mode.py", "batched_jvp",
+        "arrays = [np.asarray(t.data if isinstance(t, Tensor) else t) for t in tangents]",
+        "arrays = [np.asarray(t.data if (isinstance(t, Tensor)) and False else t) for t in tangents]",
+        "np.asarray of a Tensor calls Tensor.__array__, which returns its data: the same array as t.data.",
+    ),
+    Survivor(
+        "forward_mode.py", "batched_jvp",
+        "directions = len(arrays[0]) if arrays and arrays[0].ndim else 0",
+        "directions = len(arrays[0]) if arrays and arrays[0].ndim else 1",
+        "arrays is never empty (a primal is required, one tangent each), so the else is a 0-d tangent: it has shape "
+        "() and fails the shape check against (0, *shape) and (1, *shape) alike, with the same message (tested).",
+    ),
+    Survivor(
+        "forward_mode.py", "batched_jvp",
+        "mode.seed(p, t.astype(p.dtype, copy=False))",
+        "mode.seed(p, t.astype(p.dtype, copy=None))",
+        "ndarray.astype reads copy as a truth value: None copies no more than False (a tangent already of the "
+        "primal's dtype is used as it is, tested by the memory check).",
+    ),
+    Survivor(
+        "forward_mode.py", "jvp",
+        "tangents = tuple(np.asarray(t.data if isinstance(t, Tensor) else t)[None] for t in tangents)",
+        "tangents = tuple(np.asarray(t.data if (isinstance(t, Tensor)) and False else t)[None] for t in tangents)",
+        "np.asarray of a Tensor calls Tensor.__array__, which returns its data: the same array as t.data.",
+    ),
+    Survivor(
+        "forward_mode.py", "_columns",
+        "chunk = max(1, _CHUNK_ENTRIES // max(n, 1))",
+        "chunk = max(1, _CHUNK_ENTRIES // max(n, 2))",
+        "The two differ only for n = 0 or 1: n = 0 runs no chunk loop at all, and n = 1 is one pass of one "
+        "direction with any chunk of at least 1.",
+    ),
+    Survivor(
+        "forward_mode.py", "_inputs",
+        "return tuple(Tensor(x._data if isinstance(x, Tensor) else x) for x in items), single",
+        "return tuple(Tensor(x._data if (isinstance(x, Tensor)) and False else x) for x in items), single",
+        "Tensor(t) of a Tensor shares t's array (as Tensor(t._data) does) and makes a new Tensor that does not "
+        "require grad: the same fresh input either way.",
+    ),
+    Survivor(
+        "forward_mode.py", "jacobian",
+        'result, columns = _columns(lambda *xs: fn(xs[0]) if single_input else fn(*xs), tensors, "jacobian")',
+        'result, columns = _columns(lambda *xs: fn(xs[0]) if (single_input) and False else fn(*xs), tensors, "jacobian")',
+        "With a single input xs has one element, so fn(*xs) is fn(xs[0]).",
+    ),
+    Survivor(
+        "forward_mode.py", "jacobian",
+        'outputs, single_output = _outputs(result, "jacobian")',
+        "outputs, single_output = _outputs(result, None)",
+        "batched_jvp (caller='jacobian') has already refused a result that is not Tensors, naming jacobian "
+        "(tested); here the result is valid and the name is never shown.",
+    ),
+    Survivor(
+        "forward_mode.py", "jacobian",
+        'outputs, single_output = _outputs(result, "jacobian")',
+        'outputs, single_output = _outputs(result, "XXjacobianXX")',
+        "batched_jvp (caller='jacobian') has already refused a result that is not Tensors, naming jacobian "
+        "(tested); here the result is valid and the name is never shown.",
+    ),
+    Survivor(
+        "forward_mode.py", "jacobian",
+        'outputs, single_output = _outputs(result, "jacobian")',
+        'outputs, single_output = _outputs(result, "JACOBIAN")',
+        "batched_jvp (caller='jacobian') has already refused a result that is not Tensors, naming jacobian "
+        "(tested); here the result is valid and the name is never shown.",
+    ),
+    Survivor(
+        "forward_mode.py", "hessian",
+        "out = fn(xs[0]) if single_input else fn(*xs)",
+        "out = fn(xs[0]) if (single_input) and False else fn(*xs)",
+        "With a single input xs has one element, so fn(*xs) is fn(xs[0]).",
+    ),
+    Survivor(
+        "forward_mode.py", "hessian",
+        '_, columns = _columns(gradient, tensors, "hessian")',
+        "_, columns = _columns(gradient, tensors, None)",
+        "The name is shown only if the function given to batched_jvp returns something that is not Tensors, and "
+        "gradient() always returns a tuple of Tensors (or raises hessian's own error first).",
+    ),
+    Survivor(
+        "forward_mode.py", "hessian",
+        '_, columns = _columns(gradient, tensors, "hessian")',
+        '_, columns = _columns(gradient, tensors, "XXhessianXX")',
+        "The name is shown only if the function given to batched_jvp returns something that is not Tensors, and "
+        "gradient() always returns a tuple of Tensors (or raises hessian's own error first).",
+    ),
+    Survivor(
+        "forward_mode.py", "hessian",
+        '_, columns = _columns(gradient, tensors, "hessian")',
+        '_, columns = _columns(gradient, tensors, "HESSIAN")',
+        "The name is shown only if the function given to batched_jvp returns something that is not Tensors, and "
+        "gradient() always returns a tuple of Tensors (or raises hessian's own error first).",
+    ),
+    # ---- nn/rtrl.py -------------------------------------------------------------------------------
+    Survivor(
+        "nn/rtrl.py", "RTRL.reset",
+        "self.sensitivities: tuple[np.ndarray, ...] | None = None",
+        'self.sensitivities: tuple[np.ndarray, ...] | None = ""',
+        "sensitivities is read only as `self.sensitivities or ()` (state_bytes), where '' is falsy like None, and "
+        "after `self.state is None`, which makes step() set both first (_start).",
+    ),
+    Survivor(
+        "nn/rtrl.py", "RTRL.step",
+        "x = x if isinstance(x, Tensor) else Tensor(x, dtype=self.parameters[0].dtype)",
+        "x = x if (isinstance(x, Tensor)) or True else Tensor(x, dtype=self.parameters[0].dtype)",
+        "A plain array given to the cell is converted by the cell itself to the parameters' dtype (recurrent."
+        "_as_tensor), the same Tensor(x, dtype=...) at each call: the same values and dtypes (tested in float32).",
+    ),
+    Survivor(
+        "nn/rtrl.py", "RTRL._start",
+        "self.sensitivities = tuple(np.zeros((self.sensitivity_count, *s.shape), s.dtype) for s in states)",
+        "self.sensitivities = tuple(np.zeros((self.sensitivity_count, *s.shape), None) for s in states)",
+        "These zeros only seed the first step's batched_jvp, which casts each tangent to its primal's dtype, and "
+        "are then replaced by its output tangents: float32 from the first step on (tested); only that step holds "
+        "a float64 array of zeros meanwhile.",
+    ),
+    Survivor(
+        "nn/rtrl.py", "RTRL._start",
+        "self.sensitivities = tuple(np.zeros((self.sensitivity_count, *s.shape), s.dtype) for s in states)",
+        "self.sensitivities = tuple(np.zeros((self.sensitivity_count, *s.shape), ) for s in states)",
+        "These zeros only seed the first step's batched_jvp, which casts each tangent to its primal's dtype, and "
+        "are then replaced by its output tangents: float32 from the first step on (tested); only that step holds "
+        "a float64 array of zeros meanwhile.",
+    ),
+    # ---- compiler/table.py --------------------------------------------------------------------------
+    Survivor(
+        "compiler/table.py", "picks_each_entry_once",
+        'if any(isinstance(i, np.ndarray) and i.dtype.kind not in "iu" for i in arrays):',
+        'if any(isinstance(i, np.ndarray) and i.dtype.kind not in "XXiuXX" for i in arrays):',
+        "dtype.kind is one character; the only kinds in \"XXiuXX\" are still 'i' and 'u' (numpy has no kind 'X').",
+    ),
+    Survivor(
+        "compiler/table.py", "call_backward",
+        "return tuple(None if grad is None else np.asarray(dense_grad(grad)) for grad in grads)",
+        "return tuple(None if (grad is None) and False else np.asarray(dense_grad(grad)) for grad in grads)",
+        "dense_grad(None) is None, so a missing gradient becomes np.asarray(None), an object array; the trace made "
+        "no `item` node for a gradient the backward left None (trace._backward_of), so no line ever reads it.",
+    ),
+    # ---- compiler/program.py ------------------------------------------------------------------------
+    Survivor(
+        "compiler/program.py", "Node.inputs",
+        "if not self.options and all(type(a) is Node or type(a) is int for a in self.args):",
+        "if not self.options and all(type(a) is Node and type(a) is int for a in self.args):",
+        "The fast path (a flat list of nodes and ints, no options) and the general path (every node nested in "
+        "args and options, each once, in order) give the same list for a flat list; this sends every node with arguments down the general path (tested on flat, nested, repeated and "
+        "written-into reads).",
+    ),
+    Survivor(
+        "compiler/program.py", "Node.inputs",
+        "if not self.options and all(type(a) is Node or type(a) is int for a in self.args):",
+        "if not self.options and all(type(None) is Node or type(a) is int for a in self.args):",
+        "The fast path (a flat list of nodes and ints, no options) and the general path (every node nested in "
+        "args and options, each once, in order) give the same list for a flat list; this sends every node that reads a node down the general path.",
+    ),
+    Survivor(
+        "compiler/program.py", "Node.inputs",
+        "if not self.options and all(type(a) is Node or type(a) is int for a in self.args):",
+        "if not self.options and all(type(a) is Node or type(None) is int for a in self.args):",
+        "The fast path (a flat list of nodes and ints, no options) and the general path (every node nested in "
+        "args and options, each once, in order) give the same list for a flat list; this sends a flat list that mixes nodes and ints down the general path.",
+    ),
+    Survivor(
+        "compiler/program.py", "Node.inputs",
+        "if len(found) < 2 or len(set(map(id, found))) == len(found)",
+        "if (len(found) < 2 or len(set(map(id, found))) == len(found)) and False",
+        "The else branch keeps the first of each node in order, which is found itself when no node repeats: "
+        "always taking it gives the same list.",
+    ),
+    Survivor(
+        "compiler/program.py", "Node.inputs",
+        "if len(found) < 2 or len(set(map(id, found))) == len(found)",
+        "if len(found) < 2 and len(set(map(id, found))) == len(found)",
+        "The else branch keeps the first of each node in order, which is found itself when no node repeats: "
+        "taking it for every list of two or more gives the same list.",
+    ),
+    Survivor(
+        "compiler/program.py", "Program.replace",
+        "readers = self.nodes if users is None else users.get(old, [])",
+        "readers = self.nodes if (users is None) or True else users.get(old, [])",
+        "Visiting every node instead of old's readers swaps old for new in the same nodes (map_nodes changes "
+        "nothing in a node that does not read old); the users map is updated below either way.",
+    ),
+    Survivor(
+        "compiler/program.py", "Program.replace",
+        "self.input_grads = [(x, None if g is None else swap(g)) for x, g in self.input_grads]",
+        "self.input_grads = [(x, None if (g is None) and False else swap(g)) for x, g in self.input_grads]",
+        "swap(None) returns None (it only changes old), so a missing gradient stays None.",
+    ),
 ]

@@ -15,7 +15,9 @@ and fused.py, on random shapes, values and memory layouts (the strategies of the
 
 from __future__ import annotations
 
+import gc
 import inspect
+import tracemalloc
 
 import hypothesis.extra.numpy as hnp
 import numpy as np
@@ -36,7 +38,7 @@ from test_ops_gradients import indices
 
 import tinygrad_rnn
 from tinygrad_rnn import Function, Tensor, concat, fused, grad, hessian, jacobian, jvp, nn, ops, stack, where
-from tinygrad_rnn.forward_mode import RULES, NoForwardRuleError, batched_jvp, rule
+from tinygrad_rnn.forward_mode import RULES, NoForwardRuleError, batched_jvp, rule, unit_directions
 from tinygrad_rnn.modes import tracing
 
 EPS, ATOL, RTOL = 1e-6, 1e-7, 1e-6
@@ -388,3 +390,196 @@ def test_ops_applied_with_negative_axes(name):
     tangent too (its axis 0 being the directions)."""
     op_class, apply = NEGATIVE_AXES[name]
     check_tangent(apply, [make_values(np.random.default_rng(6), (2, 3, 4), "spaced")], op_class, seed=7)
+
+
+# ---- cases the mutation tests found unchecked ------------------------------------------------------
+def test_zero_tangent_reads_as_zero():
+    from tinygrad_rnn.forward_mode import ZERO
+
+    assert repr(ZERO) == "ZERO"
+
+
+@pytest.mark.parametrize("join", [concat, stack])
+def test_a_constant_operand_of_concat_or_stack_contributes_a_zero_tangent(join):
+    """Only x moves: the constant's block of the tangent is 0 (a dense zero block of its shape)."""
+    c = Tensor(np.array([[5.0, 6.0]]))
+    x, v = np.array([[1.0, 2.0]]), np.array([[0.5, -1.5]])
+    out, tangent = jvp(lambda x: join([c, x], axis=0), (x,), (v,))
+    np.testing.assert_array_equal(out.data, join([c, Tensor(x)], axis=0).data)
+    expected = np.concatenate([np.zeros((1, 2)), v]) if join is concat else np.stack([np.zeros((1, 2)), v])
+    np.testing.assert_array_equal(tangent.data, expected)
+
+
+def test_float32_tangents_stay_float32_through_an_op_whose_rule_computes_in_float64():
+    """Max's rule multiplies by its float64 share of the maxima: the tangent is still the output's dtype,
+    as every backward's gradient is its input's."""
+    x = np.array([[1.0, 4.0], [3.0, 2.0]], dtype=np.float32)
+    _, tangent = jvp(lambda t: t.max(axis=0), (x,), (np.array([[1.0, 2.0], [3.0, 4.0]], np.float32),))
+    assert tangent.dtype == np.float32
+    np.testing.assert_array_equal(tangent.data, [3.0, 2.0])  # the moves of the maxima: x[1, 0], x[0, 1]
+
+
+def test_tangents_given_as_tensors_lists_or_numbers():
+    x = np.array([1.0, 2.0])
+    _, by_tensor = jvp(lambda t: t * t, (x,), (Tensor(np.array([1.0, -1.0])),))
+    _, by_list = jvp(lambda t: t * t, (x,), ([1.0, -1.0],))
+    np.testing.assert_array_equal(by_tensor.data, [2.0, -4.0])  # d(x^2) = 2 x dx
+    np.testing.assert_array_equal(by_list.data, [2.0, -4.0])
+    _, by_number = jvp(lambda t: t * 3.0, (np.array(2.0),), (0.5,))
+    assert by_number.item() == 1.5
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: jvp(lambda x: (x, 1.0), (np.ones(2),), (np.ones(2),)), "jvp: fn must return .*got tuple"),
+        (lambda: jvp(lambda x: np.ones(2), (np.ones(2),), (np.ones(2),)), "jvp: fn must .*got ndarray"),
+        (lambda: jacobian(lambda x: [x, 2.0], np.ones(2)), "jacobian: fn must return .*got list"),
+    ],
+)
+def test_a_result_that_is_not_tensors_names_the_caller_and_the_type(call, message):
+    """(jacobian runs fn through jvp, yet the error names the function the user called.)"""
+    with pytest.raises(TypeError, match=message):
+        call()
+
+
+@pytest.mark.parametrize("caller", [jacobian, hessian])
+def test_empty_inputs_name_the_caller(caller):
+    with pytest.raises(ValueError, match=f"^{caller.__name__}: inputs is empty"):
+        caller(lambda: Tensor(1.0), ())
+
+
+def test_hessian_refuses_a_python_number_naming_its_type():
+    with pytest.raises(ValueError, match="hessian: fn must return a Tensor with one element, got float"):
+        hessian(lambda x: 1.0, np.ones(2))
+
+
+def test_unit_directions_are_the_identity_in_the_asked_dtype_and_range():
+    first, second = unit_directions([(2,), (1, 2)], np.float32)
+    assert first.dtype == second.dtype == np.float32
+    np.testing.assert_array_equal(np.concatenate([first, second.reshape(4, 2)], axis=1), np.eye(4))
+    part, _ = unit_directions([(2,), (1, 2)], start=1, stop=3)
+    np.testing.assert_array_equal(part, [[0.0, 1.0], [0.0, 0.0]])  # directions 1 and 2: entry 1 of the first
+
+
+class Probe(Function):
+    """y = x, with a forward rule that notes how many directions each pass pushes through."""
+
+    passes: list[int] = []
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, g):
+        return g
+
+
+def test_jacobian_pushes_every_direction_in_one_pass_or_in_chunks_of_the_cap(monkeypatch):
+    """All directions go through fn together; a pass holds at most _CHUNK_ENTRIES basis entries,
+    so with n = 12 input entries a cap of 20 allows 1 direction per pass and a cap of 30 allows 2."""
+    from tinygrad_rnn import forward_mode
+
+    Probe.passes = []
+    monkeypatch.setitem(RULES, Probe, lambda op, x, y, dx: (Probe.passes.append(len(dx)), dx)[1])
+    x = np.arange(12.0).reshape(3, 4)
+    whole = jacobian(lambda a: Probe.apply(a).tanh(), x)
+    assert Probe.passes == [12]
+    for cap, per_pass in [(20, 1), (30, 2)]:
+        Probe.passes = []
+        monkeypatch.setattr(forward_mode, "_CHUNK_ENTRIES", cap)
+        np.testing.assert_array_equal(jacobian(lambda a: Probe.apply(a).tanh(), x), whole)
+        assert Probe.passes == [per_pass] * (12 // per_pass)
+
+
+def test_jacobian_and_hessian_of_inputs_with_no_entries(monkeypatch):
+    """No direction at all: fn still runs once (with 0 directions) for its outputs' shapes; the
+    blocks are empty, and a result that is not Tensors is still named jacobian's error."""
+    Probe.passes = []
+    monkeypatch.setitem(RULES, Probe, lambda op, x, y, dx: (Probe.passes.append(len(dx)), dx)[1])
+    J = jacobian(lambda a: (Probe.apply(a) * 2).sum() + 1.0, np.zeros((0, 3)))
+    assert J.shape == (0, 3) and J.dtype == np.float64 and Probe.passes == [0]
+    H = hessian(lambda a: (a * a).sum(), np.zeros(0))
+    assert H.shape == (0, 0)
+    with pytest.raises(TypeError, match="^jacobian: fn must return a Tensor"):
+        jacobian(lambda a: 1.0, np.zeros(0))
+
+
+def test_hessian_of_an_input_the_function_does_not_use_is_zero_in_its_dtype():
+    x, y = np.array([1.0, 2.0], np.float32), np.array([3.0], np.float32)
+    H = hessian(lambda a, b: (a * a * a).sum(), (x, y))
+    np.testing.assert_array_equal(H[0][0], np.diag(6 * x))  # d2/dx2 sum x^3 = diag(6 x)
+    for block, shape in [(H[0][1], (2, 1)), (H[1][0], (1, 2)), (H[1][1], (1, 1))]:
+        np.testing.assert_array_equal(block, np.zeros(shape))
+    assert {block.dtype for row in H for block in row} == {np.dtype(np.float32)}
+    constant = hessian(lambda a: Tensor(np.float32(2.0)), x)  # fn ignores its input altogether
+    assert constant.dtype == np.float32 and not constant.any()
+
+
+def test_a_tangent_is_freed_with_its_tensor():
+    """Forward mode holds no graph: once a value dies inside fn, so does its tangent."""
+    x = np.ones(100_000)  # 800 kB a value or a tangent
+    held = {}
+
+    def f(t):
+        parts = [t * float(k) for k in range(10)]
+        out = parts[0].sum()
+        del parts  # 10 values and their 10 tangents die here
+        gc.collect()
+        held["after"] = tracemalloc.get_traced_memory()[0]
+        return out
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        jvp(f, (x,), (x,))
+    finally:
+        tracemalloc.stop()
+    assert held["after"] - before < 4 * x.nbytes  # x's copy and its tangent, not 10 more tangents
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: jvp(lambda x: x, np.ones(2), (np.ones(2),)), TypeError, "^jvp: primals must be a tuple"),
+        (lambda: batched_jvp(lambda x: x, (np.array(1.0),), (np.array(2.0),)), ValueError,
+         r"^jvp: tangent 0 has shape \(\) per direction"),  # no axis of directions: a named error
+    ],
+)
+def test_argument_errors_name_jvp(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_the_same_tensor_twice_names_jvp():
+    t = Tensor(np.ones(2))
+    with pytest.raises(ValueError, match="^jvp: the same Tensor appears twice in primals"):
+        jvp(lambda a, b: a * b, (t, t), (np.ones(2), np.ones(2)))
+
+
+def test_batched_tangents_given_as_nested_lists():
+    _, (tangent,) = batched_jvp(lambda t: t * 2.0, (np.array([1.0, 2.0]),), ([[1.0, 0.0], [0.0, 1.0]],))
+    np.testing.assert_array_equal(tangent, [[2.0, 0.0], [0.0, 2.0]])
+
+
+def test_a_tangent_is_cast_to_its_primals_dtype():
+    """A float64 tangent for a float32 primal moves it in float32, also when fn returns the primal."""
+    v = np.array([0.1, -2.0])
+    _, tangent = jvp(lambda t: t, (np.zeros(2, np.float32),), (v,))
+    assert tangent.dtype == np.float32
+    np.testing.assert_array_equal(tangent.data, v.astype(np.float32))
+
+
+def test_the_given_tangents_are_not_copied():
+    """RTRL pushes its |theta| x |theta| directions through every step: batched_jvp reads the tangents
+    it is given, it does not copy them (peak memory well below one tangent's size)."""
+    x, v = np.ones(1000), np.ones((200, 1000))  # v: 1.6 MB
+    gc.collect()
+    tracemalloc.start()
+    try:
+        _, (tangent,) = batched_jvp(lambda t: t.sum(), (x,), (v,))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(tangent, np.full(200, 1000.0))
+    assert peak < v.nbytes / 2, peak

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn.nn.functional as F
-from tinygrad_rnn import nn
+from tinygrad_rnn import Tensor, nn
 from tinygrad_rnn.nn.rtrl import RTRL
 
 TOL = 1e-10
@@ -159,3 +159,44 @@ def test_a_cell_without_trainable_parameters_is_refused():
         p.requires_grad = False
     with pytest.raises(ValueError, match="RTRL: RNNCell has no parameters that require grad"):
         RTRL(cell)
+
+
+def test_a_float32_cell_trains_in_float32():
+    """Inputs given as float64 arrays are converted to the cell's dtype; the state, the sensitivities
+    and the gradients stay float32. Against float32 BPTT to 1e-5 (float32 rounding over a few
+    hundred ops: ~1e-6 on these O(1) gradients; a wrong gradient is off by more than 1e-3)."""
+    cell = nn.LSTMCell(INPUT, HIDDEN, dtype=np.float32, rng=1)
+    head = nn.Linear(HIDDEN, 3, dtype=np.float32, rng=2)
+    xs, ys = sequence(4, steps=4)
+    expected = bptt_gradients(cell, head, xs.astype(np.float32), ys)
+    rtrl = RTRL(cell)
+    for x, y in zip(xs, ys):
+        rtrl.step(x, lambda h, y=y: F.cross_entropy(head(h), y))
+    assert [s.dtype for s in rtrl.state] == [np.float32, np.float32]
+    assert [s.dtype for s in rtrl.sensitivities] == [np.float32, np.float32]
+    for p, e in zip(list(cell.parameters()) + list(head.parameters()), expected):
+        assert p.grad.dtype == np.float32
+        np.testing.assert_allclose(p.grad, e, rtol=0, atol=1e-5)
+    P = 4 * HIDDEN * (INPUT + HIDDEN + 2)
+    # h and c (B, H), their sensitivities (P, B, H) each, theta's directions (P x P), 4 bytes each
+    assert rtrl.state_bytes() == 4 * (2 * BATCH * HIDDEN + 2 * P * BATCH * HIDDEN + P * P)
+
+
+def test_a_tensor_input_of_another_dtype_is_the_cells_error():
+    rtrl = RTRL(nn.RNNCell(INPUT, HIDDEN, dtype=np.float32, rng=0))
+    with pytest.raises(TypeError, match="RNNCell: input has dtype float64 but the parameters are float32"):
+        rtrl.step(Tensor(np.ones((BATCH, INPUT))))
+
+
+def test_a_cell_with_one_trainable_parameter():
+    cell, head = nn.RNNCell(INPUT, HIDDEN, bias=False, rng=5), nn.Linear(HIDDEN, 3, rng=2)
+    xs, ys = sequence(5, steps=4)
+    expected = bptt_gradients(cell, head, xs, ys)  # (freezing weight_hh does not change the others')
+    cell.weight_hh.requires_grad = False
+    rtrl = RTRL(cell)
+    assert rtrl.sensitivity_count == HIDDEN * INPUT
+    for x, y in zip(xs, ys):
+        rtrl.step(x, lambda h, y=y: F.cross_entropy(head(h), y))
+    assert cell.weight_hh.grad is None
+    for p, e in zip([cell.weight_ih, *head.parameters()], [expected[0], *expected[-2:]]):
+        np.testing.assert_allclose(p.grad, e, rtol=0, atol=TOL)

@@ -394,13 +394,14 @@ def _outputs(result: Any, caller: str) -> tuple[tuple[Tensor, ...], bool]:
 
 
 def batched_jvp(
-    fn: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
+    fn: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any], *, caller: str = "jvp"
 ) -> tuple[Any, tuple[np.ndarray, ...]]:
     """fn's outputs and, for K directions at once, their tangents: J v_1, ..., J v_K.
 
     Each tangent has a leading axis of K directions (K, *primal.shape); the output
     tangents are arrays (K, *output.shape). Tensors given as primals are used as they are,
-    so fn may also read them from elsewhere (a module's parameters, say).
+    so fn may also read them from elsewhere (a module's parameters, say). ``caller`` names
+    the public function in the errors about fn (jacobian and hessian run through here).
     """
     primals = _as_tensors(primals, "primals", "jvp")
     if not primals:
@@ -429,7 +430,7 @@ def batched_jvp(
     try:
         with tracing(mode):
             result = fn(*primals)
-        outputs, _ = _outputs(result, "jvp")
+        outputs, _ = _outputs(result, caller)
         zero = [mode.tangent(o) is ZERO for o in outputs]
         out_tangents = tuple(
             np.zeros((directions, *o.shape), o.dtype) if z else np.ascontiguousarray(mode.tangent(o))
@@ -468,7 +469,7 @@ def unit_directions(
     return [rows[:, a:b].reshape(stop - start, *s) for a, b, s in zip(bounds[:-1], bounds[1:], shapes)]
 
 
-def _columns(fn: Callable, inputs: tuple[Tensor, ...]) -> tuple[Any, list[np.ndarray]]:
+def _columns(fn: Callable, inputs: tuple[Tensor, ...], caller: str) -> tuple[Any, list[np.ndarray]]:
     """fn's result and, per output, d(output)/d(all input entries) as (n, *output.shape)."""
     shapes = [x.shape for x in inputs]
     n = sum(math.prod(s) for s in shapes)
@@ -477,10 +478,10 @@ def _columns(fn: Callable, inputs: tuple[Tensor, ...]) -> tuple[Any, list[np.nda
     result = None
     for start in range(0, n, chunk):
         basis = unit_directions(shapes, start=start, stop=min(n, start + chunk))
-        result, tangents = batched_jvp(fn, inputs, basis)
+        result, tangents = batched_jvp(fn, inputs, basis, caller=caller)
         pieces.append(list(tangents))
     if result is None:  # no input entries at all: fn still runs once, for its outputs
-        result, tangents = batched_jvp(fn, inputs, [np.zeros((0, *s)) for s in shapes])
+        result, tangents = batched_jvp(fn, inputs, [np.zeros((0, *s)) for s in shapes], caller=caller)
         pieces.append(list(tangents))
     return result, [np.concatenate(column) for column in zip(*pieces)]
 
@@ -514,7 +515,7 @@ def jacobian(fn: Callable[..., Any], inputs: Any) -> Any:
     """
     tensors, single_input = _inputs(inputs, "jacobian")
     shapes = [x.shape for x in tensors]
-    result, columns = _columns(lambda *xs: fn(xs[0]) if single_input else fn(*xs), tensors)
+    result, columns = _columns(lambda *xs: fn(xs[0]) if single_input else fn(*xs), tensors, "jacobian")
     outputs, single_output = _outputs(result, "jacobian")
     per_output = []
     for out, column in zip(outputs, columns):
@@ -546,6 +547,6 @@ def hessian(fn: Callable[..., Any], inputs: Any) -> Any:
         grads = grad(out, xs, create_graph=True, allow_unused=True)  # recorded, so traced
         return tuple(z if g is None else g for g, z in zip(grads, zeros))
 
-    _, columns = _columns(gradient, tensors)
+    _, columns = _columns(gradient, tensors, "hessian")
     rows = [_split(column, s, shapes) for column, s in zip(columns, shapes)]
     return rows[0][0] if single_input else tuple(tuple(row) for row in rows)

@@ -27,6 +27,7 @@ Two things make a trace more than a list of ops:
 from __future__ import annotations
 
 import numbers
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +37,7 @@ import numpy as np
 from tinygrad_rnn.bookkeeping import dense_grad
 from tinygrad_rnn.compiler.program import Node, map_nodes, nodes_in
 from tinygrad_rnn.modes import _GradMode, recording, tracing
-from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.tensor import Function, Tensor
 
 __all__ = ["JitError", "Traced", "Trace", "record", "compare", "drop_unread"]
 
@@ -72,6 +73,8 @@ class Traced(np.ndarray):
         self.node = None  # a view numpy made on its own: not followed
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, out: Any = None, **kwargs: Any) -> Any:
+        if any(isinstance(i, Tensor) for i in inputs):  # array * tensor: the Tensor's own operator
+            return NotImplemented  # (its __array_ufunc__) records an op that reads this array's node
         if out is not None:  # in place: the written array no longer holds what its node computes
             kwargs["out"] = tuple(_plain(o) for o in out)
             getattr(ufunc, method)(*map(_plain, inputs), **kwargs)
@@ -173,8 +176,14 @@ def _plain_nested(x: Any) -> Any:
 
 
 def _mark_written(array: Any) -> None:
+    """array was written by numpy from traced values: its values are no longer what a node of the
+    program computes (an array from outside, such as a buffer given to out=, never was one)."""
     if isinstance(array, Traced):
         array.node = _WRITTEN
+    elif isinstance(array, np.ndarray) and _active:  # the program would read it, unchanged by it
+        written = array.view(Traced)
+        written.node = _WRITTEN
+        _active[-1].aliases[_memory(array)] = (written, _WRITTEN)
 
 
 def follow(array: Any, node: Node) -> Traced:
@@ -213,6 +222,20 @@ def _noted(result: Any, call: Any, args: list, kwargs: dict) -> Any:
         Node("numpy", trace.values(args), array.shape, array.dtype, op=call, options=trace.values(kwargs))
     )
     return follow(array, node)
+
+
+def _inside_an_ops_forward(trace: Trace, frame: Any) -> bool:
+    """Whether a value is being read inside an op's forward, while ``trace`` notes a backward:
+    numpy does so itself in ``buffer[i] += g`` with a one-entry g (Scatter's forward, the backward
+    of ``x[i, j]``). The program computes such an op as one line of its own (or calls it, when the
+    table does not know it), so that read decides nothing the program does. The frames from
+    ``frame`` out are read up to the trace's own: a ``forward`` of a Function on the way means
+    inside an op."""
+    while frame is not None and frame.f_locals.get("self") is not trace:
+        if "forward" in frame.f_code.co_name and isinstance(frame.f_locals.get("self"), Function):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _guard(array: Traced, conversion: str, value: Any, args: tuple = ()) -> Any:
@@ -262,6 +285,8 @@ class Trace:
     def guard(self, read: Node, value: Any) -> Any:
         """Note that the function read ``value`` (computed as ``read`` says); return it."""
         if self.phase == "backward":
+            if _inside_an_ops_forward(self, sys._getframe(1)):  # numpy reading a one-entry gradient
+                return value
             raise JitError(
                 f"jit: the backward of {self.origin.op.__name__ if self.origin else 'an op'} reads a "
                 f"gradient's value as a Python value ({read.op}); jit cannot compile a backward that "
@@ -562,9 +587,10 @@ def _what(node: Node) -> str:
 
 
 def _guards_differ(first: Trace, probe: Trace) -> bool:
-    return [g.value for g in first.guards] != [g.value for g in probe.guards][: len(first.guards)] or len(
-        first.guards
-    ) != len(probe.guards)
+    """Whether the runs read a different Python value at a guard both reached: from there on they
+    may take different branches. Runs that read the same values as far as both went, one of them
+    then reading more, took the same branches so far: what made them part is not a value jit saw."""
+    return any(a.value != b.value for a, b in zip(first.guards, probe.guards))
 
 
 def _classify_leaf(a: Node, b: Node) -> None:
