@@ -356,10 +356,22 @@ def test_initialisation_is_uniform_in_plus_minus_one_over_sqrt_hidden(make, gate
         assert abs(values.var() - bound**2 / 3) < 5 * bound**2 * np.sqrt(4 / 45 / n), name
 
 
-def test_cells_with_the_same_rng_seed_are_identical_and_different_seeds_differ():
-    a, b, c = nn.GRUCell(I, H, rng=1), nn.GRUCell(I, H, rng=1), nn.GRUCell(I, H, rng=2)
-    np.testing.assert_array_equal(a.weight_hh.data, b.weight_hh.data)
-    assert not np.array_equal(a.weight_hh.data, c.weight_hh.data)
+ALL_CELLS = [nn.RNNCell, nn.GRUCell, nn.LSTMCell, nn.LeakyRNNCell]
+
+
+@pytest.mark.parametrize("make", ALL_CELLS, ids=lambda m: m.__name__)
+def test_cells_with_the_same_rng_seed_are_identical_and_different_seeds_differ(make):
+    # The seed must reach the draws of every parameter: rng=1 twice gives the same cell.
+    a, b, c = make(I, H, rng=1), make(I, H, rng=1), make(I, H, rng=2)
+    for (name, p), (_, q), (_, r) in zip(a.named_parameters(), b.named_parameters(), c.named_parameters()):
+        np.testing.assert_array_equal(p.data, q.data, err_msg=name)
+        assert not np.array_equal(p.data, r.data), name
+
+
+@pytest.mark.parametrize("make", ALL_CELLS, ids=lambda m: m.__name__)
+def test_cells_are_composed_unless_asked_to_be_fused(make):
+    assert make(I, H).fused is False
+    assert make(I, H, fused=True).fused is True
 
 
 @both_forms
@@ -389,13 +401,50 @@ def test_bad_cell_inputs_name_the_cell_and_shapes(call, message):
 @pytest.mark.parametrize(
     "make,message",
     [
-        (lambda: nn.RNNCell(I, H, nonlinearity="sigmoid"), "nonlinearity must be 'tanh' or 'relu'"),
+        (lambda: nn.RNNCell(I, H, nonlinearity="sigmoid"), "^RNNCell: nonlinearity must be 'tanh' or 'relu'"),
         (lambda: nn.LeakyRNNCell(I, H, alpha=1.0), "alpha must be a number strictly between 0 and 1"),
         (lambda: nn.LeakyRNNCell(I, H, alpha=0), "alpha must be"),
-        (lambda: nn.GRUCell(0, H), "input_size must be a positive integer"),
-        (lambda: nn.LSTMCell(I, 2.5), "hidden_size must be a positive integer"),
+        # Not a number at all: the same ValueError, not a TypeError from comparing "0.5" with 0.
+        (lambda: nn.LeakyRNNCell(I, H, alpha="0.5"), "^LeakyRNNCell: alpha must be a number"),
+        (lambda: nn.GRUCell(0, H), "^GRUCell: input_size must be a positive integer, got 0"),
+        (lambda: nn.LSTMCell(I, 2.5), "^LSTMCell: hidden_size must be a positive integer, got 2.5"),
     ],
 )
-def test_bad_cell_construction_is_rejected(make, message):
+def test_bad_cell_construction_is_rejected(make, message):  # the message names the cell and the argument
     with pytest.raises(ValueError, match=message):
         make()
+
+
+# ---- repr: PyTorch's form, "Cell(input_size, hidden_size" and then only the options not at their default
+@pytest.mark.parametrize(
+    "make,expected",
+    [
+        (lambda: nn.RNNCell(4, 3), "RNNCell(4, 3)"),
+        (lambda: nn.RNNCell(4, 3, bias=False), "RNNCell(4, 3, bias=False)"),
+        (lambda: nn.RNNCell(4, 3, fused=True), "RNNCell(4, 3, fused=True)"),
+        (lambda: nn.RNNCell(4, 3, nonlinearity="relu"), "RNNCell(4, 3, nonlinearity='relu')"),
+        (
+            lambda: nn.RNNCell(4, 3, bias=False, nonlinearity="relu", fused=True),
+            "RNNCell(4, 3, bias=False, fused=True, nonlinearity='relu')",
+        ),
+        (lambda: nn.GRUCell(4, 3), "GRUCell(4, 3)"),
+        (lambda: nn.GRUCell(4, 3, bias=False), "GRUCell(4, 3, bias=False)"),
+        (lambda: nn.GRUCell(4, 3, fused=True), "GRUCell(4, 3, fused=True)"),
+        (lambda: nn.GRUCell(4, 3, reset_after=False), "GRUCell(4, 3, reset_after=False)"),
+        (
+            lambda: nn.GRUCell(4, 3, bias=False, reset_after=False, fused=True),
+            "GRUCell(4, 3, bias=False, fused=True, reset_after=False)",
+        ),
+        (lambda: nn.LSTMCell(4, 3), "LSTMCell(4, 3)"),
+        (lambda: nn.LSTMCell(4, 3, bias=False, fused=True), "LSTMCell(4, 3, bias=False, fused=True)"),
+        # The leaky cell always shows its leak (it has no PyTorch counterpart to follow).
+        (lambda: nn.LeakyRNNCell(4, 3, alpha=0.25), "LeakyRNNCell(4, 3, alpha=0.25)"),
+        (lambda: nn.LeakyRNNCell(4, 3, learn_alpha=True), "LeakyRNNCell(4, 3, alpha=learned)"),
+        (
+            lambda: nn.LeakyRNNCell(4, 3, alpha=0.5, learn_alpha=True, bias=False, fused=True),
+            "LeakyRNNCell(4, 3, bias=False, fused=True, alpha=learned)",
+        ),
+    ],
+)
+def test_cell_repr_shows_the_sizes_and_the_options_not_at_their_default(make, expected):
+    assert repr(make()) == expected
