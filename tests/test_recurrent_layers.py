@@ -415,9 +415,11 @@ def test_bad_layer_inputs_name_the_layer_and_shapes(call, message):
         (lambda: nn.LSTM(I, H, num_layers=0), "LSTM: num_layers must be a positive integer"),
         (lambda: nn.GRU(I, H, dropout=1.5), r"GRU: dropout must be a probability in \[0, 1\]"),
         (lambda: nn.SkipRNN(I, H, delay=0), "SkipRNN: delay must be a positive integer"),
+        (lambda: nn.SkipRNN(0, H, delay=1), "^SkipRNN: input_size must be a positive integer, got 0"),
+        (lambda: nn.SkipRNN(I, -1, delay=1), "^SkipRNN: hidden_size must be a positive integer, got -1"),
     ],
 )
-def test_bad_layer_construction_is_rejected(make, message):
+def test_bad_layer_construction_is_rejected(make, message):  # the message names the layer and the argument
     with pytest.raises(ValueError, match=message):
         make()
 
@@ -427,3 +429,74 @@ def test_float32_layer_gives_float32_outputs(fused):
     layer = nn.LSTM(I, H, num_layers=2, bidirectional=True, fused=fused, rng=43).to(np.float32)
     output, (h_n, c_n) = layer(data((3, 2, I), 44))
     assert output.dtype == h_n.dtype == c_n.dtype == np.float32
+
+
+# ---- construction: seeds, defaults, repr ------------------------------------------------------
+ALL_LAYERS = [
+    lambda **options: nn.RNN(I, H, **options),
+    lambda **options: nn.GRU(I, H, **options),
+    lambda **options: nn.LSTM(I, H, **options),
+    lambda **options: nn.SkipRNN(I, H, delay=2, **options),
+]
+LAYER_IDS = ["RNN", "GRU", "LSTM", "SkipRNN"]
+
+
+@pytest.mark.parametrize("make", ALL_LAYERS, ids=LAYER_IDS)
+def test_layers_with_the_same_rng_seed_are_identical_and_different_seeds_differ(make):
+    # The seed must reach the draws of every parameter: rng=1 twice gives the same layer.
+    a, b, c = make(rng=1), make(rng=1), make(rng=2)
+    for (name, p), (_, q), (_, r) in zip(a.named_parameters(), b.named_parameters(), c.named_parameters()):
+        np.testing.assert_array_equal(p.data, q.data, err_msg=name)
+        assert not np.array_equal(p.data, r.data), name
+
+
+@pytest.mark.parametrize("make", ALL_LAYERS, ids=LAYER_IDS)
+def test_layers_are_composed_unless_asked_to_be_fused(make):
+    assert make().fused is False
+    assert make(fused=True).fused is True
+
+
+@pytest.mark.parametrize(
+    "make,expected",
+    [
+        # PyTorch's form: "Layer(input_size, hidden_size" and then only the options not at their default.
+        (lambda: nn.RNN(10, 20), "RNN(10, 20)"),
+        (lambda: nn.RNN(10, 20, num_layers=2), "RNN(10, 20, num_layers=2)"),
+        (lambda: nn.RNN(10, 20, bias=False), "RNN(10, 20, bias=False)"),
+        (lambda: nn.RNN(10, 20, batch_first=True), "RNN(10, 20, batch_first=True)"),
+        (lambda: nn.RNN(10, 20, num_layers=2, dropout=0.5), "RNN(10, 20, num_layers=2, dropout=0.5)"),
+        (lambda: nn.RNN(10, 20, bidirectional=True), "RNN(10, 20, bidirectional=True)"),
+        (lambda: nn.RNN(10, 20, fused=True), "RNN(10, 20, fused=True)"),
+        (lambda: nn.RNN(10, 20, nonlinearity="relu"), "RNN(10, 20, nonlinearity='relu')"),
+        (
+            lambda: nn.RNN(
+                10, 20, 2, "relu", bias=False, batch_first=True, dropout=0.5, bidirectional=True, fused=True
+            ),
+            "RNN(10, 20, num_layers=2, bias=False, batch_first=True, dropout=0.5, bidirectional=True, "
+            "fused=True, nonlinearity='relu')",
+        ),
+        (lambda: nn.GRU(10, 20), "GRU(10, 20)"),
+        (lambda: nn.GRU(10, 20, reset_after=False), "GRU(10, 20, reset_after=False)"),
+        (
+            lambda: nn.GRU(10, 20, 2, False, True, 0.5, True, False, fused=True),
+            "GRU(10, 20, num_layers=2, bias=False, batch_first=True, dropout=0.5, bidirectional=True, "
+            "fused=True, reset_after=False)",
+        ),
+        (lambda: nn.LSTM(10, 20), "LSTM(10, 20)"),
+        (
+            lambda: nn.LSTM(10, 20, 2, False, True, 0.5, True, fused=True),
+            "LSTM(10, 20, num_layers=2, bias=False, batch_first=True, dropout=0.5, bidirectional=True, "
+            "fused=True)",
+        ),
+        (lambda: nn.SkipRNN(10, 20, 4), "SkipRNN(10, 20, delay=4)"),
+        (lambda: nn.SkipRNN(10, 20, 4, bias=False), "SkipRNN(10, 20, delay=4, bias=False)"),
+        (lambda: nn.SkipRNN(10, 20, 4, batch_first=True), "SkipRNN(10, 20, delay=4, batch_first=True)"),
+        (lambda: nn.SkipRNN(10, 20, 4, fused=True), "SkipRNN(10, 20, delay=4, fused=True)"),
+        (
+            lambda: nn.SkipRNN(10, 20, 4, False, True, fused=True),
+            "SkipRNN(10, 20, delay=4, bias=False, batch_first=True, fused=True)",
+        ),
+    ],
+)
+def test_layer_repr_shows_the_sizes_and_the_options_not_at_their_default(make, expected):
+    assert repr(make()) == expected

@@ -770,5 +770,6 @@ class SkipRNN(_Options):
         return self._layout.restore(output, batched), h_n if batched else h_n.reshape(1, H)
 
     def extra_repr(self) -> str:
-        options = ("" if self.bias else ", bias=False") + (", fused=True" if self.fused else "")
+        options = ("" if self.bias else ", bias=False") + (", batch_first=True" if self.batch_first else "")
+        options += ", fused=True" if self.fused else ""
         return f"{self.input_size}, {self.hidden_size}, delay={self.delay}" + options
