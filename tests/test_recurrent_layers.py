@@ -415,6 +415,15 @@ def test_bad_layer_inputs_name_the_layer_and_shapes(call, message):
         (lambda: nn.LSTM(I, H, num_layers=0), "LSTM: num_layers must be a positive integer"),
         (lambda: nn.GRU(I, H, dropout=1.5), r"GRU: dropout must be a probability in \[0, 1\]"),
         (lambda: nn.SkipRNN(I, H, delay=0), "SkipRNN: delay must be a positive integer"),
+        (lambda: nn.RNN(0, H), "^RNN: input_size must be a positive integer, got 0"),
+        (lambda: nn.GRU(I, 0), "^GRU: hidden_size must be a positive integer, got 0"),
+        # dropout is a number in [0, 1]: True, a string or a negative number is refused (as PyTorch does).
+        (lambda: nn.GRU(I, H, dropout=True), r"^GRU: dropout must be a probability in \[0, 1\], got True"),
+        (
+            lambda: nn.LSTM(I, H, dropout="0.5"),
+            r"^LSTM: dropout must be a probability in \[0, 1\], got '0.5'",
+        ),
+        (lambda: nn.RNN(I, H, dropout=-0.25), r"^RNN: dropout must be a probability in \[0, 1\], got -0.25"),
         (lambda: nn.SkipRNN(0, H, delay=1), "^SkipRNN: input_size must be a positive integer, got 0"),
         (lambda: nn.SkipRNN(I, -1, delay=1), "^SkipRNN: hidden_size must be a positive integer, got -1"),
     ],
@@ -454,6 +463,13 @@ def test_layers_with_the_same_rng_seed_are_identical_and_different_seeds_differ(
 def test_layers_are_composed_unless_asked_to_be_fused(make):
     assert make().fused is False
     assert make(fused=True).fused is True
+
+
+@pytest.mark.parametrize("p", [np.float32(0.25), np.float64(0.25), np.int64(0), np.int64(1)], ids=repr)
+def test_a_numpy_scalar_is_a_dropout_probability(p):
+    # PyTorch accepts any numbers.Number in [0, 1]; numpy's scalars are such numbers.
+    layer = nn.GRU(I, H, num_layers=2, dropout=p)
+    assert type(layer.dropout) is float and layer.dropout == float(p)
 
 
 @pytest.mark.parametrize(

@@ -448,7 +448,11 @@ class _StackedRecurrent(_Options):
         self.input_size = _check_size(input_size, "input_size", owner)
         self.hidden_size = _check_size(hidden_size, "hidden_size", owner)
         self.num_layers = _check_size(num_layers, "num_layers", owner)
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
+        if (  # numpy's scalars are numbers too, as for PyTorch (numbers.Number)
+            isinstance(dropout, bool)
+            or not isinstance(dropout, (int, float, np.integer, np.floating))
+            or not 0 <= dropout <= 1
+        ):
             raise ValueError(f"{owner}: dropout must be a probability in [0, 1], got {dropout!r}")
         self.bias, self.batch_first = _flag(bias, "bias", owner), _flag(batch_first, "batch_first", owner)
         self.dropout, self.bidirectional = float(dropout), _flag(bidirectional, "bidirectional", owner)
