@@ -23,6 +23,12 @@ class Survivor(NamedTuple):
     why: str  # why no call can tell the two apart
 
 
+_STACKED_DEFAULT_UNUSED = (
+    "_StackedRecurrent is private and its only subclasses, RNN, GRU and LSTM, pass every argument of its "
+    "signature to super().__init__ explicitly (their own defaults are the public ones, pinned by the repr "
+    "tests), so its defaults are never used."
+)
+
 SURVIVORS: list[Survivor] = [
     Survivor(
         "optim.py", "Optimizer.state_dict",
@@ -1001,6 +1007,43 @@ SURVIVORS: list[Survivor] = [
         "p.data = arrays[name].astype(p.dtype, )",
         "ndarray.astype's copy defaults to True, so both always give the parameter a new array; copy=True "
         "only says so to the reader.",
+    ),
+    # ---- nn/recurrent.py (construction and repr)
+    Survivor(
+        "nn/recurrent.py", "_StackedRecurrent.__init__",
+        "num_layers: int = 1,",
+        "num_layers: int = 2,",
+        _STACKED_DEFAULT_UNUSED,
+    ),
+    Survivor(
+        "nn/recurrent.py", "_StackedRecurrent.__init__",
+        "bias: bool = True,",
+        "bias: bool = False,",
+        _STACKED_DEFAULT_UNUSED,
+    ),
+    Survivor(
+        "nn/recurrent.py", "_StackedRecurrent.__init__",
+        "batch_first: bool = False,",
+        "batch_first: bool = True,",
+        _STACKED_DEFAULT_UNUSED,
+    ),
+    Survivor(
+        "nn/recurrent.py", "_StackedRecurrent.__init__",
+        "dropout: float = 0.0,",
+        "dropout: float = 1.0,",
+        _STACKED_DEFAULT_UNUSED,
+    ),
+    Survivor(
+        "nn/recurrent.py", "_StackedRecurrent.__init__",
+        "bidirectional: bool = False,",
+        "bidirectional: bool = True,",
+        _STACKED_DEFAULT_UNUSED,
+    ),
+    Survivor(
+        "nn/recurrent.py", "_StackedRecurrent.__init__",
+        "fused: bool = False,",
+        "fused: bool = True,",
+        _STACKED_DEFAULT_UNUSED,
     ),
     # ---- checks.py
     Survivor(
