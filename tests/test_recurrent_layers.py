@@ -397,6 +397,14 @@ def test_skip_connection_reaches_back_delay_steps_in_one_hop(fused):
         ),
         (lambda: nn.GRU(I, H)(np.zeros((0, 2, I))), "GRU: the input sequence .* has no time steps"),
         (
+            lambda: nn.SkipRNN(I, H, delay=2)(np.zeros((3, 2, I + 1))),
+            r"^SkipRNN: expected input of shape \(seq_len, batch, input_size\) .*, got \(3, 2, 3\)",
+        ),
+        (
+            lambda: nn.SkipRNN(I, H, delay=2, batch_first=True)(np.zeros((2, 3, 4, I))),
+            r"^SkipRNN: expected input of shape \(batch, seq_len, input_size\)",
+        ),
+        (
             lambda: nn.SkipRNN(I, H, delay=2)(np.zeros((3, 2, I)), np.zeros((2, 2, H))),
             r"SkipRNN: expected h_0 of shape \(1, 2, 3\)",
         ),
