@@ -334,7 +334,9 @@ def test_gru_gate_order_update_gate_is_the_middle_block(reset_after, fused):
 
 
 # ---- initialisation, dtype, errors ---------------------------------------------------------------
-@pytest.mark.parametrize("make,gates", [(nn.RNNCell, 1), (nn.GRUCell, 3), (nn.LSTMCell, 4)])
+@pytest.mark.parametrize(
+    "make,gates", [(nn.RNNCell, 1), (nn.GRUCell, 3), (nn.LSTMCell, 4), (nn.LeakyRNNCell, 1)]
+)
 def test_initialisation_is_uniform_in_plus_minus_one_over_sqrt_hidden(make, gates):
     hidden = 100
     cell = make(50, hidden, rng=40)

@@ -179,6 +179,28 @@ def test_initialisation_is_uniform_in_plus_minus_one_over_sqrt_hidden(make):
     assert abs(values.var() - bound**2 / 3) < 0.05 * bound**2  # U(-b, b) has variance b^2 / 3
 
 
+def test_skip_rnn_parameters_are_named_shaped_and_initialised_as_documented():
+    # SkipRNN's docstring: weight_ih_l0 (H, I), weight_hh_l0 (H, H), weight_skip_l0 (H, H), bias_ih_l0,
+    # bias_hh_l0 (H,), all from U(-1/sqrt(H), 1/sqrt(H)).
+    hidden = 64
+    layer = nn.SkipRNN(4, hidden, delay=3, rng=9)
+    assert [(n, p.shape) for n, p in layer.named_parameters()] == [
+        ("weight_ih_l0", (hidden, 4)),
+        ("weight_hh_l0", (hidden, hidden)),
+        ("weight_skip_l0", (hidden, hidden)),
+        ("bias_ih_l0", (hidden,)),
+        ("bias_hh_l0", (hidden,)),
+    ]
+    bound = 1 / np.sqrt(hidden)
+    values = np.concatenate([p.data.ravel() for p in layer.parameters()])
+    assert np.abs(values).max() <= bound
+    assert np.abs(values).max() > 0.99 * bound  # the whole interval is used, not a narrower one
+    assert abs(values.var() - bound**2 / 3) < 0.05 * bound**2  # U(-b, b) has variance b^2 / 3
+    no_bias = nn.SkipRNN(4, hidden, delay=3, bias=False)
+    assert [n for n, _ in no_bias.named_parameters()] == ["weight_ih_l0", "weight_hh_l0", "weight_skip_l0"]
+    assert no_bias.bias_ih_l0 is None and no_bias.bias_hh_l0 is None
+
+
 # ---- unbatched, batch_first ---------------------------------------------------------------------
 @both_forms
 @pytest.mark.parametrize("kind", KINDS)
