@@ -371,6 +371,14 @@ def test_cells_with_the_same_rng_seed_are_identical_and_different_seeds_differ(m
 
 
 @pytest.mark.parametrize("make", ALL_CELLS, ids=lambda m: m.__name__)
+def test_a_bad_rng_is_refused_naming_the_cell(make):
+    with pytest.raises(ValueError, match=rf"^{make.__name__}: rng seed must be >= 0, got -1"):
+        make(I, H, rng=-1)
+    with pytest.raises(TypeError, match=rf"^{make.__name__}: rng must be a numpy\.random\.Generator"):
+        make(I, H, rng=1.5)
+
+
+@pytest.mark.parametrize("make", ALL_CELLS, ids=lambda m: m.__name__)
 def test_cells_are_composed_unless_asked_to_be_fused(make):
     assert make(I, H).fused is False
     assert make(I, H, fused=True).fused is True
@@ -447,6 +455,7 @@ def test_bad_cell_construction_is_rejected(make, message):  # the message names 
             "LeakyRNNCell(4, 3, bias=False, fused=True, alpha=learned)",
         ),
     ],
+    ids=lambda case: case if isinstance(case, str) else "make",
 )
 def test_cell_repr_shows_the_sizes_and_the_options_not_at_their_default(make, expected):
     assert repr(make()) == expected

@@ -490,6 +490,15 @@ def test_layers_with_the_same_rng_seed_are_identical_and_different_seeds_differ(
 
 
 @pytest.mark.parametrize("make", ALL_LAYERS, ids=LAYER_IDS)
+def test_a_bad_rng_is_refused_naming_the_layer(make):
+    name = type(make()).__name__
+    with pytest.raises(ValueError, match=rf"^{name}: rng seed must be >= 0, got -1"):
+        make(rng=-1)
+    with pytest.raises(TypeError, match=rf"^{name}: rng must be a numpy\.random\.Generator"):
+        make(rng="seed")
+
+
+@pytest.mark.parametrize("make", ALL_LAYERS, ids=LAYER_IDS)
 def test_layers_are_composed_unless_asked_to_be_fused(make):
     assert make().fused is False
     assert make(fused=True).fused is True
@@ -543,6 +552,7 @@ def test_a_numpy_scalar_is_a_dropout_probability(p):
             "SkipRNN(10, 20, delay=4, bias=False, batch_first=True, fused=True)",
         ),
     ],
+    ids=lambda case: case if isinstance(case, str) else "make",
 )
 def test_layer_repr_shows_the_sizes_and_the_options_not_at_their_default(make, expected):
     assert repr(make()) == expected
