@@ -118,3 +118,20 @@ def test_a_layer_names_an_input_of_the_wrong_dtype(kind):
     layer = nn.SkipRNN(I, H, delay=2) if kind == "SkipRNN" else getattr(nn, kind)(I, H)
     with pytest.raises(TypeError, match=exactly(dtype_message(kind, "input"))):
         layer(float32((3, B, I)))
+
+
+# ---- layers: _SequenceInput.time_major finds the time axis in either layout ------------------
+@pytest.mark.parametrize("batch_first", [False, True], ids=["time-major", "batch-first"])
+@pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM", "SkipRNN"])
+def test_a_batched_sequence_of_no_steps_is_named_as_such_in_either_layout(kind, batch_first):
+    # PyTorch refuses a sequence of length 0 too. With batch_first the time axis of a 3-D input
+    # is axis 1: (2, 0, I) is two sequences of no steps, not an empty batch.
+    shape = (2, 0, I) if batch_first else (0, 2, I)
+    layer = (
+        nn.SkipRNN(I, H, delay=2, batch_first=batch_first)
+        if kind == "SkipRNN"
+        else getattr(nn, kind)(I, H, batch_first=batch_first)
+    )
+    message = f"{kind}: the input sequence of shape {shape} has no time steps"
+    with pytest.raises(ValueError, match=exactly(message)):
+        layer(np.zeros(shape))
