@@ -1279,4 +1279,66 @@ SURVIVORS: list[Survivor] = [
         "self.input_grads = [(x, None if (g is None) and False else swap(g)) for x, g in self.input_grads]",
         "swap(None) returns None (it only changes old), so a missing gradient stays None.",
     ),
+    # ---- nn/recurrent.py: forward paths (cells' and layers' forward, states, steps)
+    Survivor(
+        "nn/recurrent.py", "_Cell._input",
+        "_no_empty_batch(x.shape, x.shape[0] if x.ndim == 2 else 1, type(self).__name__)",
+        "_no_empty_batch(x.shape, x.shape[0] if (x.ndim == 2) or True else 1, type(self).__name__)",
+        "The else branch is taken only by a 1-D input, which the check just above has made of shape "
+        "(input_size,), and input_size is a positive integer: the count passed is input_size instead of 1, "
+        "and _no_empty_batch only asks whether it is 0, which neither is. No error either way, same return.",
+    ),
+    Survivor(
+        "nn/recurrent.py", "_Cell._input",
+        "_no_empty_batch(x.shape, x.shape[0] if x.ndim == 2 else 1, type(self).__name__)",
+        "_no_empty_batch(x.shape, x.shape[0] if x.ndim == 2 else 2, type(self).__name__)",
+        "An unbatched input is one example; _no_empty_batch only asks whether the count is 0, and 1 and 2 "
+        "are both non-zero, so it never raises for a 1-D input either way.",
+    ),
+    Survivor(
+        "nn/recurrent.py", "_StackedRecurrent._final_state",
+        "return self._restore_state(stack(finals, axis=0), batched)",
+        "return self._restore_state(stack(finals, ), batched)",
+        "stack's axis defaults to 0 (tinygrad_rnn/array_methods.py, as numpy.stack): the same call.",
+    ),
+    Survivor(
+        "nn/recurrent.py", "_StackedRecurrent._run",
+        "return stack(outputs, axis=0), state",
+        "return stack(outputs, ), state",
+        "stack's axis defaults to 0 (tinygrad_rnn/array_methods.py, as numpy.stack): the same call.",
+    ),
+    Survivor(
+        "nn/recurrent.py", "LSTM._final_state",
+        "h_n = stack([h for h, _ in finals], axis=0)",
+        "h_n = stack([h for h, _ in finals], )",
+        "stack's axis defaults to 0 (tinygrad_rnn/array_methods.py, as numpy.stack): the same call.",
+    ),
+    Survivor(
+        "nn/recurrent.py", "LSTM._final_state",
+        "c_n = stack([c for _, c in finals], axis=0)",
+        "c_n = stack([c for _, c in finals], )",
+        "stack's axis defaults to 0 (tinygrad_rnn/array_methods.py, as numpy.stack): the same call.",
+    ),
+    Survivor(
+        "nn/recurrent.py", "SkipRNN.forward",
+        "output = stack([h[t] for t in range(T)], axis=0)",
+        "output = stack([h[t] for t in range(T)], )",
+        "stack's axis defaults to 0 (tinygrad_rnn/array_methods.py, as numpy.stack): the same call.",
+    ),
+    Survivor(
+        "nn/recurrent.py", "RNN._step",
+        "return self.steps.rnn_step(gx, h, weight_hh, bias_hh, self.nonlinearity)",
+        "return self.steps.rnn_step(gx, h, weight_hh, None, self.nonlinearity)",
+        "_step's only caller is _StackedRecurrent._run, and RNN has bias_hh_in_step = False: _run folds b_hh "
+        "into the input drive (b_ih + b_hh, once per sequence) and passes bias_hh=None, or None already "
+        "without bias. The argument is always None, so replacing it by None changes nothing.",
+    ),
+    Survivor(
+        "nn/recurrent.py", "LSTM._step",
+        "return self.steps.lstm_step(gx, h, c, weight_hh, bias_hh)",
+        "return self.steps.lstm_step(gx, h, c, weight_hh, None)",
+        "_step's only caller is _StackedRecurrent._run, and LSTM has bias_hh_in_step = False: _run folds b_hh "
+        "into the input drive (b_ih + b_hh, once per sequence) and passes bias_hh=None, or None already "
+        "without bias. The argument is always None, so replacing it by None changes nothing.",
+    ),
 ]
