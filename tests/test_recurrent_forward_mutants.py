@@ -135,3 +135,25 @@ def test_a_batched_sequence_of_no_steps_is_named_as_such_in_either_layout(kind, 
     message = f"{kind}: the input sequence of shape {shape} has no time steps"
     with pytest.raises(ValueError, match=exactly(message)):
         layer(np.zeros(shape))
+
+
+# ---- construction options: _Options._options names the module --------------------------------
+MODULES = {
+    "RNNCell": lambda **o: nn.RNNCell(I, H, **o),
+    "GRUCell": lambda **o: nn.GRUCell(I, H, **o),
+    "LSTMCell": lambda **o: nn.LSTMCell(I, H, **o),
+    "LeakyRNNCell": lambda **o: nn.LeakyRNNCell(I, H, **o),
+    "RNN": lambda **o: nn.RNN(I, H, **o),
+    "GRU": lambda **o: nn.GRU(I, H, **o),
+    "LSTM": lambda **o: nn.LSTM(I, H, **o),
+    "SkipRNN": lambda **o: nn.SkipRNN(I, H, delay=2, **o),
+}
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_a_bad_rng_is_refused_naming_the_module(name):
+    not_a_generator = rf"^{name}: rng must be a numpy\.random\.Generator, an int seed >= 0 or None"
+    with pytest.raises(TypeError, match=not_a_generator):
+        MODULES[name](rng="0")
+    with pytest.raises(ValueError, match=exactly(f"{name}: rng seed must be >= 0, got -1")):
+        MODULES[name](rng=-1)
