@@ -1,7 +1,8 @@
 """What mutation testing of the recurrent cells' and layers' forward passes found untested:
 which argument an error names. A state or input of the wrong dtype or shape must be named
 by the module and by the argument (h or c, h_0 or c_0, input), with the layout expected,
-so that a caller knows which of the tensors passed to fix.
+so that a caller knows which of the tensors passed to fix; a sequence of no steps is named as
+such in either layout, and a refused rng names the module.
 """
 
 import re
