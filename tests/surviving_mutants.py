@@ -875,6 +875,12 @@ SURVIVORS: list[Survivor] = [
         "Python's codec names are case-insensitive: 'UTF-8' and 'utf-8' look up the same codec.",
     ),
     Survivor(
+        "data/text.py", "Vocabulary.decode",
+        'if ids.size and ids.dtype.kind not in "iu":  # numpy would cut floats (logits, probabilities) to ids',
+        'if ids.size and ids.dtype.kind not in "XXiuXX":  # numpy would cut floats (logits, probabilities) to ids',
+        "dtype.kind is always one character and numpy has no kind 'X', so the substring test admits exactly i and u in both.",
+    ),
+    Survivor(
         "data/text.py", "read_corpus_file",
         "text = raw.decode(\"utf-8\")",
         "text = raw.decode(\"UTF-8\")",
