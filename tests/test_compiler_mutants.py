@@ -551,6 +551,20 @@ def test_a_traced_value_changed_in_place_then_used_is_refused(write):
         jit(fn)(Tensor(np.array([1.0, 2.0])))
 
 
+def test_a_tensor_made_from_a_tensor_changed_in_place_is_refused():
+    # Tensor(t) takes t's own (traced) array, which knows it was written: eagerly this gives
+    # 5 + 2 = 7, a value the program could not compute again from x, so jit must refuse it
+    # rather than compile the values before the write (1 + 2 = 3).
+    def fn(x):
+        t = x * 1.0
+        t.data[0] = 5.0
+        return Tensor(t).sum()
+
+    assert fn(Tensor(np.array([1.0, 2.0]))).item() == 7.0
+    with pytest.raises(JitError, match="changed in place"):
+        jit(fn)(Tensor(np.array([1.0, 2.0])))
+
+
 def test_traced_arrays_write_in_place_as_numpy_outside_a_trace():
     t = np.array([1.0, 7.0]).view(Traced)
     buffer = np.zeros(2)
