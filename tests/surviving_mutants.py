@@ -1016,6 +1016,13 @@ SURVIVORS: list[Survivor] = [
         "For a 2-D y, y[0] and y[-2] are the same entry, and for longer shapes both versions take y[-2]: the "
         "inner size is the same for every y.",
     ),
+    Survivor(
+        "checks.py", "as_array",
+        'if getattr(data, "__jit_traced__", False):',
+        'if getattr(data, "__jit_traced__", None):',
+        "The default is only read by the if, where None and False are both false: an object without the "
+        "attribute goes to np.asarray either way, and one with it gives its own value in both.",
+    ),
     # ---- forward_mode.py ------------------------------------------------------------------------
     Survivor(
         "forward_mode.py", "_lift",
