@@ -881,6 +881,12 @@ SURVIVORS: list[Survivor] = [
         "Python's codec names are case-insensitive: 'UTF-8' and 'utf-8' look up the same codec.",
     ),
     Survivor(
+        "data/text.py", "Vocabulary.decode",
+        'if ids.size and ids.dtype.kind not in "iu":  # numpy would cut floats (logits, probabilities) to ids',
+        'if ids.size and ids.dtype.kind not in "XXiuXX":  # numpy would cut floats (logits, probabilities) to ids',
+        "dtype.kind is always one character and numpy has no kind 'X', so the substring test admits exactly i and u in both.",
+    ),
+    Survivor(
         "data/text.py", "read_corpus_file",
         "text = raw.decode(\"utf-8\")",
         "text = raw.decode(\"UTF-8\")",
@@ -1052,6 +1058,13 @@ SURVIVORS: list[Survivor] = [
         "inner = y[-2] if len(y) > 2 else y[0]",
         "For a 2-D y, y[0] and y[-2] are the same entry, and for longer shapes both versions take y[-2]: the "
         "inner size is the same for every y.",
+    ),
+    Survivor(
+        "checks.py", "as_array",
+        'if getattr(data, "__jit_traced__", False):',
+        'if getattr(data, "__jit_traced__", None):',
+        "The default is only read by the if, where None and False are both false: an object without the "
+        "attribute goes to np.asarray either way, and one with it gives its own value in both.",
     ),
     # ---- forward_mode.py ------------------------------------------------------------------------
     Survivor(

@@ -551,6 +551,32 @@ def test_a_traced_value_changed_in_place_then_used_is_refused(write):
         jit(fn)(Tensor(np.array([1.0, 2.0])))
 
 
+def test_a_tensor_made_from_a_tensor_changed_in_place_is_refused():
+    # Tensor(t) takes t's own (traced) array, which knows it was written: eagerly this gives
+    # 5 + 2 = 7, a value the program could not compute again from x, so jit must refuse it
+    # rather than compile the values before the write (1 + 2 = 3).
+    def fn(x):
+        t = x * 1.0
+        t.data[0] = 5.0
+        return Tensor(t).sum()
+
+    assert fn(Tensor(np.array([1.0, 2.0]))).item() == 7.0
+    with pytest.raises(JitError, match="changed in place"):
+        jit(fn)(Tensor(np.array([1.0, 2.0])))
+
+
+def test_a_tensor_of_traced_integers_is_cast_to_float64_in_the_program():
+    # Tensor(integer indices) holds float64: the program computes the cast again at every call,
+    # and its text names the dtype (x * onehot-like rows picked by argmax, values by hand).
+    def fn(x):
+        return x * Tensor(np.argmax(x.data, axis=-1)).reshape(-1, 1)
+
+    compiled = jit(fn)
+    assert compiled(Tensor(np.array([[1.0, 2.0], [5.0, 3.0]]))).data.tolist() == [[1.0, 2.0], [0.0, 0.0]]
+    assert compiled(Tensor(np.array([[4.0, 2.0], [5.0, 7.0]]))).data.tolist() == [[0.0, 0.0], [5.0, 7.0]]
+    assert ".astype(np.float64)" in compiled.source
+
+
 def test_traced_arrays_write_in_place_as_numpy_outside_a_trace():
     t = np.array([1.0, 7.0]).view(Traced)
     buffer = np.zeros(2)

@@ -40,16 +40,19 @@ def test_truncated_bptt_first_step_matches_a_hand_made_window():
     x, y = _stream(T=8)
     reference = Tiny()
     logits, _ = reference(x[:3])
-    F.cross_entropy(logits.reshape(-1, 3), y[:3].reshape(-1)).backward()
+    reference_loss = F.cross_entropy(logits.reshape(-1, 3), y[:3].reshape(-1))
+    reference_loss.backward()
     expected = {name: p.data - 0.5 * p.grad for name, p in reference.named_parameters()}
 
     model = Tiny()
     optimizer = optim.SGD(model.parameters(), lr=0.5)
     seen = []
     log, _ = truncated_bptt(
-        model, optimizer, x[:3], y[:3], num_steps=3, on_step=lambda s, loss: seen.append(s)
+        model, optimizer, x[:3], y[:3], num_steps=3, on_step=lambda s, loss: seen.append((s, loss))
     )
-    assert seen == [0] and len(log.losses) == 1 and len(log.grad_norms) == 1
+    assert len(log.losses) == 1 and len(log.grad_norms) == 1
+    # on_step is told the step number and that step's loss (the window's loss before the update)
+    assert seen == [(0, pytest.approx(reference_loss.item(), abs=1e-14))] and seen[0][1] == log.losses[0]
     for name, p in model.named_parameters():
         np.testing.assert_allclose(p.data, expected[name], rtol=0, atol=1e-14)
 
@@ -235,12 +238,17 @@ def test_train_steps_passes_the_step_number_and_clips_with_max_norm():
         asked.append(step)
         return (w * Tensor([10.0, 10.0])).sum()  # gradient (10, 10), norm 14.1
 
-    log = train_steps(loss_fn, optim.SGD([w], lr=1.0), 2, max_norm=1.0, on_step=lambda s, v: told.append(s))
-    assert asked == [0, 1] and told == [0, 1]
+    log = train_steps(
+        loss_fn, optim.SGD([w], lr=1.0), 2, max_norm=1.0, on_step=lambda s, v: told.append((s, v))
+    )
+    assert asked == [0, 1]
     assert log.grad_norms == [pytest.approx(math.sqrt(200.0))] * 2  # before clipping
     # each step moves w by the clipped gradient, (10, 10) * 1 / (norm + 1e-6) as PyTorch scales it
     step = 10.0 / (math.sqrt(200.0) + 1e-6)
     np.testing.assert_allclose(w.data, [3.0 - 2 * step, 4.0 - 2 * step], rtol=1e-14)
+    # on_step gets each step's loss: 10 * (3 + 4) = 70 first, then 20 less per unit w moved down
+    assert told == [(0, 70.0), (1, pytest.approx(70.0 - 20.0 * step, rel=1e-14))]
+    assert [v for _, v in told] == log.losses
 
 
 def test_truncated_bptt_clips_with_max_norm_and_starts_from_the_state_given():

@@ -57,6 +57,43 @@ def test_the_array_given_to_tensor_is_copied_so_a_later_write_cannot_change_the_
     np.testing.assert_array_equal(x.data, [1.0, 1.0])
 
 
+def test_a_memory_mapped_array_given_to_tensor_is_copied(tmp_path):
+    # np.asarray(memmap) is a plain view of the file's memory (another object, owning nothing):
+    # it is still the caller's memory, so Tensor and a constant operand copy it.
+    m = np.memmap(tmp_path / "m.dat", dtype=np.float64, mode="w+", shape=(2,))
+    m[:] = [1.0, 2.0]
+    t = Tensor(m)
+    x = leaf([1.0, 1.0])
+    y = (x * m).sum()
+    m[0] = 100.0
+    np.testing.assert_array_equal(t.data, [1.0, 2.0])
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [1.0, 2.0])  # d/dx sum(x * c) = c as forward saw it
+
+
+class _Holder:
+    """An object that gives numpy its own array (as array-like containers may)."""
+
+    def __init__(self, values):
+        self.values = np.array(values, dtype=np.float64)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.values
+
+
+def test_an_object_whose___array___hands_over_its_own_memory_is_copied():
+    # np.asarray(holder) is holder.values itself: an array that owns its memory, yet the caller's.
+    # torch.tensor(holder) copies; so must Tensor, and so must a constant operand.
+    holder = _Holder([1.0, 2.0])
+    t = Tensor(holder)
+    x = leaf([1.0, 1.0])
+    y = (x * holder).sum()
+    holder.values[0] = 100.0
+    np.testing.assert_array_equal(t.data, [1.0, 2.0])
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [1.0, 2.0])
+
+
 def test_a_tensor_made_from_a_tensors_memory_still_shares_it_and_its_write_stamp():
     x = leaf([1.0, 2.0])
     y = (x * x).sum()

@@ -111,6 +111,17 @@ def test_bptt_windows_batch_first_and_drop_last():
     assert list(bptt_windows(x, None, 9, time_axis=1, drop_last=True)) == []
 
 
+def test_bptt_windows_of_one_step_each():
+    # k=1 is the smallest window length allowed: one window per time step
+    x = np.arange(4 * 2).reshape(4, 2)
+    windows = list(bptt_windows(x, x + 10, 1))
+    assert len(windows) == 4
+    for t, (xs, ys) in enumerate(windows):
+        np.testing.assert_array_equal(xs, x[t : t + 1])
+        np.testing.assert_array_equal(ys, x[t : t + 1] + 10)
+    assert len(list(bptt_windows(x, None, np.int64(1), drop_last=True))) == 4
+
+
 def test_bptt_windows_errors():
     x = np.zeros((5, 2))
     with pytest.raises(ValueError, match="bptt_windows: window length k"):

@@ -18,6 +18,11 @@ if TYPE_CHECKING:
 
 _NUMERIC_KINDS = "biuf"
 
+# What np.asarray (or astype) turns into a new array of its own whenever it returns another object
+# that owns its memory. Any other object (one with __array__ or a buffer) may hand over its own
+# memory, owned by an array it keeps: so what is made from it is always copied.
+_CONVERTED = (np.ndarray, np.generic, list, tuple, int, float)
+
 
 def as_float_array(data: Any, dtype: Any = None, op: str = "Tensor", copy: bool = False) -> np.ndarray:
     """User data as a float ndarray: floats keep their dtype, ints and bools become float64.
@@ -58,7 +63,8 @@ def own_copy(array: np.ndarray, data: Any) -> np.ndarray:
     Not while jit or jvp traces (modes.tracing): a compiled program reads an array from outside
     at every call, forward and backward alike, so it must see the array itself to name it.
     """
-    if _GradMode.tracers or not (array is data or not array.flags.owndata):
+    fresh = array is not data and array.flags.owndata and isinstance(data, _CONVERTED)
+    if _GradMode.tracers or fresh:
         return array
     return array.copy()
 
