@@ -109,6 +109,21 @@ def test_a_traced_array_outside_a_trace_behaves_as_numpy():
     assert type(copy) is np.ndarray and copy.tolist() == t.tolist()
 
 
+def test_a_traced_array_pickled_inside_a_trace_is_a_plain_copy():
+    """A function may pickle what it computes (a snapshot for a log): inside the trace its arrays are
+    Traced, and the pickle holds the plain array they show, with their values."""
+    snapshots = []
+
+    def fn(x):
+        h = x * 2.0
+        snapshots.append(pickle.loads(pickle.dumps(h.data)))
+        return h.sum()
+
+    jit(fn)(Tensor(np.array([1.0, 2.0])))
+    assert len(snapshots) == 2  # fn ran twice while tracing: the first run and the probe
+    assert type(snapshots[0]) is np.ndarray and snapshots[0].tolist() == [2.0, 4.0]
+
+
 def test_writing_into_a_traced_array_writes_and_marks_it():
     from tinygrad_rnn.compiler.trace import _WRITTEN
 
@@ -519,6 +534,44 @@ def test_a_gradient_summed_in_float64_for_a_float32_input_is_cast_in_the_program
     assert "d_x = mul_2.astype(np.float32)" in code_lines(generated.source)
 
 
+def test_zero_d_arrays_in_a_numpy_call_keep_their_dtype():
+    """numpy lets a 0-d array's dtype count (NEP 50), unlike a Python number's: int8 times a 0-d int64
+    array is int64 (300, not int8's wrapped 44), int8 times a 0-d float32 array is float32 (3 * 0.1f
+    rounds to 0.3f, not float64's 0.30000000447). So the program keeps each 0-d array an array; only a
+    float64 one reads as a literal, np.float64(...), which numpy treats the same way."""
+
+    def fn(x):
+        positive = (x.data > 0).astype(np.int8) * np.array(3, np.int8)
+        steps = positive * np.array(100)
+        tenths = positive * np.array(0.1, np.float32)
+        halves = positive * np.array(0.5)
+        as_float = Tensor(steps.astype(np.float64)) + Tensor(tenths.astype(np.float64)) + Tensor(halves)
+        return x * as_float
+
+    x = Tensor(np.array([2.0, -1.0, 0.5]), requires_grad=True)
+    by_hand = 300 + float(np.float32(0.3)) + 1.5  # where x > 0
+    np.testing.assert_allclose(fn(x).data, [2.0 * by_hand, 0.0, 0.5 * by_hand], rtol=1e-15)
+    step = compiled_equals_eager(fn, [x], [x])
+    lines = code_lines(step.source)
+    assert "multiply_4 = multiply_1 * np.float64(0.5)" in lines
+    assert {  # the 0-d int8, int64 and float32 arrays
+        "multiply_1 = astype_1 * const_1",
+        "multiply_2 = multiply_1 * const_2",
+        "multiply_3 = multiply_1 * const_3",
+    } <= lines
+
+
+def test_an_outside_array_read_twice_is_one_constant_of_the_program():
+    scale = np.array([1.0, 2.0, 3.0])
+
+    def fn(x):
+        return x * Tensor(x.data * scale + scale)
+
+    x = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    lines = code_lines(compiled_equals_eager(fn, [x], [x]).source)
+    assert {"multiply_1 = x * const_1", "add_1 = multiply_1 + const_1"} <= lines
+
+
 # ---- numpy writing in place -------------------------------------------------------------------------------
 def test_numpy_writing_a_traced_value_into_an_outside_array_is_refused():
     """The program would read ``buffer`` at every call, but never write it: it would hold the values
@@ -597,3 +650,46 @@ def test_numpy_keywords_on_traced_values_are_kept():
     out = step(x)
     assert out.dtype == np.float32 == fn(x).dtype
     np.testing.assert_array_equal(out.data, [9.0, 15.0])
+
+
+def _op_output_written_then_read(x, w):
+    h = x * 2.0
+    h.data[0] = 7.0  # eagerly the sum is (7 + 2 + 2) * 3 = 33
+    return (h * 3.0).sum()
+
+
+def _parameter_written_then_read(x, w):
+    w.data[...] *= 2.0  # eagerly w doubles at every call, and so does the sum
+    return (x * w).sum()
+
+
+def _parameter_read_written_and_read_again(x, w):
+    y = x * w
+    w.data[...] *= 2.0
+    return (y * w).sum()
+
+
+@pytest.mark.parametrize(
+    "fn", [_op_output_written_then_read, _parameter_written_then_read, _parameter_read_written_and_read_again]
+)
+def test_a_tensor_written_through_its_data_then_read_by_an_op_is_refused(fn):
+    """The program computes each op from the nodes it read: it cannot repeat a write into a Tensor's
+    array, so it would compute the values from before the write (and a parameter's write would
+    happen only while tracing). A named error, as for a numpy value written in place."""
+    w = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    with pytest.raises(JitError, match=r"a value that op Mul of shape \(3,\) reads was changed in place"):
+        jit(lambda x: fn(x, w))(Tensor(np.ones(3)))
+
+
+@pytest.mark.parametrize("made_by", ["an op", "numpy"])
+def test_a_returned_value_changed_in_place_is_refused(made_by):
+    """Returned after a write, the value is not what any node of the program computes."""
+
+    def fn(x):
+        h = x * 2.0 if made_by == "an op" else Tensor(x.data * 2.0)
+        h.data[0] = 7.0
+        return h
+
+    assert fn(Tensor(np.ones(3))).data.tolist() == [7.0, 2.0, 2.0]
+    with pytest.raises(JitError, match="a value that fn returns was changed in place"):
+        jit(fn)(Tensor(np.ones(3)))

@@ -148,7 +148,9 @@ class Render:
 
     def constant(self, array: np.ndarray) -> str:
         """A named constant of the program for an array (the same array, the same name)."""
-        if array.ndim == 0 and array.dtype.kind == "f":
+        # A 0-d float64 array reads well as np.float64(...). Any other 0-d array stays an array: written as a
+        # Python number (literal's float for a float32), numpy would let the other operand's dtype win.
+        if array.ndim == 0 and array.dtype == np.float64:
             return literal(array, array.dtype)
         name = self._constants.get(id(array))
         if name is None:
