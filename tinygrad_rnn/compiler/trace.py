@@ -330,7 +330,9 @@ class Trace:
         """The node of a Tensor: known, a value of the program under another name, or a new leaf."""
         known = self._tensors.get(id(tensor))
         if known is not None and known[0] is tensor:
-            return known[1]
+            # fn wrote into its array (through .data) since: the program cannot compute what an op reads now
+            written = self.phase == "forward" and getattr(tensor._data, "node", None) is _WRITTEN
+            return _WRITTEN if written else known[1]
         node = self.node_of(tensor._data, "made into a Tensor")
         if node is None:  # from outside the program: read at call time (or a constant, see compare)
             node = self.add(Node("leaf", shape=tensor.shape, dtype=tensor.dtype, value=tensor))
@@ -550,6 +552,12 @@ def _live(trace: Trace) -> set[Node]:
     """The nodes that outputs, gradients or guards need; refuses a value the trace cannot name."""
     live: set[Node] = set()
     stack = [*trace.outputs, *trace.guards, *(g for _, g in trace.input_grads if g is not None)]
+    for output in trace.outputs:
+        if output is _WRITTEN or output is _UNFOLLOWED:
+            raise JitError(
+                f"jit: a value that fn returns {output.note}, so the program cannot compute it again; "
+                "compute it with Tensor ops (or make a copy before changing it)"
+            )
     while stack:
         node = stack.pop()
         if node in live:
