@@ -561,6 +561,19 @@ def test_zero_d_arrays_in_a_numpy_call_keep_their_dtype():
     } <= lines
 
 
+def test_a_python_float_in_a_numpy_call_on_float32_values_keeps_them_float32():
+    """A Python float is weak for numpy (NEP 50): float32 * 2.5 is float32. The program writes it as the
+    function did, 2.5; np.float64(2.5) would make the result float64."""
+
+    def fn(x):
+        return x * Tensor(np.maximum(x.data * 2.5, 0.1))
+
+    x = Tensor(np.array([1.0, -2.0, 0.5]), dtype=np.float32, requires_grad=True)
+    assert fn(x).dtype == np.float32
+    step = compiled_equals_eager(fn, [x], [x], np.float32)
+    assert {"multiply_1 = x * 2.5", "maximum_1 = np.maximum(multiply_1, 0.1)"} <= code_lines(step.source)
+
+
 def test_an_outside_array_read_twice_is_one_constant_of_the_program():
     scale = np.array([1.0, 2.0, 3.0])
 

@@ -126,6 +126,8 @@ class Render:
             return value.__name__
         if isinstance(value, np.ufunc):
             return f"np.{value.__name__}"
+        if type(value) is float:  # weak for numpy, as the function wrote it: float32 * 2.5 is float32
+            return literal(value, np.float64, weak=True)
         if isinstance(value, (np.generic, float)):
             return literal(value, np.asarray(value).dtype)
         if value is np._NoValue:
