@@ -17,7 +17,7 @@ import pytest
 from test_compiler import compiled_equals_eager
 
 import tinygrad_rnn.nn.functional as F
-from tinygrad_rnn import Function, JitError, Tensor, jit
+from tinygrad_rnn import Function, JitError, Tensor, jit, nn
 from tinygrad_rnn.compiler import lower
 from tinygrad_rnn.compiler.trace import Traced
 
@@ -235,6 +235,26 @@ def test_numpy_calls_on_traced_values_read_as_numpy_in_the_program():
     assert "np.linalg.norm(m)" in step.source
 
 
+def test_a_parameter_reshaped_to_its_own_shape_is_no_line_of_the_program():
+    """The leaf of a parameter has the parameter's shape, so simplify sees that reshaping it to that
+    shape is the parameter itself."""
+    w = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    step = compiled_equals_eager(lambda x: (x * w.reshape(2, 3)).sum(), [x], [x, w])
+    assert "mul_1 = x * w" in code_lines(step.source) and "w.reshape(" not in step.source
+
+
+def test_a_ufunc_without_a_module_is_written_as_numpys():
+    """numpy's own clip ufunc (behind np.clip) has no __module__: the program calls it as np.clip,
+    which computes the same."""
+    clip = np._core.umath.clip
+    if hasattr(clip, "__module__"):
+        pytest.skip("this numpy gives its clip ufunc a module")
+    x = Tensor(np.array([-1.0, 0.25, 3.0]), requires_grad=True)
+    step = compiled_equals_eager(lambda x: x * Tensor(clip(x.data, 0.0, 1.0)), [x], [x])
+    assert "clip_1 = np.clip(x, 0.0, 1.0)" in code_lines(step.source)
+
+
 @pytest.mark.parametrize(
     "reduce",
     [
@@ -324,6 +344,38 @@ def test_an_array_computed_from_an_input_times_a_tensor_is_followed():
         assert loss.item() == fn(x).item()
         np.testing.assert_array_equal(w.grad, (np.array(values) > 2).sum(axis=0))  # d/dw sum(mask * w)
     assert step.traces == 1
+
+
+def test_a_program_runs_again_until_a_module_it_reads_is_replaced():
+    """jit reads again, at every call, each link that led it to a parameter: an attribute of a module
+    (model.scale, model.layers, a Linear's weight) or an item of a container (model.layers[0]). Python
+    runs only while tracing, so a counter in fn says when jit traced (twice each time: the first run
+    and the probe). Nothing replaced: the program runs; an item replaced: it traces again, and the
+    result is the new item's."""
+
+    class Model(nn.Module):
+        def __init__(self):
+            self.layers = nn.ModuleList([nn.Linear(3, 3, rng=0), nn.Linear(3, 1, rng=1)])
+            self.scale = nn.Parameter(np.array([2.0]))
+
+        def forward(self, x):
+            return self.layers[1](self.layers[0](x).tanh()) * self.scale
+
+    model, runs = Model(), [0]
+
+    def fn(x):
+        runs[0] += 1
+        return model(x).sum()
+
+    step, x = jit(fn), Tensor(np.ones((4, 3)))
+    step(x)
+    assert runs[0] == 2
+    for _ in range(2):
+        assert step(x).item() == pytest.approx(model(x).sum().item(), rel=1e-15)
+    assert runs[0] == 2  # the program ran
+    model.layers[1] = nn.Linear(3, 1, rng=5)
+    assert step(x).item() == pytest.approx(model(x).sum().item(), rel=1e-15)
+    assert runs[0] == 4 and step.traces == 1  # traced again; the stale program was dropped
 
 
 def test_a_batched_matmul_folds_its_batch_axes_into_rows_as_the_op_does():
