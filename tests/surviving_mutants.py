@@ -29,6 +29,24 @@ _STACKED_DEFAULT_UNUSED = (
     "tests), so its defaults are never used."
 )
 
+_NODE_OF_WHAT_UNUSED = (
+    "Trace.node_of(array, what) never reads `what` (it names, for the reader, why the node is wanted): its "
+    "result depends on the array alone, so any string, or None, gives the same node."
+)
+_FOLLOW_PARAMETER_ONCE = (
+    "The lookup never finds an entry: record calls follow_parameter once per tensor of found.tensors (a dict "
+    "by id, so each once), before fn runs, when _tensors holds only the input Tensors' fresh wrappers "
+    "(made by Trace.input, other live objects, so other ids). known is always None, whatever the lookup "
+    "asks, and the lines after it never run."
+)
+_NO_PRIVATE_NUMPY_MODULE = (
+    "No op reaches this line with a __module__ starting 'numpy._' in numpy 2.4.6: every function numpy "
+    "dispatches to __array_function__ and every ufunc reports a public module (numpy, numpy.linalg, "
+    "numpy.fft, numpy.lib.stride_tricks, numpy.strings, ...; checked over all its submodules), and a ufunc "
+    "without one reads as 'numpy'. So the test for 'numpy._' is never true, and for module 'numpy' "
+    "module.replace('numpy', 'np', 1) gives the same 'np' as the first branch."
+)
+
 SURVIVORS: list[Survivor] = [
     Survivor(
         "optim.py", "Optimizer.state_dict",
@@ -1291,6 +1309,170 @@ SURVIVORS: list[Survivor] = [
         "self.input_grads = [(x, None if g is None else swap(g)) for x, g in self.input_grads]",
         "self.input_grads = [(x, None if (g is None) and False else swap(g)) for x, g in self.input_grads]",
         "swap(None) returns None (it only changes old), so a missing gradient stays None.",
+    ),
+    # ---- compiler/trace.py -----------------------------------------------------------------------------
+    Survivor(
+        "compiler/trace.py", "_guard",
+        'node = trace.node_of(array, "read as a Python value")',
+        "node = trace.node_of(array, None)",
+        _NODE_OF_WHAT_UNUSED,
+    ),
+    Survivor(
+        "compiler/trace.py", "_guard",
+        'node = trace.node_of(array, "read as a Python value")',
+        'node = trace.node_of(array, "XXread as a Python valueXX")',
+        _NODE_OF_WHAT_UNUSED,
+    ),
+    Survivor(
+        "compiler/trace.py", "_guard",
+        'node = trace.node_of(array, "read as a Python value")',
+        'node = trace.node_of(array, "read as a python value")',
+        _NODE_OF_WHAT_UNUSED,
+    ),
+    Survivor(
+        "compiler/trace.py", "_guard",
+        'node = trace.node_of(array, "read as a Python value")',
+        'node = trace.node_of(array, "READ AS A PYTHON VALUE")',
+        _NODE_OF_WHAT_UNUSED,
+    ),
+    Survivor(
+        "compiler/trace.py", "_guard",
+        'return trace.guard(Node("numpy", [node, *args], op=conversion), value)',
+        "return trace.guard(Node(None, [node, *args], op=conversion), value)",
+        "Trace.guard reads only read.args, read.op and read.options (and read.op in its backward error): it makes its own Node('guard', ...), so the kind of the node it is handed is never read.",
+    ),
+    Survivor(
+        "compiler/trace.py", "_guard",
+        'return trace.guard(Node("numpy", [node, *args], op=conversion), value)',
+        'return trace.guard(Node("XXnumpyXX", [node, *args], op=conversion), value)',
+        "Trace.guard reads only read.args, read.op and read.options (and read.op in its backward error): it makes its own Node('guard', ...), so the kind of the node it is handed is never read.",
+    ),
+    Survivor(
+        "compiler/trace.py", "_guard",
+        'return trace.guard(Node("numpy", [node, *args], op=conversion), value)',
+        'return trace.guard(Node("NUMPY", [node, *args], op=conversion), value)',
+        "Trace.guard reads only read.args, read.op and read.options (and read.op in its backward error): it makes its own Node('guard', ...), so the kind of the node it is handed is never read.",
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.guard",
+        "if _inside_an_ops_forward(self, sys._getframe(1)):  # numpy reading a one-entry gradient",
+        "if _inside_an_ops_forward(self, sys._getframe(2)):  # numpy reading a one-entry gradient",
+        "guard's only callers are _guard and _noted, so frame 1 is always one of theirs: named neither 'forward' nor holding the trace as self, it is a frame _inside_an_ops_forward walks past, so starting from its caller (frame 2) reaches the same frames and the same answer.",
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.follow_parameter",
+        "known = self._tensors.get(id(tensor))",
+        "known = None",
+        _FOLLOW_PARAMETER_ONCE,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.follow_parameter",
+        "known = self._tensors.get(id(tensor))",
+        "known = self._tensors.get(None)",
+        _FOLLOW_PARAMETER_ONCE,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.follow_parameter",
+        "known = self._tensors.get(id(tensor))",
+        "known = self._tensors.get(id(None))",
+        _FOLLOW_PARAMETER_ONCE,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.follow_parameter",
+        "if known is not None and known[0] is tensor:",
+        "if known is not None and known[1] is tensor:",
+        _FOLLOW_PARAMETER_ONCE,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.follow_parameter",
+        "if known is not None and known[0] is tensor:",
+        "if known is not None and known[0] is not tensor:",
+        _FOLLOW_PARAMETER_ONCE,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.follow_parameter",
+        "return known[1]",
+        "return known[2]",
+        _FOLLOW_PARAMETER_ONCE,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.follow_parameter",
+        'name = self.names.get(id(tensor), "")',
+        "name = self.names.get(id(tensor), None)",
+        "record follows found.tensors, and found.names is made from the same dict (_discover: _short_names({i: name for i, (name, _) in tensors.items()})), so every followed tensor has a name and the default of names.get is never used.",
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.follow_parameter",
+        'name = self.names.get(id(tensor), "")',
+        "name = self.names.get(id(tensor), )",
+        "record follows found.tensors, and found.names is made from the same dict (_discover: _short_names({i: name for i, (name, _) in tensors.items()})), so every followed tensor has a name and the default of names.get is never used.",
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.follow_parameter",
+        'name = self.names.get(id(tensor), "")',
+        'name = self.names.get(id(tensor), "XXXX")',
+        "record follows found.tensors, and found.names is made from the same dict (_discover: _short_names({i: name for i, (name, _) in tensors.items()})), so every followed tensor has a name and the default of names.get is never used.",
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.follow_parameter",
+        "self._tensors[id(tensor)] = (tensor, node)",
+        "self._tensors[id(tensor)] = None",
+        "The registration only spares tensor_node a lookup: record gives the parameter's array the leaf's node (follow), so without it tensor_node finds the same leaf through node_of(tensor._data) (or _WRITTEN for an array fn wrote into, as the registered path returns in the forward phase) and registers it then; the parameter stays alive through record's own list of followed tensors.",
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.follow_parameter",
+        "self._tensors[id(tensor)] = (tensor, node)",
+        "self._tensors[id(None)] = (tensor, node)",
+        "The registration only spares tensor_node a lookup: record gives the parameter's array the leaf's node (follow), so without it tensor_node finds the same leaf through node_of(tensor._data) (or _WRITTEN for an array fn wrote into, as the registered path returns in the forward phase) and registers it then; the parameter stays alive through record's own list of followed tensors.",
+    ),
+    # ---- compiler/codegen.py ---------------------------------------------------------------------------
+    Survivor(
+        "compiler/codegen.py", "_numpy_expr",
+        'prefix = "np" if module == "numpy" or module.startswith("numpy._") else module.replace("numpy", "np", 1)',
+        'prefix = "np" if (module == "numpy" or module.startswith("numpy._")) and False else module.replace("numpy", "np", 1)',
+        _NO_PRIVATE_NUMPY_MODULE,
+    ),
+    Survivor(
+        "compiler/codegen.py", "_numpy_expr",
+        'prefix = "np" if module == "numpy" or module.startswith("numpy._") else module.replace("numpy", "np", 1)',
+        'prefix = "np" if module == "numpy" and module.startswith("numpy._") else module.replace("numpy", "np", 1)',
+        _NO_PRIVATE_NUMPY_MODULE,
+    ),
+    Survivor(
+        "compiler/codegen.py", "_numpy_expr",
+        'prefix = "np" if module == "numpy" or module.startswith("numpy._") else module.replace("numpy", "np", 1)',
+        'prefix = "np" if module == "XXnumpyXX" or module.startswith("numpy._") else module.replace("numpy", "np", 1)',
+        'The test module == "numpy" only shortcuts the replace: "numpy".replace("numpy", "np", 1) is "np", the same prefix, for every op.',
+    ),
+    Survivor(
+        "compiler/codegen.py", "_numpy_expr",
+        'prefix = "np" if module == "numpy" or module.startswith("numpy._") else module.replace("numpy", "np", 1)',
+        'prefix = "np" if module == "NUMPY" or module.startswith("numpy._") else module.replace("numpy", "np", 1)',
+        'The test module == "numpy" only shortcuts the replace: "numpy".replace("numpy", "np", 1) is "np", the same prefix, for every op.',
+    ),
+    Survivor(
+        "compiler/codegen.py", "_numpy_expr",
+        'prefix = "np" if module == "numpy" or module.startswith("numpy._") else module.replace("numpy", "np", 1)',
+        'prefix = "np" if module == "numpy" or module.startswith("XXnumpy._XX") else module.replace("numpy", "np", 1)',
+        _NO_PRIVATE_NUMPY_MODULE,
+    ),
+    Survivor(
+        "compiler/codegen.py", "_numpy_expr",
+        'prefix = "np" if module == "numpy" or module.startswith("numpy._") else module.replace("numpy", "np", 1)',
+        'prefix = "np" if module == "numpy" or module.startswith("NUMPY._") else module.replace("numpy", "np", 1)',
+        _NO_PRIVATE_NUMPY_MODULE,
+    ),
+    Survivor(
+        "compiler/codegen.py", "_numpy_expr",
+        'prefix = "np" if module == "numpy" or module.startswith("numpy._") else module.replace("numpy", "np", 1)',
+        'prefix = "np" if module == "numpy" or module.startswith("numpy._") else module.replace("numpy", "np", )',
+        'Every function numpy 2.4.6 dispatches to __array_function__ and every ufunc has a __module__ with "numpy" in it at most once (numpy, numpy.linalg, numpy.fft, numpy.lib.stride_tricks, numpy.strings, ..., checked over all its submodules; a ufunc without one reads as numpy), so replacing the first occurrence, the first two or all of them gives the same prefix.',
+    ),
+    Survivor(
+        "compiler/codegen.py", "_numpy_expr",
+        'prefix = "np" if module == "numpy" or module.startswith("numpy._") else module.replace("numpy", "np", 1)',
+        'prefix = "np" if module == "numpy" or module.startswith("numpy._") else module.replace("numpy", "np", 2)',
+        'Every function numpy 2.4.6 dispatches to __array_function__ and every ufunc has a __module__ with "numpy" in it at most once (numpy, numpy.linalg, numpy.fft, numpy.lib.stride_tricks, numpy.strings, ..., checked over all its submodules; a ufunc without one reads as numpy), so replacing the first occurrence, the first two or all of them gives the same prefix.',
     ),
     # ---- nn/recurrent.py: forward paths (cells' and layers' forward, states, steps)
     Survivor(

@@ -133,6 +133,13 @@ def test_writing_into_a_traced_array_writes_and_marks_it():
     assert t.node is _WRITTEN  # its node no longer computes what it holds
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.int64, np.bool_])
+def test_writing_into_a_traced_array_keeps_its_dtype(dtype):
+    t = np.zeros(3, dtype).view(Traced)
+    t[1:] = np.array([1, 0])
+    assert t.dtype == dtype and t.view(np.ndarray).tolist() == [0, 1, 0]
+
+
 def test_a_value_written_in_place_then_used_is_refused_naming_the_op():
     def fn(x):
         d = x.data * 2.0
