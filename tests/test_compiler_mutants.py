@@ -765,3 +765,9 @@ def test_a_returned_value_changed_in_place_is_refused(made_by):
     assert fn(Tensor(np.ones(3))).data.tolist() == [7.0, 2.0, 2.0]
     with pytest.raises(JitError, match="a value that fn returns was changed in place"):
         jit(fn)(Tensor(np.ones(3)))
+
+
+def test_a_returned_view_jit_cannot_follow_is_refused():
+    """ndarray.view is no call jit follows: the returned Tensor holds values no node computes."""
+    with pytest.raises(JitError, match="a value that fn returns was made by numpy in a way jit cannot"):
+        jit(lambda x: Tensor(x.data.view()))(Tensor(np.ones(3)))

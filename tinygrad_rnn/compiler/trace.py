@@ -330,7 +330,7 @@ class Trace:
         """The node of a Tensor: known, a value of the program under another name, or a new leaf."""
         known = self._tensors.get(id(tensor))
         if known is not None and known[0] is tensor:
-            # fn wrote into its array (through .data) since: the program cannot compute what an op reads now
+            # unless fn has written into its array since (through .data): no node holds what is read now
             written = self.phase == "forward" and getattr(tensor._data, "node", None) is _WRITTEN
             return _WRITTEN if written else known[1]
         node = self.node_of(tensor._data, "made into a Tensor")
