@@ -363,6 +363,27 @@ def test_a_parameter_written_between_forward_and_backward_is_refused():
         loss.backward()
 
 
+def test_a_parameter_given_a_new_array_inside_fn_is_refused_and_kept():
+    # Eagerly each call doubles the weight; a program of numpy lines cannot reassign it, and
+    # reading the old array every call would be silently wrong. The failed call changes nothing.
+    lin, w = nn.Linear(2, 1), Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    weight, values = lin.weight.data.copy(), w.data.copy()
+
+    def doubles_a_layers_weight(x):
+        lin.weight.data = lin.weight.data * 2
+        return lin(x).sum()
+
+    def doubles_a_closure_tensor(x):
+        w.data = w.data * 2
+        return (x * w).sum()
+
+    for fn in (doubles_a_layers_weight, doubles_a_closure_tensor):
+        with pytest.raises(JitError, match=r"replaced the array of .*outside the compiled"):
+            jit(fn)(Tensor(np.ones((3, 2))))
+    np.testing.assert_array_equal(lin.weight.data, weight)
+    np.testing.assert_array_equal(w.data, values)
+
+
 def test_second_order_through_a_compiled_step_is_a_named_error():
     w = Tensor(np.array([1.0, -2.0]), requires_grad=True)
     loss = jit(lambda x: (x * w).tanh().sum())(Tensor(np.ones(2)))

@@ -485,8 +485,10 @@ def record(
         inputs = [trace.input(value, i, name) for i, (value, name) in enumerate(zip(flat, input_names))]
         for t in followed:  # t.data then hands out the traced array too (bookkeeping.watch)
             t._data, t._view = follow(t._data, trace.follow_parameter(t)), None
+        installed = [t._data for t in followed]
         with tracing(trace), np.errstate(all="ignore"):
             outputs = call(inputs)
+            _refuse_replaced(trace, followed, installed)
             trace.outputs = [trace.tensor_node(t) for t in outputs]
             trace.read(trace.outputs)
             if differentiate:
@@ -498,6 +500,18 @@ def record(
         for t, data, view in saved:
             t._data, t._view = data, view
     return trace, outputs
+
+
+def _refuse_replaced(trace: Trace, followed: list[Tensor], installed: list[np.ndarray]) -> None:
+    """A parameter given a new array inside fn (``w.data = ...``): the program could only read the old one."""
+    for t, array in zip(followed, installed):
+        if t._data is not array:
+            name = trace.names.get(id(t)) or f"a parameter of shape {t.shape}"
+            raise JitError(
+                f"jit: fn replaced the array of {name} (.data = ...) as it ran; a compiled program "
+                "runs only numpy, so it would keep reading the old values: change parameters outside "
+                "the compiled function (e.g. after the step returns)"
+            )
 
 
 def _tensors_of(args: list[Any]) -> list[Tensor]:
