@@ -229,6 +229,34 @@ def test_a_bias_whose_rule_takes_the_largest_row_is_not_summed_over_steps_as_row
     assert len(maxima) == T  # its backward ran on Tensors: ops of the program, one max per step
 
 
+class FirstColumns(Function):
+    """y = an (m, n) array of zeros with b (k,) as the first k entries of every row; dL/db is g's
+    first k columns summed over rows, written as a row sum then an index (not a reshape)."""
+
+    def forward(self, b, like):
+        out = np.zeros(like.shape)
+        out[:, : b.shape[0]] = b
+        self.k = b.shape[0]
+        return out
+
+    def backward(self, g):
+        return g.sum(axis=0, keepdims=True)[0, : self.k], None
+
+
+def test_a_row_sum_read_through_an_index_is_not_taken_for_a_bias():
+    """Each step's term is g_t's row sum, then its first k entries: not a reshape of the row sum,
+    so the pass leaves the sum over steps alone (a bias rewrite would reshape (1, n) to (k,))."""
+    b = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    xs = Tensor(np.random.default_rng(1).standard_normal((T, B, 3)), requires_grad=True)
+
+    def fn(xs):
+        return sum((xs[t] + FirstColumns.apply(b, xs[t])).tanh().sum() for t in range(T))
+
+    step = compiled_equals_eager(fn, [xs], [xs, b])
+    row_sums = [line for line in backward_lines(step.source) if ".sum(axis=(0,), keepdims=True)" in line]
+    assert len(row_sums) == T  # its backward ran on Tensors: one row sum per step
+
+
 # ---- stacked_weight_gradients: rows read from a buffer ------------------------------------------------
 def test_an_lstms_weight_gradient_reads_the_gate_gradients_buffer_whole():
     """Each step's gate gradient (4 blocks) is a buffer nested in gx's gradient buffer at [t]; the
