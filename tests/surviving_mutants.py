@@ -46,6 +46,12 @@ _NO_PRIVATE_NUMPY_MODULE = (
     "without one reads as 'numpy'. So the test for 'numpy._' is never true, and for module 'numpy' "
     "module.replace('numpy', 'np', 1) gives the same 'np' as the first branch."
 )
+_PASSES_ROWS_ALWAYS_3D = (
+    "The branch never runs: every part is 2-D (an operand of a 2-D matmul, or the 2-D rows of a row "
+    "sum), and _slot gives (buffer, t) only for an int t (bools are not basic indices) with the "
+    "part's shape equal to buffer.shape[1:] (computed into buffer[t] or nested at it, both checked "
+    "against _sliced_shape), so the buffer, and its alias, are always 3-D."
+)
 
 SURVIVORS: list[Survivor] = [
     Survivor(
@@ -1473,6 +1479,135 @@ SURVIVORS: list[Survivor] = [
         'prefix = "np" if module == "numpy" or module.startswith("numpy._") else module.replace("numpy", "np", 1)',
         'prefix = "np" if module == "numpy" or module.startswith("numpy._") else module.replace("numpy", "np", 2)',
         'Every function numpy 2.4.6 dispatches to __array_function__ and every ufunc has a __module__ with "numpy" in it at most once (numpy, numpy.linalg, numpy.fft, numpy.lib.stride_tricks, numpy.strings, ..., checked over all its submodules; a ufunc without one reads as numpy), so replacing the first occurrence, the first two or all of them gives the same prefix.',
+    ),
+    # ---- compiler/passes.py -------------------------------------------------------------------------
+    Survivor(
+        "compiler/passes.py", "_sliced_shape",
+        "return np.empty(shape, dtype=np.bool_)[index].shape",
+        "return np.empty(shape, dtype=None)[index].shape",
+        "The shape of x[index] for a basic index depends on x's shape and the index only, never on the "
+        "dtype; np.empty reserves the scratch array without writing it, whatever its dtype.",
+    ),
+    Survivor(
+        "compiler/passes.py", "_sliced_shape",
+        "return np.empty(shape, dtype=np.bool_)[index].shape",
+        "return np.empty(shape, )[index].shape",
+        "The shape of x[index] for a basic index depends on x's shape and the index only, never on the "
+        "dtype; np.empty reserves the scratch array without writing it, whatever its dtype.",
+    ),
+    Survivor(
+        "compiler/passes.py", "_coverage",
+        "counts = np.zeros(shape, dtype=np.int32)",
+        "counts = np.zeros(shape, dtype=None)",
+        "counts only holds how many pieces write each entry, small non-negative whole numbers, exact in "
+        "float64 as in int32: the comparisons <= 1 and >= 1 give the same answers.",
+    ),
+    Survivor(
+        "compiler/passes.py", "_coverage",
+        "counts = np.zeros(shape, dtype=np.int32)",
+        "counts = np.zeros(shape, )",
+        "counts only holds how many pieces write each entry, small non-negative whole numbers, exact in "
+        "float64 as in int32: the comparisons <= 1 and >= 1 give the same answers.",
+    ),
+    Survivor(
+        "compiler/passes.py", "_coverage",
+        "return bool(counts.max(initial=0) <= 1), bool(counts.min(initial=1) >= 1)",
+        "return bool(counts.max(initial=1) <= 1), bool(counts.min(initial=1) >= 1)",
+        "Every count is >= 0, so max(counts and 1) <= 1 exactly when every count is <= 1, as max(counts "
+        "and 0) <= 1; for an empty array both give True.",
+    ),
+    Survivor(
+        "compiler/passes.py", "_coverage",
+        "return bool(counts.max(initial=0) <= 1), bool(counts.min(initial=1) >= 1)",
+        "return bool(counts.max(initial=0) <= 1), bool(counts.min(initial=2) >= 1)",
+        "min(counts and 2) >= 1 exactly when every count is >= 1, as min(counts and 1) >= 1; for an "
+        "empty array both give True.",
+    ),
+    Survivor(
+        "compiler/passes.py", "_slot",
+        'if node.kind != "buffer" or buffer is None:',
+        'if node.kind != "buffer" and buffer is None:',
+        "They differ only for a buffer without a parent, whose options then give index None "
+        "(buffer_writes sets 'index' only together with 'parent', in _nest_buffers), not an int, so None "
+        "is returned as before; and for a non-buffer whose options hold 'parent', which no node has "
+        "(only _nest_buffers sets it, on buffers; ops and numpy calls take no such keyword).",
+    ),
+    Survivor(
+        "compiler/passes.py", "_stacked",
+        "rows = (count * whole.shape[1], whole.shape[2]) if len(whole.shape) == 3 else None",
+        "rows = (count * whole.shape[1], whole.shape[2]) if (len(whole.shape) == 3) or True else None",
+        _PASSES_ROWS_ALWAYS_3D,
+    ),
+    Survivor(
+        "compiler/passes.py", "_stacked",
+        "nodes.extend(p for p in parts if _slot(p) is not None and _slot(p)[0] is buffer)",
+        "nodes.extend(None)",
+        _PASSES_ROWS_ALWAYS_3D,
+    ),
+    Survivor(
+        "compiler/passes.py", "_stacked",
+        "nodes.extend(p for p in parts if _slot(p) is not None and _slot(p)[0] is buffer)",
+        "nodes.extend(p for p in parts if _slot(p) is not None or _slot(p)[0] is buffer)",
+        _PASSES_ROWS_ALWAYS_3D,
+    ),
+    Survivor(
+        "compiler/passes.py", "_stacked",
+        "nodes.extend(p for p in parts if _slot(p) is not None and _slot(p)[0] is buffer)",
+        "nodes.extend(p for p in parts if _slot(None) is not None and _slot(p)[0] is buffer)",
+        _PASSES_ROWS_ALWAYS_3D,
+    ),
+    Survivor(
+        "compiler/passes.py", "_stacked",
+        "nodes.extend(p for p in parts if _slot(p) is not None and _slot(p)[0] is buffer)",
+        "nodes.extend(p for p in parts if _slot(p) is None and _slot(p)[0] is buffer)",
+        _PASSES_ROWS_ALWAYS_3D,
+    ),
+    Survivor(
+        "compiler/passes.py", "_stacked",
+        "nodes.extend(p for p in parts if _slot(p) is not None and _slot(p)[0] is buffer)",
+        "nodes.extend(p for p in parts if _slot(p) is not None and _slot(None)[0] is buffer)",
+        _PASSES_ROWS_ALWAYS_3D,
+    ),
+    Survivor(
+        "compiler/passes.py", "_stacked",
+        "nodes.extend(p for p in parts if _slot(p) is not None and _slot(p)[0] is buffer)",
+        "nodes.extend(p for p in parts if _slot(p) is not None and _slot(p)[1] is buffer)",
+        _PASSES_ROWS_ALWAYS_3D,
+    ),
+    Survivor(
+        "compiler/passes.py", "_stacked",
+        "nodes.extend(p for p in parts if _slot(p) is not None and _slot(p)[0] is buffer)",
+        "nodes.extend(p for p in parts if _slot(p) is not None and _slot(p)[0] is not buffer)",
+        _PASSES_ROWS_ALWAYS_3D,
+    ),
+    Survivor(
+        "compiler/passes.py", "_stacked",
+        "continue",
+        "break",
+        _PASSES_ROWS_ALWAYS_3D,
+    ),
+    Survivor(
+        "compiler/passes.py", "_stacked",
+        "rows = (sum(p.shape[0] for p in nodes), nodes[0].shape[1])",
+        "rows = (sum(p.shape[0] for p in nodes), nodes[1].shape[1])",
+        "np.concatenate along axis 0 needs every part to have the same width, and all parts are the left "
+        "(or the right) operands of the terms of one weight's gradient, a_t^T @ b_t of the weight's "
+        "shape: nodes[1].shape[1] == nodes[0].shape[1] whenever there are two nodes (this line runs only "
+        "then).",
+    ),
+    Survivor(
+        "compiler/passes.py", "_stacked",
+        "phase=like.phase, origin=like.origin)  # fmt: skip",
+        "phase=like.phase, origin=None)  # fmt: skip",
+        "like is always the 'sum' node of a gradient, made by Trace._total outside any op's backward, so "
+        "like.origin is None: origin=None and the default origin are what it already was.",
+    ),
+    Survivor(
+        "compiler/passes.py", "_stacked",
+        "phase=like.phase, origin=like.origin)  # fmt: skip",
+        "phase=like.phase, )  # fmt: skip",
+        "like is always the 'sum' node of a gradient, made by Trace._total outside any op's backward, so "
+        "like.origin is None: origin=None and the default origin are what it already was.",
     ),
     # ---- nn/recurrent.py: forward paths (cells' and layers' forward, states, steps)
     Survivor(

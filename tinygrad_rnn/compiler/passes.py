@@ -276,10 +276,11 @@ def _allocate_first(program: Program) -> None:
 
 
 def _is_basic(index: Any) -> bool:
-    """Ints and slices only (a view; each entry picked once)."""
+    """Ints and slices only (a view; each entry picked once). Not a bool: numpy reads x[True] as
+    a mask, a copy of x with a new axis."""
     items = index if isinstance(index, tuple) else (index,)
     basic = (int, np.integer, slice, type(None), type(Ellipsis))
-    return all(isinstance(i, basic) for i in items) and not any(nodes_in(index))
+    return all(isinstance(i, basic) and not isinstance(i, bool) for i in items) and not any(nodes_in(index))
 
 
 def _sliced_shape(shape: tuple[int, ...], index: Any) -> tuple[int, ...]:
@@ -346,6 +347,7 @@ def stacked_weight_gradients(program: Program) -> Program:
         left = _stacked([a for a, _ in pairs], node, new)
         right = _stacked([b for _, b in pairs], node, new)
         left_t = _op(ops.Transpose, [left], left.shape[::-1], node, axes=(1, 0))
+        left_t.dtype = left.dtype  # (a view of the rows, which may be float32 for a float64 weight)
         product = _op(ops.MatMul, [left_t, right], terms[0].shape, node)
         new += [left_t, product]
         result = product
@@ -428,14 +430,17 @@ def _stacked(parts: list[Node], like: Node, new: list[Node]) -> Node:
             run = _op(
                 ops.Index, [whole], (count, *whole.shape[1:]), like, index=(slice(first, first + count),)
             )
+            run.dtype = whole.dtype  # views of the buffer: its dtype, not the gradient's
             new.append(run)
         rows_node = _op(ops.Reshape, [run], rows, like, shape=rows)
+        rows_node.dtype = whole.dtype
         new.append(rows_node)
         nodes.append(rows_node)
     if len(nodes) == 1:
         return nodes[0]
     rows = (sum(p.shape[0] for p in nodes), nodes[0].shape[1])
-    node = Node("op", nodes, rows, nodes[0].dtype, op=ops.Concat, options={"axis": 0},
+    dtype = np.result_type(*(p.dtype for p in nodes))  # as np.concatenate: h_0 may be float32, h_1 float64
+    node = Node("op", nodes, rows, dtype, op=ops.Concat, options={"axis": 0},
                 phase=like.phase, origin=like.origin)  # fmt: skip
     new.append(node)
     return node

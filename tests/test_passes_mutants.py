@@ -1,0 +1,287 @@
+"""jit's passes (tinygrad_rnn/compiler/passes.py): the graphs each pass rewrites, and what it makes of them.
+
+Mutation testing changed the passes one thing at a time; each test here fails on changes that the
+comparisons of tests/test_compiler.py did not notice. Two kinds of check: the compiled step
+against the eager engine on a graph that reaches the pass (values and every gradient, float64 to
+1e-12, through ``compiled_equals_eager``), and the generated program itself, where a pass that
+declines to rewrite leaves a correct but longer program (T sums where one was due, an
+``np.add.at`` where slices were written once each, a concatenation of slices of a buffer).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import numpy as np
+import pytest
+from test_compiler import compiled_equals_eager
+
+from tinygrad_rnn import Function, Tensor, jit, nn, stack
+
+T, B, I, H = 3, 2, 2, 4
+
+
+def backward_lines(source):
+    """The generated backward function's lines, without their comments, stripped."""
+    return [line.split("  # ")[0].strip() for line in source.split("def backward")[1].splitlines()]
+
+
+def defined(lines, name):
+    """The right-hand side of the line that assigns ``name``."""
+    (value,) = [line.split(" = ", 1)[1] for line in lines if line.startswith(f"{name} = ")]
+    return value
+
+
+# ---- every value is what its node says ------------------------------------------------------------
+def values_and_nodes(step, *args):
+    """Run step forward and backward, and pair every array the generated code holds under a node's
+    name with that node (sys.settrace reads the generated functions' locals line by line)."""
+    nodes = {n.name: n for n in step.program.nodes if n.name}
+    seen = {}
+
+    def local(frame, event, arg):
+        for name, value in frame.f_locals.items():
+            if name in nodes and isinstance(value, np.ndarray):
+                seen[name] = value
+        return local
+
+    def tracer(frame, event, arg):
+        return local if frame.f_code.co_filename.startswith("<jit") else None
+
+    sys.settrace(tracer)
+    try:
+        step(*args).backward()
+    finally:
+        sys.settrace(None)
+    return [(nodes[name], value) for name, value in seen.items()]
+
+
+def _lstm_sum():
+    lstm = nn.LSTM(I, H, rng=0)
+    x = Tensor(np.random.default_rng(0).standard_normal((T, B, I)), requires_grad=True)
+    return (lambda x: lstm(x)[0].sum()), [x]
+
+
+def _float32_first_state():
+    """h_0 in float32, everything else float64: W's stacked rows are [h_0; h_1; h_2], mixed."""
+    xs = Tensor(np.random.default_rng(0).standard_normal((T, B, H)), requires_grad=True)
+    h0 = Tensor(np.random.default_rng(1).standard_normal((B, H)).astype(np.float32), requires_grad=True)
+    w = Tensor(np.random.default_rng(2).standard_normal((H, H)) / 2, requires_grad=True)
+
+    def fn(xs, h0):
+        h, total = h0, 0.0
+        for t in range(T):
+            h = (xs[t] + h @ w).tanh()
+            total = total + h.sum()
+        return total
+
+    return fn, [xs, h0]
+
+
+def _float32_rows_float64_weight():
+    """float32 states, computed into the float32 stack of outputs, each times a float64 weight."""
+    xs = Tensor(np.random.default_rng(0).standard_normal((T, B, H)).astype(np.float32), requires_grad=True)
+    w = Tensor(np.random.default_rng(2).standard_normal((H, H)), requires_grad=True)
+
+    def fn(xs):
+        hs = [(xs[t] * 2.0).tanh() for t in range(T)]
+        return stack(hs).sum() + sum((h @ w).sum() for h in hs[:2])
+
+    return fn, [xs]
+
+
+@pytest.mark.parametrize(
+    "graph",
+    [_lstm_sum, _float32_first_state, _float32_rows_float64_weight],
+    ids=["lstm", "float32 first state", "float32 rows, float64 weight"],
+)
+def test_every_array_the_program_computes_has_its_nodes_shape_and_dtype(graph):
+    """The shape in each line's comment and the memory estimate (step.peak_bytes) are read off the
+    nodes; the rows stacked_weight_gradients makes (a run of a buffer's slices, a concatenation) must
+    state the shape and dtype numpy gives them (np.concatenate promotes mixed dtypes)."""
+    fn, args = graph()
+    step = jit(fn)
+    step(*args)
+    pairs = values_and_nodes(step, *args)
+    assert len(pairs) > 20
+    assert any(node.kind == "op" and node.op.__name__ == "Concat" for node, _ in pairs)
+    for node, value in pairs:
+        assert node.shape == value.shape, (node, value.shape)
+        assert node.dtype is not None and np.dtype(node.dtype) == value.dtype, (node, value.dtype)
+
+
+# ---- buffer_writes: which pieces are written once each ------------------------------------------------
+def test_pieces_picked_with_an_ellipsis_are_written_once_each_into_an_unzeroed_buffer():
+    """x[..., 0] and x[..., 1] are views that pick disjoint entries and cover x: its gradient is
+    one np.empty buffer, each piece computed straight into its slice (no np.add.at, no zeros)."""
+    x = Tensor(np.random.default_rng(0).standard_normal((3, 2)), requires_grad=True)
+    step = compiled_equals_eager(lambda x: x[..., 0].tanh() * x[..., 1].exp(), [x], [x])
+    lines = backward_lines(step.source)
+    assert defined(lines, "d_x") == "np.empty((3, 2), np.float64)"
+    assert not [line for line in lines if "np.add.at" in line or "np.zeros" in line]
+    assert [line for line in lines if "out=d_x[..., 0]" in line]
+    assert [line for line in lines if "out=d_x[..., 1]" in line]
+
+
+def test_overlapping_slices_add_their_gradients():
+    """Rows 1 and 2 are in both slices: their gradient is the sum of both pieces."""
+    x = Tensor(np.random.default_rng(0).standard_normal((4, 3)), requires_grad=True)
+    compiled_equals_eager(lambda x: x[0:3].tanh() + 2.0 * x[1:4], [x], [x])
+
+
+def test_integer_array_indices_that_repeat_an_entry_add_every_repetition():
+    """x[[0, 0, 1]] picks row 0 twice: both gradients reach it (numpy's buf[idx] = g would keep one)."""
+    x = Tensor(np.random.default_rng(0).standard_normal((3, 2)), requires_grad=True)
+    picks = np.array([0, 0, 1])
+    compiled_equals_eager(lambda x: x[picks].tanh() * 3.0 + x[[2, 2]].sum(), [x], [x])
+
+
+def test_slices_bounded_by_a_value_the_program_computes_compile():
+    """The bound is a program value (argmax of the input at every call), so which entries the two
+    slices pick is not known while compiling: their gradients are added, not assigned."""
+
+    def fn(x):
+        k = x.data.argmax()  # followed, not read: the slices hold its node
+        return x[:k].exp().sum() + (x[k:] * 3.0).sum()
+
+    x = Tensor(np.array([0.5, -1.0, 2.0, 0.25, 1.5]), requires_grad=True)
+    step = compiled_equals_eager(fn, [x], [x])
+    assert "x[:argmax_1]" in step.source and "x[argmax_1:]" in step.source
+    assert step.traces == 1
+
+
+def test_the_gradient_of_an_empty_array_read_in_pieces_compiles():
+    x = Tensor(np.zeros((2, 0)), requires_grad=True)
+    compiled_equals_eager(lambda x: x[0].sum() + 2.0 * x[1].sum() + 1.0, [x], [x])
+
+
+def test_a_piece_picked_with_true_is_added_not_computed_into_a_copy():
+    """numpy reads a bool index as a mask: v[True] is (1, n) and a copy, not a view, so a gradient
+    computed into it (out=) would be lost. v[True] and v[False] are written with np.add.at."""
+    v = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    h0 = Tensor(np.array([[0.3, -0.7]]), requires_grad=True)
+    w = Tensor(np.arange(6.0).reshape(2, 3) / 10, requires_grad=True)
+
+    def fn(v, h0):
+        a = v * 1.5
+        return (a[True] + h0 @ w).tanh().sum() + (a[False] + h0[0:0] @ w).sum()
+
+    step = compiled_equals_eager(fn, [v, h0], [v, h0, w])
+    assert "[True]" not in "".join(line for line in backward_lines(step.source) if "out=" in line)
+
+
+# ---- stacked_weight_gradients: biases ------------------------------------------------------------------
+def test_a_bias_added_at_every_step_gets_one_sum_of_the_stacked_rows():
+    lin = nn.Linear(I, H, rng=0)
+    xs = Tensor(np.random.default_rng(1).standard_normal((T, B, I)), requires_grad=True)
+    step = compiled_equals_eager(
+        lambda xs: sum(lin(xs[t]).tanh().sum() for t in range(T)), [xs], [xs, *lin.parameters()]
+    )
+    lines = backward_lines(step.source)
+    row_sums = [line for line in lines if line.endswith(".sum(axis=(0,), keepdims=True)")]
+    assert len(row_sums) == 1  # not one per step
+    total = defined(lines, "d_bias").removesuffix(f".reshape(({H},))")
+    stacked = defined(lines, total).removesuffix(".sum(axis=(0,), keepdims=True)")
+    assert defined(lines, stacked).startswith("np.concatenate([")  # the T steps' (B, H) rows
+    assert "+" not in defined(lines, "d_bias")
+
+
+def test_a_vector_added_along_columns_at_every_step_is_not_a_bias():
+    """c (n,) as a column (n, 1) added to an (n, m) value: its gradient sums each step's columns
+    (axis 1), not its rows; the pass must leave that sum over steps as it is."""
+    c = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    xs = Tensor(np.random.default_rng(1).standard_normal((T, 3, 2)), requires_grad=True)
+    compiled_equals_eager(
+        lambda xs: sum((xs[t] + c.reshape(3, 1)).tanh().sum() for t in range(T)), [xs], [xs, c]
+    )
+
+
+def test_a_vector_added_to_three_dimensional_values_at_every_step_is_not_a_bias():
+    """p (6,) as (2, 3) added to (B, 2, 3) values: each step sums axis 0 of a 3-D gradient."""
+    p = Tensor(np.arange(6.0) / 4 - 0.5, requires_grad=True)
+    xs = Tensor(np.random.default_rng(1).standard_normal((T, B, 2, 3)), requires_grad=True)
+    compiled_equals_eager(
+        lambda xs: sum((xs[t] + p.reshape(2, 3)).tanh().sum() for t in range(T)), [xs], [xs, p]
+    )
+
+
+class BroadcastRowsLargestGradient(Function):
+    """y = b repeated as the rows of an (m, n) array; its backward sends b each column's largest
+    upstream gradient (a made-up rule, as a learner may write one): g.max over rows, not a sum."""
+
+    def forward(self, b, like):
+        return np.broadcast_to(b, like.shape).copy()
+
+    def backward(self, g):
+        return g.max(axis=0, keepdims=True).reshape((g.shape[1],)), None
+
+
+def test_a_bias_whose_rule_takes_the_largest_row_is_not_summed_over_steps_as_rows():
+    b = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    xs = Tensor(np.random.default_rng(1).standard_normal((T, B, 3)), requires_grad=True)
+
+    def fn(xs):
+        return sum((xs[t] * BroadcastRowsLargestGradient.apply(b, xs[t])).sum() for t in range(T))
+
+    step = compiled_equals_eager(fn, [xs], [xs, b])
+    maxima = [line for line in backward_lines(step.source) if ".max(axis=(0,), keepdims=True)" in line]
+    assert len(maxima) == T  # its backward ran on Tensors: ops of the program, one max per step
+
+
+class FirstColumns(Function):
+    """y = an (m, n) array of zeros with b (k,) as the first k entries of every row; dL/db is g's
+    first k columns summed over rows, written as a row sum then an index (not a reshape)."""
+
+    def forward(self, b, like):
+        out = np.zeros(like.shape)
+        out[:, : b.shape[0]] = b
+        self.k = b.shape[0]
+        return out
+
+    def backward(self, g):
+        return g.sum(axis=0, keepdims=True)[0, : self.k], None
+
+
+def test_a_row_sum_read_through_an_index_is_not_taken_for_a_bias():
+    """Each step's term is g_t's row sum, then its first k entries: not a reshape of the row sum,
+    so the pass leaves the sum over steps alone (a bias rewrite would reshape (1, n) to (k,))."""
+    b = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    xs = Tensor(np.random.default_rng(1).standard_normal((T, B, 3)), requires_grad=True)
+
+    def fn(xs):
+        return sum((xs[t] + FirstColumns.apply(b, xs[t])).tanh().sum() for t in range(T))
+
+    step = compiled_equals_eager(fn, [xs], [xs, b])
+    row_sums = [line for line in backward_lines(step.source) if ".sum(axis=(0,), keepdims=True)" in line]
+    assert len(row_sums) == T  # its backward ran on Tensors: one row sum per step
+
+
+# ---- stacked_weight_gradients: rows read from a buffer ------------------------------------------------
+def test_an_lstms_weight_gradient_reads_the_gate_gradients_buffer_whole():
+    """Each step's gate gradient (4 blocks) is a buffer nested in gx's gradient buffer at [t]; the
+    recurrent weight's gradient reads the T steps' rows as that buffer reshaped (a view), and its
+    h_0, h_1 as a run of the stack of outputs, not a concatenation of T arrays."""
+    lstm = nn.LSTM(I, H, rng=0)
+    x = Tensor(np.random.default_rng(0).standard_normal((T, B, I)), requires_grad=True)
+    step = compiled_equals_eager(lambda x: lstm(x)[0].sum(), [x], [x, *lstm.parameters()])
+    lines = backward_lines(step.source)
+    product = defined(lines, "d_weight_hh_l0").removesuffix(".T")
+    left, right = defined(lines, product).split(" @ ")
+    (buffer,) = re.findall(rf"(\w+) = np\.empty\(\({T}, {B}, {4 * H}\), np\.float64\)", "\n".join(lines))
+    assert defined(lines, right) == f"{buffer}.reshape(({T * B}, {4 * H}))"
+    rows = defined(lines, left).removesuffix(".T")
+    assert re.fullmatch(r"np\.concatenate\(\[const_1, \w+\], axis=0\)", defined(lines, rows))
+    assert len([line for line in lines if "np.concatenate" in line]) == 1
+
+
+def test_states_stacked_along_axis_one_and_read_by_a_weight_compile():
+    """hs[:, t] is a slice of the stack, not a row block: the weight's rows are concatenated."""
+    w = Tensor(np.random.default_rng(2).standard_normal((H, H)) / 2, requires_grad=True)
+    xs = Tensor(np.random.default_rng(0).standard_normal((T, B, H)), requires_grad=True)
+
+    def fn(xs):
+        hs = [(xs[t] * 2.0).tanh() for t in range(T)]
+        return stack(hs, axis=1).sum() + sum((h @ w).tanh().sum() for h in hs)
+
+    compiled_equals_eager(fn, [xs], [xs, w])
