@@ -277,6 +277,55 @@ def test_a_changed_python_value_read_from_an_input_retraces():
     assert step.traces == 3  # the number of counted targets is read with int(): 4, 3, 2 (then 4 again)
 
 
+_GUARD_LINEAR = nn.Linear(4, 3, rng=0)  # a model's parameters, read by closure
+
+GUARDED = {  # a value read from data (a guard) that the probe run, on reordered inputs, reads differently
+    "slice-tanh": lambda x: x[: int(x.data.argmax())].tanh().sum(),
+    "tanh-plus-zero": lambda x: x.tanh().sum() + 0 * int(x.data.argmax()),
+    "slice-sigmoid": lambda x: x[: int(x.data.argmax())].sigmoid().sum(),
+    "slice-exp": lambda x: x[: int(x.data.argmax()) + 1].exp().sum(),
+    "constant-before-guard": lambda x: ((1 - x) * int(x.data.argmax())).sigmoid().sum(),
+    "model-slice": lambda x: _GUARD_LINEAR(x.reshape(1, 4))[:, : int(x.data.argmax())].tanh().sum(),
+    "model-guard-on-weight": lambda x: (
+        _GUARD_LINEAR(x.reshape(1, 4)).sigmoid() * (1 + int(_GUARD_LINEAR.weight.data.argmax()))
+    ).sum(),
+}
+
+
+@pytest.mark.parametrize("name", GUARDED)
+def test_a_guard_the_probe_reads_differently_leaves_backwards_constants_readable(name):
+    # The constants an op's backward makes (tanh's 1 - y*y) come after the guard, where compare
+    # stops: they stay leaves, arguments of forward, that forward must save for backward.
+    fn, params = GUARDED[name], list(_GUARD_LINEAR.parameters())
+    x = Tensor(np.array([0.1, 0.5, 0.9, 0.2]), requires_grad=True)
+    step = compiled_equals_eager(fn, [x], [x, *params])
+    assert all(leaf.kind == "leaf" for leaf in step.program.leaves)  # those classified: constants
+    other = Tensor(np.array([0.7, 0.3, 0.1, 0.4]), requires_grad=True)  # another guard outcome
+    expected_outs, expected_grads = _run(fn, [other], [other, *params])
+    outs, grads = _run(step, [other], [other, *params])
+    for a, e in zip(outs + grads, expected_outs + expected_grads):
+        assert (a is None) == (e is None), name
+        if a is not None:
+            assert_close(a, e, np.float64, name)
+
+
+class ScaledByOutside(Function):
+    """y = x;  dL/dx = g * SCALE, a Tensor from outside that only the backward reads."""
+
+    scale = Tensor(np.array([2.0, 3.0, 4.0, 5.0]))
+
+    def forward(self, x):
+        return x * 1.0
+
+    def backward(self, g):
+        return g * ScaledByOutside.scale
+
+
+def test_a_leaf_only_a_backward_reads_is_passed_to_the_backward():
+    x = Tensor(np.array([0.1, 0.5, 0.9, 0.2]), requires_grad=True)
+    compiled_equals_eager(lambda x: ScaledByOutside.apply(x).tanh().sum(), [x], [x])
+
+
 def test_an_out_of_range_index_on_a_later_call_raises_the_eager_error():
     embedding = nn.Embedding(5, 2, rng=0)
     step = jit(lambda tokens: embedding(tokens).sum())

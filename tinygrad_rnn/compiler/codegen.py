@@ -394,7 +394,10 @@ def generate(program: Program, title: str = "step") -> Generated:
 
     forward = [n for n in program.nodes if n.phase == "forward"]
     backward = [n for n in program.nodes if n.phase == "backward"]
-    forward_set = set(forward)
+    # Every leaf is an argument of forward, even one that only backward reads: that one must be
+    # saved too. Such a leaf: a Tensor from outside that an op's backward reads, or a constant an
+    # op's backward made after a guard the probe run read differently (compare stops there).
+    forward_set = set(forward) | set(program.leaves)
     saved: list[Node] = []
     for node in backward:
         for read in node.inputs():

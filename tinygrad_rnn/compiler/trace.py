@@ -544,7 +544,8 @@ def compare(first: Trace, probe: Trace) -> None:
     probe_position = {id(n): i for i, n in enumerate(probe.nodes)}
     for a, b in zip(first.nodes, probe.nodes):
         if a.kind == "guard" and a.value != b.value:
-            return  # the runs took different branches: nothing after this can be compared
+            break  # the runs took different branches: nothing after this can be compared (its leaves
+            # stay leaves, read at every call; those classified so far still leave first.leaves below)
         if (a.kind, a.op, a.shape) != (b.kind, b.op, b.shape):
             raise JitError(f"jit: fn ran a different op on a second run ({_what(a)} vs {_what(b)})")
         if a not in live:
