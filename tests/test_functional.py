@@ -187,13 +187,35 @@ def test_a_plain_batch_costs_one_index_op_and_the_mask_only_when_needed(
     reduction, plain_ops, ops_with_an_ignored_target
 ):
     """nll_loss of an (N, C) batch is -x[n, y_n] reduced: no transpose or reshape of the (N, C) input,
-    and the multiply by the ignore mask only when some target is ignored (the ops backward visits)."""
+    and the multiply by the ignore mask only when some target is ignored (the ops backward visits):
+    not when ignore_index is a class (2) that no target names."""
     x = Tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
-    for target, expected in ([0, 3, 1], plain_ops), ([0, -100, 1], ops_with_an_ignored_target):
-        loss = F.nll_loss(x, np.array(target), reduction=reduction)
+    cases = [
+        ([0, 3, 1], -100, plain_ops),
+        ([0, 3, 1], 2, plain_ops),
+        ([0, -100, 1], -100, ops_with_an_ignored_target),
+        ([0, 2, 1], 2, ops_with_an_ignored_target),
+    ]
+    for target, ignore_index, expected in cases:
+        loss = F.nll_loss(x, np.array(target), reduction=reduction, ignore_index=ignore_index)
         with viz.trace_backward() as trace:
             loss.backward(np.ones(loss.shape))
         assert [record.op for record in trace] == expected
+
+
+def test_whole_valued_float_targets_are_indices_up_to_2_to_the_53():
+    """Float targets (a Tensor's, or a float array) are indices while every integer up to them is a
+    float: up to 2**53. Beyond it a float stands for several integers (2**53 + 1 rounds to 2**53 + 2),
+    so it is refused even when it is the ignore_index; 2**53 itself is one, and can be ignored."""
+    log_probs = Tensor(np.linspace(-5.0, -0.1, 400).reshape(2, 200))  # 200 classes, distinct values
+    lp = log_probs.data
+    loss = F.nll_loss(log_probs, Tensor(np.array([150.0, 3.0])))  # an index far above 2 * 53 = 106
+    assert loss.item() == pytest.approx(-(lp[0, 150] + lp[1, 3]) / 2, rel=1e-15)
+    edge = 2.0**53
+    loss = F.nll_loss(log_probs, np.array([7.0, edge]), reduction="sum", ignore_index=2**53)
+    assert loss.item() == -lp[0, 7]
+    with pytest.raises(IndexError, match=r"nll_loss: 9\.0072e\+15 \(in a float array\) is not an index"):
+        F.nll_loss(log_probs, np.array([7.0, edge + 2]), reduction="sum", ignore_index=2**53 + 2)
 
 
 def test_a_write_to_the_callers_indices_after_forward_does_not_move_the_gradient():
