@@ -189,24 +189,6 @@ SURVIVORS: list[Survivor] = [
         'Only ignore_index == num_classes with in-range targets changes side: no target equals it, so counted is all True. in_range only chooses the short path: when it is false, or ignore_index is a class, counted = targets != ignore_index is formed and range-checked. For targets that are all classes (the only ones this mutant sends that way) counted is all True, the check finds nothing, every_sample_counts is True (no mask op, same columns) and count = counted.sum() = targets.size: the same graph, values, gradients and errors; only the work of forming counted is added.',
     ),
     Survivor(
-        "nn/functional.py", "_integer_indices",
-        'raw = as_array(getattr(indices, "_data", indices))  # a Tensor gives its own array',
-        'raw = as_array(getattr(None, "_data", indices))  # a Tensor gives its own array',
-        "getattr(None, ...) always returns indices itself. For a Tensor (the only argument type with _data that the loss takes), as_array calls np.asarray(t), which calls Tensor.__array__(), which returns t._data: the same array, then copied by astype as before. Under jit, np.asarray strips the traced type but as_array's follow gives the traced array back, so a compiled loss still reads new targets on every call (checked with the mutant: jit(nll_loss) with three different target Tensors gives the three right losses).",
-    ),
-    Survivor(
-        "nn/functional.py", "_integer_indices",
-        'raw = as_array(getattr(indices, "_data", indices))  # a Tensor gives its own array',
-        'raw = as_array(getattr(indices, "XX_dataXX", indices))  # a Tensor gives its own array',
-        "No object has XX_dataXX, so the getattr returns indices itself. For a Tensor (the only argument type with _data that the loss takes), as_array calls np.asarray(t), which calls Tensor.__array__(), which returns t._data: the same array, then copied by astype as before. Under jit, np.asarray strips the traced type but as_array's follow gives the traced array back, so a compiled loss still reads new targets on every call (checked with the mutant: jit(nll_loss) with three different target Tensors gives the three right losses).",
-    ),
-    Survivor(
-        "nn/functional.py", "_integer_indices",
-        'raw = as_array(getattr(indices, "_data", indices))  # a Tensor gives its own array',
-        'raw = as_array(getattr(indices, "_DATA", indices))  # a Tensor gives its own array',
-        "No Tensor has _DATA, so the getattr returns indices itself. For a Tensor (the only argument type with _data that the loss takes), as_array calls np.asarray(t), which calls Tensor.__array__(), which returns t._data: the same array, then copied by astype as before. Under jit, np.asarray strips the traced type but as_array's follow gives the traced array back, so a compiled loss still reads new targets on every call (checked with the mutant: jit(nll_loss) with three different target Tensors gives the three right losses).",
-    ),
-    Survivor(
         "nn/steps.py", "gru_step",
         'H = h.shape[-1]',
         'H = h.shape[+1]',

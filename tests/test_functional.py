@@ -99,6 +99,20 @@ def test_cross_entropy_accepts_tensor_targets(batch):
     np.testing.assert_allclose(from_tensor.data, numpy_cross_entropy(logits, target).mean(), rtol=1e-13)
 
 
+class _ArrayWithData(np.ndarray):
+    """An ndarray subclass with a _data attribute, the name a Tensor keeps its values under."""
+
+
+def test_targets_are_read_as_tensor_reads_them_also_from_an_object_with_a_data_attribute():
+    """Targets given as x and as Tensor(x) are the same targets: Tensor(x) takes x._data's values,
+    so the loss does too (a Tensor's own array, not what np.asarray of the object would give)."""
+    source = np.zeros(2).view(_ArrayWithData)  # its own values say class 0 for both samples
+    source._data = np.array([2, 1])
+    np.testing.assert_array_equal(Tensor(source).data, [2.0, 1.0])
+    log_probs = Tensor(np.array([[-0.5, -1.5, -2.5], [-3.0, -4.0, -5.0]]))
+    assert F.nll_loss(log_probs, source, reduction="sum").item() == 2.5 + 4.0  # classes 2 and 1
+
+
 def test_cross_entropy_is_stable_at_huge_logits():
     logits = np.array([[1e4, 0.0, -1e4], [-1e4, 1e4 - 1.0, 1e4], [5e3, 5e3, 5e3]])
     target = np.array([1, 1, 2])
