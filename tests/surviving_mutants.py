@@ -171,6 +171,30 @@ SURVIVORS: list[Survivor] = [
         "dtype.kind is one character; the only kinds in \"XXiuXX\" are still 'i' and 'u' (numpy has no kind 'X').",
     ),
     Survivor(
+        "nn/functional.py", "_negative_log_likelihood",
+        'in_range = not targets.size or (targets.min() >= 0 and targets.max() < num_classes)',
+        'in_range = None',
+        'None sends every call down the counted path. in_range only chooses the short path: when it is false, or ignore_index is a class, counted = targets != ignore_index is formed and range-checked. For targets that are all classes (the only ones this mutant sends that way) counted is all True, the check finds nothing, every_sample_counts is True (no mask op, same columns) and count = counted.sum() = targets.size: the same graph, values, gradients and errors; only the work of forming counted is added. Under jit the guards of the program check that mask instead of the min and max of the targets, so it traces again for the same calls (a target out of range or ignored) and computes the same values. Empty targets give counted.all() True and count 0, the same nan.',
+    ),
+    Survivor(
+        "nn/functional.py", "_negative_log_likelihood",
+        'in_range = not targets.size or (targets.min() >= 0 and targets.max() < num_classes)',
+        'in_range = not targets.size or (targets.min() > 0 and targets.max() < num_classes)',
+        'Only targets whose smallest is 0 change side, and they are all classes. in_range only chooses the short path: when it is false, or ignore_index is a class, counted = targets != ignore_index is formed and range-checked. For targets that are all classes (the only ones this mutant sends that way) counted is all True, the check finds nothing, every_sample_counts is True (no mask op, same columns) and count = counted.sum() = targets.size: the same graph, values, gradients and errors; only the work of forming counted is added. Under jit the guards of the program check that mask instead of the min and max of the targets, so it traces again for the same calls (a target out of range or ignored) and computes the same values.',
+    ),
+    Survivor(
+        "nn/functional.py", "_negative_log_likelihood",
+        'in_range = not targets.size or (targets.min() >= 0 and targets.max() < num_classes)',
+        'in_range = not targets.size or (targets.min() >= 1 and targets.max() < num_classes)',
+        'Integer targets: min >= 1 is min > 0, so only targets whose smallest is 0 change side, and they are all classes. in_range only chooses the short path: when it is false, or ignore_index is a class, counted = targets != ignore_index is formed and range-checked. For targets that are all classes (the only ones this mutant sends that way) counted is all True, the check finds nothing, every_sample_counts is True (no mask op, same columns) and count = counted.sum() = targets.size: the same graph, values, gradients and errors; only the work of forming counted is added. Under jit the guards of the program check that mask instead of the min and max of the targets, so it traces again for the same calls (a target out of range or ignored) and computes the same values.',
+    ),
+    Survivor(
+        "nn/functional.py", "_negative_log_likelihood",
+        'if not in_range or 0 <= ignore_index < num_classes:',
+        'if not in_range or 0 <= ignore_index <= num_classes:',
+        'Only ignore_index == num_classes with in-range targets changes side: no target equals it, so counted is all True. in_range only chooses the short path: when it is false, or ignore_index is a class, counted = targets != ignore_index is formed and range-checked. For targets that are all classes (the only ones this mutant sends that way) counted is all True, the check finds nothing, every_sample_counts is True (no mask op, same columns) and count = counted.sum() = targets.size: the same graph, values, gradients and errors; only the work of forming counted is added. Under jit the guards of the program check that mask instead of the min and max of the targets, so it traces again for the same calls (a target out of range or ignored) and computes the same values.',
+    ),
+    Survivor(
         "nn/steps.py", "gru_step",
         'H = h.shape[-1]',
         'H = h.shape[+1]',
@@ -537,6 +561,27 @@ SURVIVORS: list[Survivor] = [
         'return _ops.Index.apply(self, index=index if type(None) is int else checks.index(index))',
         "Every index now goes through checks.index, which returns a plain int unchanged, so an int index reaches Index "
         "identically; the test is a shortcut past the call.",
+    ),
+    # ---- bookkeeping.py
+    Survivor(
+        "bookkeeping.py", "watch",
+        'if getattr(array, "__jit_traced__", False):  # while jit traces: the traced array itself, so',
+        'if getattr(array, "__jit_traced__", None):  # while jit traces: the traced array itself, so',
+        'The default is only read by the `if`, and None is falsy like False: an array without __jit_traced__ is wrapped in both.',
+    ),
+    # ---- ops.py
+    Survivor(
+        "ops.py", "Pow.backward",
+        'off = np.where(x < 0, np.nan, np.where((x == 0) & (y < 0), -np.inf, 0.0)).astype(x.dtype)',
+        'off = np.where(x < 0, None, np.where((x == 0) & (y < 0), -np.inf, 0.0)).astype(x.dtype)',
+        "np.where(x < 0, None, ...) is an object array, and .astype(x.dtype) turns None into nan for every float dtype a Tensor can hold (float16, float32, float64, longdouble; checked: the same nan bits as np.nan), so off and the exponent's gradient are the same.",
+    ),
+    # ---- gradcheck.py
+    Survivor(
+        "gradcheck.py", "_likely_cause",
+        'if isinstance(value, np.ndarray) and value.dtype.kind in "fc"',
+        'if isinstance(value, np.ndarray) and value.dtype.kind in "XXfcXX"',
+        "dtype.kind is always one character and numpy has no kind 'X', so the substring test admits exactly f and c in both.",
     ),
     # ---- data/long_lag.py
     Survivor(

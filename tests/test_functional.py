@@ -99,6 +99,20 @@ def test_cross_entropy_accepts_tensor_targets(batch):
     np.testing.assert_allclose(from_tensor.data, numpy_cross_entropy(logits, target).mean(), rtol=1e-13)
 
 
+class _ArrayWithData(np.ndarray):
+    """An ndarray subclass with a _data attribute, the name a Tensor keeps its values under."""
+
+
+def test_targets_are_read_as_tensor_reads_them_also_from_an_object_with_a_data_attribute():
+    """Targets given as x and as Tensor(x) are the same targets: Tensor(x) takes x._data's values,
+    so the loss does too (a Tensor's own array, not what np.asarray of the object would give)."""
+    source = np.zeros(2).view(_ArrayWithData)  # its own values say class 0 for both samples
+    source._data = np.array([2, 1])
+    np.testing.assert_array_equal(Tensor(source).data, [2.0, 1.0])
+    log_probs = Tensor(np.array([[-0.5, -1.5, -2.5], [-3.0, -4.0, -5.0]]))
+    assert F.nll_loss(log_probs, source, reduction="sum").item() == 2.5 + 4.0  # classes 2 and 1
+
+
 def test_cross_entropy_is_stable_at_huge_logits():
     logits = np.array([[1e4, 0.0, -1e4], [-1e4, 1e4 - 1.0, 1e4], [5e3, 5e3, 5e3]])
     target = np.array([1, 1, 2])
@@ -187,13 +201,35 @@ def test_a_plain_batch_costs_one_index_op_and_the_mask_only_when_needed(
     reduction, plain_ops, ops_with_an_ignored_target
 ):
     """nll_loss of an (N, C) batch is -x[n, y_n] reduced: no transpose or reshape of the (N, C) input,
-    and the multiply by the ignore mask only when some target is ignored (the ops backward visits)."""
+    and the multiply by the ignore mask only when some target is ignored (the ops backward visits):
+    not when ignore_index is a class (2) that no target names."""
     x = Tensor(np.arange(12.0).reshape(3, 4), requires_grad=True)
-    for target, expected in ([0, 3, 1], plain_ops), ([0, -100, 1], ops_with_an_ignored_target):
-        loss = F.nll_loss(x, np.array(target), reduction=reduction)
+    cases = [
+        ([0, 3, 1], -100, plain_ops),
+        ([0, 3, 1], 2, plain_ops),
+        ([0, -100, 1], -100, ops_with_an_ignored_target),
+        ([0, 2, 1], 2, ops_with_an_ignored_target),
+    ]
+    for target, ignore_index, expected in cases:
+        loss = F.nll_loss(x, np.array(target), reduction=reduction, ignore_index=ignore_index)
         with viz.trace_backward() as trace:
             loss.backward(np.ones(loss.shape))
         assert [record.op for record in trace] == expected
+
+
+def test_whole_valued_float_targets_are_indices_up_to_2_to_the_53():
+    """Float targets (a Tensor's, or a float array) are indices while every integer up to them is a
+    float: up to 2**53. Beyond it a float stands for several integers (2**53 + 1 rounds to 2**53 + 2),
+    so it is refused even when it is the ignore_index; 2**53 itself is one, and can be ignored."""
+    log_probs = Tensor(np.linspace(-5.0, -0.1, 400).reshape(2, 200))  # 200 classes, distinct values
+    lp = log_probs.data
+    loss = F.nll_loss(log_probs, Tensor(np.array([150.0, 3.0])))  # an index far above 2 * 53 = 106
+    assert loss.item() == pytest.approx(-(lp[0, 150] + lp[1, 3]) / 2, rel=1e-15)
+    edge = 2.0**53
+    loss = F.nll_loss(log_probs, np.array([7.0, edge]), reduction="sum", ignore_index=2**53)
+    assert loss.item() == -lp[0, 7]
+    with pytest.raises(IndexError, match=r"nll_loss: 9\.0072e\+15 \(in a float array\) is not an index"):
+        F.nll_loss(log_probs, np.array([7.0, edge + 2]), reduction="sum", ignore_index=2**53 + 2)
 
 
 def test_a_write_to_the_callers_indices_after_forward_does_not_move_the_gradient():

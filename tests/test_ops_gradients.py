@@ -417,6 +417,19 @@ def test_pow_zero_exponent_has_zero_gradient_even_at_zero():
     np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.0])
 
 
+def test_pow_tensor_exponent_zero_has_zero_base_gradient_even_at_zero_and_infinity():
+    """x**y at y = 0 is 1 for every x, inf included, so d/dx = 0 there (PyTorch masks it to 0 too):
+    y * x**(y-1) alone would give 0 * inf = nan at x = 0, and y * x (any stand-in exponent) nan at inf."""
+    x = Tensor(np.array([0.0, 2.0, -3.0, np.inf]), requires_grad=True)
+    y = Tensor(np.zeros(4))
+    z = x**y
+    np.testing.assert_array_equal(z.data, [1.0, 1.0, 1.0, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        z.backward(np.array([1.0, 2.0, 3.0, 4.0]))
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.0, 0.0])
+
+
 def test_a_0d_operand_broadcast_against_a_vector_gets_a_0d_array_gradient():
     """The gradient of a 0-d tensor that broadcasting stretched is summed back to shape (), and is
     still an ndarray (as every .grad is), not a numpy scalar: a second backward adds to it, and it

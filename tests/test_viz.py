@@ -25,6 +25,7 @@ from rich.tree import Tree
 
 from demos import graph as graph_demo
 from tinygrad_rnn import Tensor, fused, ops, viz
+from tinygrad_rnn.bookkeeping import Outline
 from tinygrad_rnn.nn import Module, Parameter
 from tinygrad_rnn.tensor import Function, _GradMode
 
@@ -346,6 +347,25 @@ def test_viz_draws_the_same_graph_after_backward_with_the_freed_tensors_as_outli
     assert kinds.count("Outline") == 7 and kinds.count("Tensor") == 2
     tree = viz.graph_tree(loss)
     assert tree.label.plain.startswith("#0 sum  () float64")
+
+
+def test_a_released_graph_keeps_the_leaf_that_requires_grad_and_outlines_the_constant_as_it_was():
+    """backward lets go of values, but a released op still holds each leaf that requires grad (its
+    .grad is the result, drawn with its norm) and draws a constant nothing else holds as before:
+    an input with requires_grad=False. Neither tensor is held by the test."""
+    loss = (Tensor(np.array([3.0, 4.0]), requires_grad=True) * Tensor(np.array([2.0, -1.0]))).sum()
+    before = tree_lines(viz.graph_tree(loss))
+    leaf_line = "#2 leaf  (2,) float64  requires_grad=True"
+    constant_line = "#3 input  (2,) float64  requires_grad=False"
+    assert before[2:] == [leaf_line, constant_line]
+    loss.backward()
+    gc.collect()
+    after = tree_lines(viz.graph_tree(loss))
+    # d/dw sum(w * c) = c = (2, -1), norm sqrt(5)
+    assert after[2:] == [f"{leaf_line}  ‖grad‖={np.sqrt(5.0):.4g}", constant_line]
+    leaf, constant = viz.collect_graph(loss).tensors[2:]
+    assert type(leaf) is Tensor and type(constant) is Outline and constant.tensor() is None
+    np.testing.assert_array_equal(leaf.grad, [2.0, -1.0])
 
 
 def test_drawing_a_freed_graph_keeps_nothing_alive_once_the_loss_goes():
