@@ -131,13 +131,6 @@ SURVIVORS: list[Survivor] = [
     Survivor(
         "nn/functional.py", "_negative_log_likelihood",
         'columns = targets.reshape(-1) if every_sample_counts else np.where(counted, targets.reshape(-1), 0)',
-        'columns = targets.reshape(-1) if (every_sample_counts) and False else np.where(counted, targets.reshape(-1), 0)',
-        "When every sample counts, np.where(counted, t, 0) is t itself (same values, dtype intp); the mask multiply "
-        "is still skipped (every_sample_counts is unchanged), so the graph, values and gradients are identical.",
-    ),
-    Survivor(
-        "nn/functional.py", "_negative_log_likelihood",
-        'columns = targets.reshape(-1) if every_sample_counts else np.where(counted, targets.reshape(-1), 0)',
         'columns = targets.reshape(-2) if every_sample_counts else np.where(counted, targets.reshape(-1), 0)',
         "targets is a plain numpy array and numpy (2.x) reads any negative size as the unknown dimension, so "
         "reshape(-2) is the same flat array as reshape(-1).",
@@ -373,12 +366,6 @@ SURVIVORS: list[Survivor] = [
     Survivor(
         'ops.py', 'MatMul.forward',
         'if x.ndim > 2 and y.ndim == 2:',
-        'if x.ndim >= 2 and y.ndim == 2:',
-        'For a 2-D x, x.reshape(-1, n) and the reshape back to (rows, m) are identity views, so the same single matmul of the same arrays runs and gives the same values and shape.',
-    ),
-    Survivor(
-        'ops.py', 'MatMul.forward',
-        'if x.ndim > 2 and y.ndim == 2:',
         'if x.ndim > 3 and y.ndim == 2:',
         "For a 3-D x, numpy's batched x @ y computes the same dot products of the same rows and columns as the folded 2-D matmul; the branch exists for speed (see its comment), which no test can observe.",
     ),
@@ -387,18 +374,6 @@ SURVIVORS: list[Survivor] = [
         'return (x.reshape(-1, x.shape[-1]) @ y).reshape(*x.shape[:-1], y.shape[1])',
         'return (x.reshape(-2, x.shape[-1]) @ y).reshape(*x.shape[:-1], y.shape[1])',
         'numpy reads any negative size in reshape as the one unknown size, so -2 gives the same shape as -1 (Tensor.reshape hands sizes to numpy unchanged, so a recorded backward is the same too).',
-    ),
-    Survivor(
-        'ops.py', 'MatMul.backward',
-        'if x.ndim >= 2 and y.ndim == 2:  # the layer case, (..., n) @ (n, m): batch axes folded into rows',
-        'if x.ndim > 2 and y.ndim == 2:  # the layer case, (..., n) @ (n, m): batch axes folded into rows',
-        'For 2-D x and y the general branch computes g @ y.swapaxes(-1, -2) and x.swapaxes(-1, -2) @ g with nothing to unbroadcast: the same products as g @ y.T and x.T @ g, so the same gradients (a recorded backward only gains an identity reshape).',
-    ),
-    Survivor(
-        'ops.py', 'MatMul.backward',
-        'if x.ndim >= 2 and y.ndim == 2:  # the layer case, (..., n) @ (n, m): batch axes folded into rows',
-        'if x.ndim >= 3 and y.ndim == 2:  # the layer case, (..., n) @ (n, m): batch axes folded into rows',
-        'Only 2-D x leaves the folded branch, and for 2-D x and y the general branch computes the same products g @ y.T and x.T @ g with nothing to unbroadcast (a recorded backward only gains an identity reshape).',
     ),
     Survivor(
         'ops.py', 'MatMul.backward',
@@ -429,12 +404,6 @@ SURVIVORS: list[Survivor] = [
         'return y.reshape(()) if self.axis is None else np.squeeze(y, axis=self.axis)',
         'return y.reshape(()) if (self.axis is None) and False else np.squeeze(y, axis=self.axis)',
         'With axis None, y = x.max(keepdims=True) has every axis of size 1, so np.squeeze(y, axis=None) drops them all and returns the same 0-d array as y.reshape(()).',
-    ),
-    Survivor(
-        'ops.py', 'Max.backward',
-        'return self.share.astype(g.dtype) * _with_reduced_axes(g, self.x_shape, self.axis, self.keepdims)',
-        'return self.share.astype(g.dtype) * _with_reduced_axes(g, self.x_shape, self.axis, None)',
-        'With keepdims=True, g already has size 1 on the reduced axes, so reshaping it to that shape (what a false keepdims does) leaves the same values; only with keepdims=False does the reshape matter, and then both agree.',
     ),
     Survivor(
             "bookkeeping.py", "accumulate_grad",
@@ -503,14 +472,6 @@ SURVIVORS: list[Survivor] = [
         'op = cls(**options) if options else cls()',
         'op = cls(**options) if (options) or True else cls()',
         "With no options, cls(**{}) is the same call as cls(): Python passes no keyword arguments either way, so the op is built identically.",
-    ),
-    Survivor(
-        "tensor.py", "Function.release",
-        'self._arrays, self.released, self.outline = None, True, (out._data.shape, out._data.dtype)',
-        'self._arrays, self.released, self.outline = "", True, (out._data.shape, out._data.dtype)',
-        "Either value drops the only reference to the saved arrays, so they are freed alike; every later backward() or grad() "
-        "through the op stops at `op.released` with the same error before reading _arrays, and the op itself is reachable "
-        "only through the private Tensor._ctx (trace records hold its name and type, not the instance).",
     ),
     Survivor(
         "tensor.py", "Tensor.__init__",
@@ -1122,6 +1083,13 @@ SURVIVORS: list[Survivor] = [
     ),
     # ---- checks.py
     Survivor(
+        "checks.py", "own_copy",
+        "fresh = array is not data and array.flags.owndata and isinstance(data, _CONVERTED)",
+        "fresh = None",
+        "fresh only spares a copy of an array that asarray has just made from the user's data (no one else holds "
+        "it); copying it anyway gives equal values in new memory that nothing else can reach either.",
+    ),
+    Survivor(
         "checks.py", "matmul_shapes",
         "inner = y[-2] if len(y) > 1 else y[0]",
         "inner = y[-2] if len(y) > 2 else y[0]",
@@ -1477,6 +1445,13 @@ SURVIVORS: list[Survivor] = [
         "The registration only spares tensor_node a lookup: record gives the parameter's array the leaf's node (follow), so without it tensor_node finds the same leaf through node_of(tensor._data) (or _WRITTEN for an array fn wrote into, as the registered path returns in the forward phase) and registers it then; the parameter stays alive through record's own list of followed tensors.",
     ),
     # ---- compiler/codegen.py ---------------------------------------------------------------------------
+    Survivor(
+        "compiler/codegen.py", "Render.constant",
+        "return literal(array, array.dtype)",
+        "return literal(array, None)",
+        "The branch is taken only for a float64 array, and literal compares np.dtype(dtype) with float64: "
+        "np.dtype(None) is float64 too, so the text written is the same np.float64(...).",
+    ),
     Survivor(
         "compiler/codegen.py", "_numpy_expr",
         'prefix = "np" if module == "numpy" or module.startswith("numpy._") else module.replace("numpy", "np", 1)',
