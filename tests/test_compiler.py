@@ -334,6 +334,17 @@ def test_an_out_of_range_index_on_a_later_call_raises_the_eager_error():
         step(np.array([0, 5]))
 
 
+def test_a_mask_drawn_after_a_guard_the_probe_reads_differently_is_still_refused():
+    # The reordered run takes another branch at int(argmax), so the values after it are compared
+    # with a third run on the same inputs: a new dropout mask on every run is not a constant.
+    dropout = nn.Dropout(0.5, rng=0)  # training mode
+    x = Tensor(np.array([0.1, 0.5, 0.9, 0.2, 0.3, 0.4, 0.6, 0.8]), requires_grad=True)
+    with pytest.raises(JitError, match="dropout in training mode"):
+        jit(lambda x: dropout(x[: int(x.data.argmax()) + 1]).sum())(x)
+    dropout.eval()  # without the mask the same function compiles, and equals eager
+    compiled_equals_eager(lambda x: dropout(x[: int(x.data.argmax()) + 1]).tanh().sum(), [x], [x])
+
+
 def test_a_constant_that_changes_between_runs_is_refused():
     layer = nn.GRU(I, H, num_layers=2, dropout=0.5, rng=0)  # training mode: a new mask every call
     with pytest.raises(JitError, match="dropout in training mode"):

@@ -421,7 +421,14 @@ class CompiledFunction:
         with _reordered_values(followed):
             probe, _ = record(call, probe_inputs, names, found_names, followed, differentiate)
         bound.arguments.update(dict(zip(keys, (_unflatten(s, iter(flat)) for s in structure))))
-        compare(first, probe)
+        stopped = compare(first, probe)
+        if stopped is not None:
+            # The reordered run took another branch at a value read from data. A run on the same
+            # inputs takes the same branches, so the rest is compared with it: a value fn makes
+            # there that still differs is drawn at random (refused), one that does not is a constant.
+            again, _ = record(call, flat, names, found_names, followed, differentiate)
+            bound.arguments.update(dict(zip(keys, (_unflatten(s, iter(flat)) for s in structure))))
+            compare(first, again, start=stopped)
         drop_unread(first)
         program = Program(
             nodes=first.nodes,

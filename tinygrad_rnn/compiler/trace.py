@@ -526,15 +526,14 @@ def _unique(tensors: list[Tensor]) -> list[Tensor]:
 
 
 # ---- the second run: which values are constants ---------------------------------------------
-def compare(first: Trace, probe: Trace) -> None:
+def compare(first: Trace, probe: Trace, start: int = 0) -> int | None:
     """Classify first's leaves by the probe run (inputs and parameters reordered); refuse
     a 'constant' that changed. A leaf that is the same Tensor in both runs existed before
     fn ran: it stays a leaf, read at every call. Otherwise fn made it, and its values must
-    not depend on anything that changed between the runs."""
+    not depend on anything that changed between the runs. Compares the nodes from ``start``
+    on; returns where a guard read differently stopped it (None when it compared them all)."""
     live = _live(first)
-    if len(first.nodes) != len(probe.nodes):
-        if _guards_differ(first, probe):
-            return
+    if len(first.nodes) != len(probe.nodes) and not _guards_differ(first, probe):
         raise JitError(
             "jit: fn ran differently on a second run with its inputs reordered (a different number of "
             f"ops: {len(first.nodes)} vs {len(probe.nodes)}), without a Python value that explains it; "
@@ -542,10 +541,12 @@ def compare(first: Trace, probe: Trace) -> None:
         )
     position = {id(n): i for i, n in enumerate(first.nodes)}
     probe_position = {id(n): i for i, n in enumerate(probe.nodes)}
-    for a, b in zip(first.nodes, probe.nodes):
+    stopped = None
+    for i in range(start, min(len(first.nodes), len(probe.nodes))):  # the same ops up to a differing guard
+        a, b = first.nodes[i], probe.nodes[i]
         if a.kind == "guard" and a.value != b.value:
-            break  # the runs took different branches: nothing after this can be compared (its leaves
-            # stay leaves, read at every call; those classified so far still leave first.leaves below)
+            stopped = i  # the runs took different branches: nothing after this can be compared
+            break
         if (a.kind, a.op, a.shape) != (b.kind, b.op, b.shape):
             raise JitError(f"jit: fn ran a different op on a second run ({_what(a)} vs {_what(b)})")
         if a not in live:
@@ -561,6 +562,7 @@ def compare(first: Trace, probe: Trace) -> None:
                 f"{_CHANGING}"
             )
     first.leaves = [n for n in first.leaves if n.kind == "leaf"]
+    return stopped
 
 
 def _live(trace: Trace) -> set[Node]:
