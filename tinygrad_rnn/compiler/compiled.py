@@ -417,18 +417,21 @@ class CompiledFunction:
         differentiate = _GradMode.enabled
         first, outputs = record(call, flat, names, found_names, followed, differentiate)
         structure_out = output_structure[0]
-        probe_inputs = [_reordered(v) for v in flat]
+
+        def record_again(inputs: list[Any]):
+            """Another run of fn, only for compare; the caller's arguments are bound again after it."""
+            trace, _ = record(call, inputs, names, found_names, followed, differentiate)
+            bound.arguments.update(dict(zip(keys, (_unflatten(s, iter(flat)) for s in structure))))
+            return trace
+
         with _reordered_values(followed):
-            probe, _ = record(call, probe_inputs, names, found_names, followed, differentiate)
-        bound.arguments.update(dict(zip(keys, (_unflatten(s, iter(flat)) for s in structure))))
+            probe = record_again([_reordered(v) for v in flat])
         stopped = compare(first, probe)
         if stopped is not None:
             # The reordered run took another branch at a value read from data. A run on the same
             # inputs takes the same branches, so the rest is compared with it: a value fn makes
             # there that still differs is drawn at random (refused), one that does not is a constant.
-            again, _ = record(call, flat, names, found_names, followed, differentiate)
-            bound.arguments.update(dict(zip(keys, (_unflatten(s, iter(flat)) for s in structure))))
-            compare(first, again, start=stopped)
+            compare(first, record_again(flat), start=stopped)
         drop_unread(first)
         program = Program(
             nodes=first.nodes,

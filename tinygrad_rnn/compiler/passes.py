@@ -296,10 +296,14 @@ def _coverage(shape: tuple[int, ...], indices: list[Any]) -> tuple[bool, bool]:
 
 
 # ---- weight gradients -------------------------------------------------------------------------
+_VIEWS = (ops.Transpose, ops.Reshape, ops.Index)
+
+
 def _op(cls: type, args: list[Node], out_shape: tuple, like: Node, **options: Any) -> Node:
-    return Node(
-        "op", args, out_shape, like.dtype, op=cls, options=options, phase=like.phase, origin=like.origin
-    )
+    """A new node in like's phase; a view (of rows that may be float32 for a float64 weight) keeps
+    its array's dtype, any other op has like's."""
+    dtype = args[0].dtype if cls in _VIEWS else like.dtype
+    return Node("op", args, out_shape, dtype, op=cls, options=options, phase=like.phase, origin=like.origin)
 
 
 def stacked_weight_gradients(program: Program) -> Program:
@@ -347,7 +351,6 @@ def stacked_weight_gradients(program: Program) -> Program:
         left = _stacked([a for a, _ in pairs], node, new)
         right = _stacked([b for _, b in pairs], node, new)
         left_t = _op(ops.Transpose, [left], left.shape[::-1], node, axes=(1, 0))
-        left_t.dtype = left.dtype  # (a view of the rows, which may be float32 for a float64 weight)
         product = _op(ops.MatMul, [left_t, right], terms[0].shape, node)
         new += [left_t, product]
         result = product
@@ -430,10 +433,8 @@ def _stacked(parts: list[Node], like: Node, new: list[Node]) -> Node:
             run = _op(
                 ops.Index, [whole], (count, *whole.shape[1:]), like, index=(slice(first, first + count),)
             )
-            run.dtype = whole.dtype  # views of the buffer: its dtype, not the gradient's
             new.append(run)
         rows_node = _op(ops.Reshape, [run], rows, like, shape=rows)
-        rows_node.dtype = whole.dtype
         new.append(rows_node)
         nodes.append(rows_node)
     if len(nodes) == 1:
