@@ -285,3 +285,100 @@ def test_states_stacked_along_axis_one_and_read_by_a_weight_compile():
         return stack(hs, axis=1).sum() + sum((h @ w).tanh().sum() for h in hs)
 
     compiled_equals_eager(fn, [xs], [xs, w])
+
+
+# ---- what each pass did, as program.log tells the reader ----------------------------------------------
+def comment(source, name):
+    """The comment of the generated line that assigns ``name`` (its shape, the op whose backward made it)."""
+    (line,) = [line for line in source.splitlines() if line.strip().startswith(f"{name} = ")]
+    return line.split("  # ", 1)[1].strip()
+
+
+def test_buffer_writes_counts_the_lstms_buffers_their_nested_pieces_and_the_pieces_computed_into_them():
+    """An LSTM over T = 3 steps: 5 arrays are assembled in buffers (the forward stack of the 3 outputs,
+    the gradient of the 3 steps' pre-activations x_t W^T + b, and each step's gate gradient, 4 blocks);
+    the 3 gate gradients are views of their step's slice; 3 outputs and 4 * 3 gate blocks (each one
+    ufunc) are computed straight into their slice: 15."""
+    lstm = nn.LSTM(I, H, rng=0)
+    x = Tensor(np.random.default_rng(0).standard_normal((T, B, I)), requires_grad=True)
+    step = compiled_equals_eager(lambda x: lstm(x)[0].sum(), [x], [x, *lstm.parameters()])
+    (line,) = [line for line in step.program.log if line.startswith("buffer_writes:")]
+    assert line == (
+        "buffer_writes: 5 arrays assembled in buffers, 3 of their pieces made views of their slice, "
+        "15 computed straight into it"
+    )
+
+
+def _elman_with_output_layer():
+    """h_t = tanh(lx(x_t) + h_{t-1} @ wh) (no h_0), and a loss on lo(h_t) at every step."""
+    lx, lo = nn.Linear(I, H, rng=0), nn.Linear(H, 1, rng=1)
+    wh = Tensor(np.random.default_rng(2).standard_normal((H, H)) / 2, requires_grad=True)
+    xs = Tensor(np.random.default_rng(0).standard_normal((T, B, I)), requires_grad=True)
+
+    def fn(xs):
+        h, total = None, 0.0
+        for t in range(T):
+            a = lx(xs[t])
+            h = (a if h is None else a + h @ wh).tanh()
+            total = total + lo(h).tanh().sum()
+        return total
+
+    return fn, [xs], [xs, wh, *lx.parameters(), *lo.parameters()]
+
+
+def test_every_weight_and_bias_used_at_every_step_is_summed_at_once():
+    """lx.weight, lx.bias, lo.weight, lo.bias and wh each get one term per step: 5 sums rewritten.
+    A bias's stacked rows (T * B, n) are summed to (1, n), then reshaped to (n,): the comments
+    (and the memory estimate) read these shapes off the nodes."""
+    fn, args, tensors = _elman_with_output_layer()
+    step = compiled_equals_eager(fn, args, tensors)
+    assert "stacked_weight_gradients: 5 weight and bias gradients summed at once" in step.program.log
+    lines = backward_lines(step.source)
+    for bias, n in (("d_lx_bias", H), ("d_lo_bias", 1)):
+        total = defined(lines, bias).removesuffix(f".reshape(({n},))")
+        assert comment(step.source, bias) == f"reshape ({n},)"
+        assert comment(step.source, total) == f"sum (1, {n})"
+        rows = defined(lines, total).removesuffix(".sum(axis=(0,), keepdims=True)")
+        assert defined(lines, rows).startswith("np.concatenate([")  # the T steps' (B, n) rows
+
+
+def test_two_biases_whose_terms_are_the_same_row_sums_are_left_as_sums():
+    """lx(x_t) + lh(h) sends one gradient to both biases: each step's row sum is computed once
+    (common_subexpressions) and read by both sums. A sum is rewritten only when it alone reads its
+    terms (else they are computed anyway), so only the two weights are stacked."""
+    lx, lh = nn.Linear(I, H, rng=0), nn.Linear(H, H, rng=1)
+    xs = Tensor(np.random.default_rng(0).standard_normal((T, B, I)), requires_grad=True)
+    h0 = Tensor(np.random.default_rng(1).standard_normal((B, H)), requires_grad=True)
+
+    def fn(xs, h0):
+        h = h0
+        for t in range(T):
+            h = (lx(xs[t]) + lh(h)).tanh()
+        return h.sum()
+
+    step = compiled_equals_eager(fn, [xs, h0], [xs, h0, *lx.parameters(), *lh.parameters()])
+    assert "stacked_weight_gradients: 2 weight and bias gradients summed at once" in step.program.log
+    lines = backward_lines(step.source)
+    assert defined(lines, "d_lx_bias") == defined(lines, "d_lh_bias")
+    assert defined(lines, "d_lx_bias").count(" + ") == T - 1
+
+
+def test_a_weight_and_a_bias_used_once_and_through_a_sum_at_every_step_are_summed_twice():
+    """v = w + w2 and c = b + b2 are used at every step, w and b once more. dL/dv (= dL/dw2) and
+    dL/dc (= dL/db2) are rewritten, then dL/dw = dL/dv + x_0^T g_0, which reads the rewritten
+    matmul as a term, is stacked too: 3. The rewritten nodes must take the sums' places among the
+    readers the pass looks up later (dL/db = dL/dc + g_0's row sum reads one as well)."""
+    rng = np.random.default_rng(2)
+    w, w2 = (Tensor(rng.standard_normal((H, H)) / 2, requires_grad=True) for _ in range(2))
+    b, b2 = (Tensor(rng.standard_normal(H), requires_grad=True) for _ in range(2))
+    xs = Tensor(rng.standard_normal((T, B, H)), requires_grad=True)
+
+    def fn(xs):
+        v, c = w + w2, b + b2
+        total = (xs[0] @ w + b).tanh().sum()
+        for t in range(T):
+            total = total + (xs[t] @ v + c).tanh().sum()
+        return total
+
+    step = compiled_equals_eager(fn, [xs], [xs, w, w2, b, b2])
+    assert "stacked_weight_gradients: 3 weight and bias gradients summed at once" in step.program.log
