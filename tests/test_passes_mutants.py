@@ -18,6 +18,7 @@ import pytest
 from test_compiler import compiled_equals_eager
 
 from tinygrad_rnn import Function, Tensor, jit, nn, stack
+from tinygrad_rnn.ops import scatter
 
 T, B, I, H = 3, 2, 2, 4
 
@@ -382,3 +383,132 @@ def test_a_weight_and_a_bias_used_once_and_through_a_sum_at_every_step_are_summe
 
     step = compiled_equals_eager(fn, [xs], [xs, w, w2, b, b2])
     assert "stacked_weight_gradients: 3 weight and bias gradients summed at once" in step.program.log
+
+
+# ---- buffer_writes: which buffers are views, which start as zeros, what is computed into them -----------
+def test_a_stack_read_by_two_stacks_is_a_view_of_the_first_and_copied_into_the_second():
+    """s = stack([2a, 3b]) is a piece of both u and v: its buffer can be a view of one slice only
+    (u[0], the first), and v[0] gets a copy. The other stacks, [c; d] in u[1] and [d; e^e] in
+    v[1], are views of their slices: 3 pieces made views. A stack's buffer is named stack_k."""
+    rng = np.random.default_rng(0)
+    a, b, c, d, e = (Tensor(rng.standard_normal(3), requires_grad=True) for _ in range(5))
+
+    def fn(a, b, c, d, e):
+        s = stack([a * 2.0, b * 3.0])
+        return stack([s, stack([c, d])]), stack([s, stack([d * 1.0, e.exp()])])
+
+    step = jit(fn)
+    for _ in range(2):
+        u, v = step(a, b, c, d, e)
+        s = np.stack([a.data * 2.0, b.data * 3.0])
+        np.testing.assert_array_equal(u.data, np.stack([s, np.stack([c.data, d.data])]))
+        np.testing.assert_array_equal(v.data, np.stack([s, np.stack([d.data, np.exp(e.data)])]))
+    (line,) = [line for line in step.program.log if line.startswith("buffer_writes:")]
+    assert line.startswith("buffer_writes: 5 arrays assembled in buffers, 3 of their pieces made views")
+    forward = [line.split("  # ")[0].strip() for line in step.source.split("def backward")[0].splitlines()]
+    assert "stack_1 = np.empty((2, 2, 3), np.float64)" in forward  # u
+    assert "stack_2 = np.empty((2, 2, 3), np.float64)" in forward  # v
+    assert "stack_3 = stack_1[0]" in forward  # s, a view of u[0]
+    assert "stack_2[0] = stack_3" in forward  # ... copied into v[0]
+
+
+def test_a_gradient_whose_piece_leaves_entries_unwritten_starts_as_zeros():
+    """dL/dx is assembled from dL/dx[0] and dL/dx[1], which cover x; but dL/dx[0], a view of its
+    slice, is written only at r[0:1] and r[2:3]: entries 1 and 3 of row 0 must be zeros."""
+    x = Tensor(np.random.default_rng(0).standard_normal((2, 4)), requires_grad=True)
+
+    def fn(x):
+        r = x[0]
+        return r[0:1].tanh().sum() + (r[2:3] * 3.0).sum() + x[1].exp().sum()
+
+    step = compiled_equals_eager(fn, [x], [x])
+    lines = backward_lines(step.source)
+    assert defined(lines, "d_x") == "np.zeros((2, 4), np.float64)"
+    assert defined(lines, "d_index_1") == "d_x[0]"
+
+
+def test_a_piece_that_is_the_sum_of_two_gradients_is_added_straight_into_its_slice():
+    """a = x[0] is used twice, so dL/da is a sum of two terms: np.add(..., out=d_x[0])."""
+    x = Tensor(np.random.default_rng(0).standard_normal((2, 3)), requires_grad=True)
+
+    def fn(x):
+        a = x[0]
+        return (a.tanh() * a.exp()).sum() + (x[1] * 2.0).sum()
+
+    step = compiled_equals_eager(fn, [x], [x])
+    lines = backward_lines(step.source)
+    assert defined(lines, "d_x") == "np.empty((2, 3), np.float64)"
+    assert re.fullmatch(r"np\.add\(\w+, \w+, out=d_x\[0\]\)", defined(lines, "d_index_1"))
+
+
+def test_a_matmul_of_batched_rows_is_computed_as_the_engine_does_then_copied_into_the_stack():
+    """xs @ w with xs 3-D is one 2-D matmul of the folded rows (as MatMul.forward), which cannot
+    take out=: it is computed, then written into its slice of the stack."""
+    rng = np.random.default_rng(0)
+    w = Tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    xs, ys = (Tensor(rng.standard_normal((2, 2, 3)), requires_grad=True) for _ in range(2))
+    step = compiled_equals_eager(lambda xs, ys: stack([xs @ w, ys @ w]), [xs, ys], [xs, ys, w])
+    forward = [line.split("  # ")[0].strip() for line in step.source.split("def backward")[0].splitlines()]
+    assert "matmul_1 = (xs.reshape(-1, 3) @ w).reshape((2, 2, 4))" in forward
+    assert "stack_1[0] = matmul_1" in forward
+    assert "stack_1[1] = matmul_2" in forward
+
+
+class SwapRows(Function):
+    """y = x's two rows swapped; dL/dx = g's rows swapped back, a stack (its backward runs on Tensors)."""
+
+    def forward(self, x):
+        return x[::-1].copy()
+
+    def backward(self, g):
+        return stack([g[1], g[0]])
+
+
+def test_a_stack_made_by_an_ops_backward_says_whose_backward_its_buffer_and_writes_are():
+    x = Tensor(np.random.default_rng(0).standard_normal((2, 3)), requires_grad=True)
+    step = compiled_equals_eager(
+        lambda x: (SwapRows.apply(x) * np.arange(6.0).reshape(2, 3)).tanh(), [x], [x]
+    )
+    assert comment(step.source, "d_x") == "buffer (2, 3)  <- swaprows_1's backward"
+    writes = [line.split("  # ")[1] for line in step.source.splitlines() if line.strip().startswith("d_x[")]
+    assert writes == ["write into d_x  <- swaprows_1's backward"] * 2
+
+
+class RowAsFloat32(Function):
+    """y = x[index] in float32; dL/dx = g scattered back (float32: the engine casts it to x's dtype)."""
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x):
+        self.shape = x.shape
+        return x[self.index].astype(np.float32)
+
+    def backward(self, g):
+        return scatter(g, self.index, self.shape)
+
+
+def test_a_buffer_that_is_no_values_gradient_is_named_buffer():
+    """dL/dx's two pieces are float32; their buffer is cast to float64 after: the cast is d_x, and
+    the buffer, neither a stack nor the gradient of a value, is named buffer_k."""
+    x = Tensor(np.random.default_rng(0).standard_normal((2, 3)), requires_grad=True)
+    step = compiled_equals_eager(
+        lambda x: RowAsFloat32.apply(x, index=0) * RowAsFloat32.apply(x, index=1), [x], [x]
+    )
+    lines = backward_lines(step.source)
+    assert defined(lines, "buffer_1") == "np.empty((2, 3), np.float32)"
+    assert defined(lines, "d_x") == "buffer_1.astype(np.float64)"
+
+
+def test_overlapping_slices_add_their_gradients_in_place_each_from_its_index():
+    """Rows 1 and 2 are in both slices: both pieces are added (+=; np.add.at only for integer
+    arrays, which may repeat an entry), each write from the backward of its own index."""
+    x = Tensor(np.random.default_rng(0).standard_normal((4, 3)), requires_grad=True)
+    step = compiled_equals_eager(lambda x: x[0:3].tanh() + 2.0 * x[1:4], [x], [x])
+    assert "np.add.at" not in step.source
+    writes = [line.split("  # ") for line in step.source.splitlines() if line.strip().startswith("d_x[")]
+    assert [code.strip().split(" += ")[0] for code, _ in writes] == ["d_x[1:4]", "d_x[0:3]"]
+    assert [note for _, note in writes] == [
+        "write into d_x  <- index_2's backward",
+        "write into d_x  <- index_1's backward",
+    ]
