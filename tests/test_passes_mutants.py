@@ -512,3 +512,50 @@ def test_overlapping_slices_add_their_gradients_in_place_each_from_its_index():
         "write into d_x  <- index_2's backward",
         "write into d_x  <- index_1's backward",
     ]
+
+
+# ---- stacked_weight_gradients: what it leaves behind, and terms it must not take ------------------------
+def test_a_rewritten_sum_leaves_its_terms_to_dead_code_and_its_two_equal_row_stacks_to_merging():
+    """x_t @ w + b at 2 steps. w's sum is replaced by one matmul of stacked rows and b's by one
+    row sum; the sums themselves leave with the rewrite, so dead_code removes what only they read:
+    for w the 2 matmuls x_t^T @ g_t and the 2 transposes x_t^T, for b the 2 row sums and their 2
+    reshapes: 8. Both rewrites stack g_1, g_2 alike: common_subexpressions merges the 2 into 1."""
+    rng = np.random.default_rng(0)
+    w, b = (
+        Tensor(rng.standard_normal((2, 3)), requires_grad=True),
+        Tensor(rng.standard_normal(3), requires_grad=True),
+    )
+    xs = Tensor(rng.standard_normal((2, 4, 2)), requires_grad=True)
+    step = compiled_equals_eager(
+        lambda xs: (xs[0] @ w + b).tanh().sum() + (xs[1] @ w + b).tanh().sum(), [xs], [xs, w, b]
+    )
+    log = step.program.log
+    at = log.index("stacked_weight_gradients: 2 weight and bias gradients summed at once")
+    assert log[at + 1 : at + 3] == ["dead_code: 8 nodes removed", "common_subexpressions: 1 nodes merged"]
+
+
+def test_a_weight_whose_step_terms_another_weight_also_reads_keeps_its_sum():
+    """x_t @ w.T + x_t @ v: both matmuls get the same gradient g_t, so dL/d(w.T)_t and dL/dv_t are
+    the same x_t^T @ g_t, computed once and read by w's sum (through a transpose) and v's. Neither
+    sum is rewritten (the terms are computed anyway); u, used on h_{t-1}, is: and after w's."""
+    rng = np.random.default_rng(0)
+    w = Tensor(rng.standard_normal((H, I)), requires_grad=True)
+    v = Tensor(rng.standard_normal((I, H)), requires_grad=True)
+    u = Tensor(rng.standard_normal((H, H)) / 2, requires_grad=True)
+    xs = Tensor(rng.standard_normal((T, B, I)), requires_grad=True)
+
+    def fn(xs):
+        h, total = None, 0.0
+        for t in range(T):
+            a = xs[t] @ w.T + xs[t] @ v
+            h = (a if h is None else a + h @ u).tanh()
+            total = total + h.sum()
+        return total
+
+    step = compiled_equals_eager(fn, [xs], [xs, w, v, u])
+    assert "stacked_weight_gradients: 1 weight and bias gradients summed at once" in step.program.log
+    lines = backward_lines(step.source)
+    sum_of_steps = rf"\w+( \+ \w+){{{T - 1}}}"  # one term per step
+    assert re.fullmatch(sum_of_steps, defined(lines, "d_w"))
+    assert re.fullmatch(sum_of_steps, defined(lines, "d_v"))
+    assert re.fullmatch(r"\w+ @ \w+", defined(lines, "d_u"))
