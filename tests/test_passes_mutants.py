@@ -425,6 +425,9 @@ def test_a_gradient_whose_piece_leaves_entries_unwritten_starts_as_zeros():
     lines = backward_lines(step.source)
     assert defined(lines, "d_x") == "np.zeros((2, 4), np.float64)"
     assert defined(lines, "d_index_1") == "d_x[0]"
+    buffers = {n.name: n for n in step.program.nodes if n.kind == "buffer"}
+    assert buffers["d_x"].options["covered"] is False  # as the program tells its reader
+    assert buffers["d_index_1"].options["covered"] is False
 
 
 def test_a_piece_that_is_the_sum_of_two_gradients_is_added_straight_into_its_slice():
@@ -472,6 +475,11 @@ def test_a_stack_made_by_an_ops_backward_says_whose_backward_its_buffer_and_writ
     assert comment(step.source, "d_x") == "buffer (2, 3)  <- swaprows_1's backward"
     writes = [line.split("  # ")[1] for line in step.source.splitlines() if line.strip().startswith("d_x[")]
     assert writes == ["write into d_x  <- swaprows_1's backward"] * 2
+    # the alias (no line of its own: the buffer's name, once written) replaces the stack, and keeps its origin
+    (swap,) = [n for n in step.program.nodes if n.kind == "op" and n.op is SwapRows]
+    made = [n for n in step.program.nodes if n.kind in ("buffer", "write", "alias")]
+    assert sorted(n.kind for n in made) == ["alias", "buffer", "write", "write"]
+    assert all(n.origin is swap for n in made)
 
 
 class RowAsFloat32(Function):
