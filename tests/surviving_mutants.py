@@ -1629,6 +1629,71 @@ SURVIVORS: list[Survivor] = [
         "like is always the 'sum' node of a gradient, made by Trace._total outside any op's backward, so "
         "like.origin is None: origin=None and the default origin are what it already was.",
     ),
+    Survivor(
+        "compiler/passes.py", "buffer_writes",
+        "disjoint, covered = _coverage(node.shape, indices) if basic else (False, False)",
+        "disjoint, covered = _coverage(node.shape, indices) if basic else (False, True)",
+        "covered is read only in `disjoint and covered` (the buffer's 'covered' option), and disjoint is False "
+        "in this branch, so the option is False either way; the writes' mode reads disjoint alone.",
+    ),
+    Survivor(
+        "compiler/passes.py", "buffer_writes",
+        "before.setdefault(node, []).insert(0, buffer)",
+        "before.setdefault(node, []).insert(1, buffer)",
+        "The buffer then follows its first write instead of leading, but _allocate_first, at the end of the "
+        "same pass, moves every buffer to the start of its phase (a stable sort by nesting depth, so buffers "
+        "keep their order among themselves, which this does not change): the program comes out the same. "
+        "For a sum of scatters the list is empty and insert(1) appends, as insert(0) does.",
+    ),
+    Survivor(
+        "compiler/passes.py", "buffer_writes",
+        "program.replace(node, alias, users)",
+        "program.replace(node, alias, None)",
+        "Without users, replace visits every node instead of old's readers (map_nodes changes only those that "
+        "read old, into equal lists) and leaves the map without the alias's entry. The pass looks the map up "
+        "later only as users[t] for a later sum's scatter terms, ops that are never replaced here (only sums "
+        "and stacks are) and whose lists of readers neither version changes: same lookups, same program.",
+    ),
+    Survivor(
+        "compiler/passes.py", "buffer_writes",
+        "program.replace(node, alias, users)",
+        "program.replace(node, alias, )",
+        "users defaults to None: as the mutant passing None, which visits every node instead of old's readers "
+        "and leaves the map without the alias's entry; the pass later looks up only users[t] for scatter "
+        "terms, never replaced, so the same program comes out.",
+    ),
+    Survivor(
+        "compiler/passes.py", "_nest_buffers",
+        'if write.options["mode"] != "assign" or value.kind != "alias" or not _is_basic(index):',
+        'if write.options["mode"] != "assign" or value.kind != "alias" or not _is_basic(None):',
+        "The test is reached only for mode 'assign', which buffer_writes gives only when the pieces are "
+        "disjoint, computed only when every index is basic ((False, False) otherwise): _is_basic(index) is "
+        "True there, as _is_basic(None) is.",
+    ),
+    Survivor(
+        "compiler/passes.py", "_op",
+        'return Node("op", args, out_shape, dtype, op=cls, options=options, phase=like.phase, origin=like.origin)',
+        'return Node("op", args, out_shape, dtype, op=cls, options=options, phase=like.phase, origin=None)',
+        "like is always the 'sum' node of a gradient (stacked_weight_gradients passes the sum it rewrites, "
+        "directly or through _stacked), made by Trace._total outside any op's backward, so like.origin is "
+        "None: origin=None is what it already was.",
+    ),
+    Survivor(
+        "compiler/passes.py", "_op",
+        'return Node("op", args, out_shape, dtype, op=cls, options=options, phase=like.phase, origin=like.origin)',
+        'return Node("op", args, out_shape, dtype, op=cls, options=options, phase=like.phase, )',
+        "like is always the 'sum' node of a gradient (stacked_weight_gradients passes the sum it rewrites, "
+        "directly or through _stacked), made by Trace._total outside any op's backward, so like.origin is "
+        "None: the default origin, None, is what it already was.",
+    ),
+    Survivor(
+        "compiler/passes.py", "stacked_weight_gradients",
+        "product = _op(ops.MatMul, [left_t, right], terms[0].shape, node)",
+        "product = _op(ops.MatMul, [left_t, right], terms[1].shape, node)",
+        "Every term of a gradient's sum has the shape of the value it is the gradient of (and after "
+        "'transposed', every inner term the transposed shape), and a sum has at least two terms: "
+        "terms[1].shape == terms[0].shape.",
+    ),
     # ---- nn/recurrent.py: forward paths (cells' and layers' forward, states, steps)
     Survivor(
         "nn/recurrent.py", "_Cell._input",
