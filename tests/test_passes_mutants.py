@@ -334,6 +334,11 @@ def test_every_weight_and_bias_used_at_every_step_is_summed_at_once():
     fn, args, tensors = _elman_with_output_layer()
     step = compiled_equals_eager(fn, args, tensors)
     assert "stacked_weight_gradients: 5 weight and bias gradients summed at once" in step.program.log
+    # dL/dxs: each step's g_t @ lx.weight, a plain 2-D matmul, is computed straight into d_xs[t]
+    assert (
+        "buffer_writes: 1 arrays assembled in buffers, 0 of their pieces made views of their slice, "
+        "3 computed straight into it"
+    ) in step.program.log
     lines = backward_lines(step.source)
     for bias, n in (("d_lx_bias", H), ("d_lo_bias", 1)):
         total = defined(lines, bias).removesuffix(f".reshape(({n},))")
@@ -404,7 +409,10 @@ def test_a_stack_read_by_two_stacks_is_a_view_of_the_first_and_copied_into_the_s
         np.testing.assert_array_equal(u.data, np.stack([s, np.stack([c.data, d.data])]))
         np.testing.assert_array_equal(v.data, np.stack([s, np.stack([d.data, np.exp(e.data)])]))
     (line,) = [line for line in step.program.log if line.startswith("buffer_writes:")]
-    assert line.startswith("buffer_writes: 5 arrays assembled in buffers, 3 of their pieces made views")
+    assert line == (  # 2a, 3b, d * 1 and e^e are computed into their slices; c, d and s are copied
+        "buffer_writes: 5 arrays assembled in buffers, 3 of their pieces made views of their slice, "
+        "4 computed straight into it"
+    )
     forward = [line.split("  # ")[0].strip() for line in step.source.split("def backward")[0].splitlines()]
     assert "stack_1 = np.empty((2, 2, 3), np.float64)" in forward  # u
     assert "stack_2 = np.empty((2, 2, 3), np.float64)" in forward  # v
@@ -567,3 +575,61 @@ def test_a_weight_whose_step_terms_another_weight_also_reads_keeps_its_sum():
     assert re.fullmatch(sum_of_steps, defined(lines, "d_w"))
     assert re.fullmatch(sum_of_steps, defined(lines, "d_v"))
     assert re.fullmatch(r"\w+ @ \w+", defined(lines, "d_u"))
+
+
+def test_a_float32_piece_of_a_float64_stack_is_computed_then_cast_into_its_slice():
+    """stack([a * 2, b * 3]) with a float32 and b float64 is float64: a * 2 keeps its float32
+    values (it is also returned) and is cast when written; b * 3, float64, is computed into its slice."""
+    a = Tensor(np.array([0.1, -0.7, 1.3], dtype=np.float32), requires_grad=True)
+    b = Tensor(np.array([0.5, 2.0, -1.0]), requires_grad=True)
+    step = compiled_equals_eager(lambda a, b: (stack([a * 2.0, b * 3.0]), a * 2.0), [a, b], [a, b])
+    s, y = step(a, b)
+    assert (s.dtype, y.dtype) == (np.float64, np.float32)
+    np.testing.assert_array_equal(y.data, a.data * np.float32(2.0))
+    forward = [line.split("  # ")[0].strip() for line in step.source.split("def backward")[0].splitlines()]
+    assert "stack_1[0] = mul_1" in forward
+    assert "mul_2 = np.multiply(b, 3.0, out=stack_1[1])" in forward
+    assert "0 of their pieces made views of their slice, 1 computed straight into it" in step.program.log[4]
+
+
+def test_stacks_nested_three_deep_are_allocated_outermost_first():
+    """s1 is a view of s2[0], itself a view of s3[0]: s3 is allocated first, then s2, then s1."""
+    rng = np.random.default_rng(0)
+    a, b, c, d = (Tensor(rng.standard_normal(2), requires_grad=True) for _ in range(4))
+
+    def fn(a, b, c, d):
+        s1 = stack([a * 2.0, b * 3.0])
+        s2 = stack([s1, stack([c, d])])
+        return stack([s2, s2 * 0.5])
+
+    step = compiled_equals_eager(fn, [a, b, c, d], [a, b, c, d])
+    forward = [line.split("  # ")[0].strip() for line in step.source.split("def backward")[0].splitlines()]
+    assert forward.index("stack_1 = np.empty((2, 2, 2, 2), np.float64)") < forward.index(
+        "stack_2 = stack_1[0]"
+    )
+    assert forward.index("stack_2 = stack_1[0]") < forward.index("stack_3 = stack_2[0]")
+
+
+def test_every_node_a_node_reads_is_in_the_program():
+    """A piece computed into its slice replaces its write: the stack's value (an alias, no line of
+    its own) reads the piece, not the write that left the program; codegen frees each array after
+    the last line that reads it, so a*2's name lives until the stack is complete."""
+    rng = np.random.default_rng(0)
+    a, b = (Tensor(rng.standard_normal(3), requires_grad=True) for _ in range(2))
+    step = compiled_equals_eager(lambda a, b: stack([a * 2.0, b.exp()]) * 3.0, [a, b], [a, b])
+    nodes = set(step.program.nodes)
+    assert all(read in nodes for node in step.program.nodes for read in node.inputs())
+    (alias,) = [n for n in step.program.nodes if n.kind == "alias"]
+    assert [n.name for n in alias.inputs()] == ["stack_1", "mul_1", "exp_1"]
+
+
+def test_plan_memory_frees_each_array_after_its_last_use_and_says_so():
+    """exp(3 tanh(x)): 3 tanh(x) is read only by the exp (the backward reads tanh(x) and exp's
+    value), so it is freed right after it."""
+    x = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    step = compiled_equals_eager(lambda x: (x.tanh() * 3.0).exp(), [x], [x])
+    assert step.program.free_early is True
+    assert step.program.log[-1] == "plan_memory: every array freed after its last use"
+    forward = [line.split("  # ")[0].strip() for line in step.source.split("def backward")[0].splitlines()]
+    at = forward.index("exp_1 = np.exp(mul_1)")
+    assert forward[at - 1 : at + 2] == ["mul_1 = tanh_1 * 3.0", "exp_1 = np.exp(mul_1)", "del mul_1"]
