@@ -1694,6 +1694,20 @@ SURVIVORS: list[Survivor] = [
         "'transposed', every inner term the transposed shape), and a sum has at least two terms: "
         "terms[1].shape == terms[0].shape.",
     ),
+    Survivor(
+        "compiler/passes.py", "_allocate_first",
+        "return 0 if parent is None else 1 + depth(parent)",
+        "return 1 if parent is None else 1 + depth(parent)",
+        "depth is used only as the key of a stable sort; this adds 1 to every buffer's depth, which keeps "
+        "their order (outer buffers first, ties in program order), so the same program comes out.",
+    ),
+    Survivor(
+        "compiler/passes.py", "_allocate_first",
+        "return 0 if parent is None else 1 + depth(parent)",
+        "return 0 if parent is None else 2 + depth(parent)",
+        "depth is used only as the key of a stable sort; this makes a buffer nested k deep 2k instead of k, "
+        "a strictly increasing change that keeps the order (outer first, ties in program order).",
+    ),
     # ---- nn/recurrent.py: forward paths (cells' and layers' forward, states, steps)
     Survivor(
         "nn/recurrent.py", "_Cell._input",
