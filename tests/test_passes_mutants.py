@@ -633,3 +633,103 @@ def test_plan_memory_frees_each_array_after_its_last_use_and_says_so():
     forward = [line.split("  # ")[0].strip() for line in step.source.split("def backward")[0].splitlines()]
     at = forward.index("exp_1 = np.exp(mul_1)")
     assert forward[at - 1 : at + 2] == ["mul_1 = tanh_1 * 3.0", "exp_1 = np.exp(mul_1)", "del mul_1"]
+
+
+# ---- simplify and common_subexpressions: what they fold and merge, and what they must keep apart --------
+def test_simplify_folds_each_kind_of_view_once_and_counts_them():
+    """Four views folded: a reshape of a reshape (one reshape), a reshape to the same shape (x),
+    x.T.T (x), and two 3-D transposes, one transpose by the composed axes: y.transpose(1, 2, 0)
+    .transpose(1, 0, 2) takes axis (1, 2, 0)[a] for each a of (1, 0, 2), (2, 1, 0)."""
+    rng = np.random.default_rng(0)
+    x, y = Tensor(rng.standard_normal((2, 3))), Tensor(rng.standard_normal((2, 3, 4)))
+
+    def fn(x, y):
+        return (
+            x.reshape(6).reshape(3, 2),
+            x.reshape(2, 3) * 2.0,
+            x.T.T * 3.0,
+            y.transpose(1, 2, 0).transpose(1, 0, 2),
+        )
+
+    step = jit(fn)
+    for _ in range(2):
+        a, b, c, d = step(x, y)
+        np.testing.assert_array_equal(a.data, x.data.reshape(3, 2))
+        np.testing.assert_array_equal(b.data, x.data * 2.0)
+        np.testing.assert_array_equal(c.data, x.data * 3.0)
+        np.testing.assert_array_equal(d.data, np.transpose(y.data, (2, 1, 0)))
+    assert step.program.log[0] == "simplify: 4 views folded (what they read is left to dead_code)"
+    forward = [line.split("  # ")[0].strip() for line in step.source.split("def backward")[0].splitlines()]
+    assert "reshape_1 = x.reshape((3, 2))" in forward
+    assert "mul_1 = x * 2.0" in forward and "mul_2 = x * 3.0" in forward
+    assert "transpose_1 = y.transpose((2, 1, 0))" in forward
+    assert (
+        len([line for line in forward if ".reshape(" in line or ".transpose(" in line or ".T" in line]) == 2
+    )
+
+
+def test_equal_constants_are_one_and_unequal_ones_stay_apart():
+    """Constants are compared by value up to 64 entries (two equal ones, distinct arrays, merge);
+    larger ones by identity, so two different 65-entry constants must never be taken for one."""
+    x = Tensor(np.random.default_rng(0).standard_normal(64), requires_grad=True)
+    z = Tensor(np.random.default_rng(1).standard_normal(65), requires_grad=True)
+
+    def fn(x, z):  # arrays fn makes itself: constants of the program
+        c64, c64_again = np.arange(64.0), np.arange(64.0)
+        c65, d65 = np.arange(65.0), np.arange(65.0)[::-1].copy()
+        return (x * c64).tanh() + (x * c64_again).exp(), (z * c65).tanh() + (z * d65).exp()
+
+    step = compiled_equals_eager(fn, [x, z], [x, z])
+    forward = [line.split("  # ")[0].strip() for line in step.source.split("def backward")[0].splitlines()]
+    products = [line.split(" = ")[1] for line in forward if line.startswith("mul_")]
+    assert products == ["x * const_1", "z * const_2", "z * const_3"]  # x * c64 computed once
+
+
+def test_indices_that_differ_only_in_a_slice_bound_or_an_int_for_a_bool_are_not_merged():
+    """x[0:2], x[1:2], x[0:1], x[0:3:2]: same op, same array, different slices; x[1] and x[True]
+    (a mask: numpy reads True as a new axis), equal as Python values (1 == True)."""
+    x = Tensor(np.random.default_rng(0).standard_normal((3, 3)), requires_grad=True)
+
+    def fn(x):
+        rows = x[0:2].sum(0) + 2.0 * x[1:2].sum(0) + 3.0 * x[0:1].sum(0) + 4.0 * x[0:3:2].sum(0)
+        return rows + x[1] * 5.0 + x[True][0, 2] * 6.0
+
+    compiled_equals_eager(fn, [x], [x])
+
+
+class Noise(Function):
+    """y = x + fresh standard normal noise at every call (a learner's own dropout-like op)."""
+
+    rng = np.random.default_rng(0)
+
+    def forward(self, x):
+        return x + self.rng.standard_normal(x.shape)
+
+    def backward(self, g):
+        return g
+
+
+def test_two_calls_of_an_op_the_table_does_not_know_are_not_merged():
+    """An op jit calls as it is (not in the table) may draw random numbers or keep state: two calls
+    on the same value are two calls."""
+    x = Tensor(np.zeros(4), requires_grad=True)
+    step = jit(lambda x: (Noise.apply(x), Noise.apply(x)))
+    for _ in range(2):
+        a, b = step(x)
+        assert not np.array_equal(a.data, b.data)
+
+
+def test_an_input_nothing_reads_keeps_its_place_among_the_gradients():
+    """y is an argument that fn never reads: its gradient stays None, and x's is still x's."""
+    x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    y = Tensor(np.array([2.0, 3.0, 4.0]), requires_grad=True)
+    step = compiled_equals_eager(lambda x, y: (x * 2.0).tanh(), [x, y], [x, y])
+    assert [x.name for x, _ in step.program.input_grads] == ["x", "y"]
+
+
+def test_run_passes_runs_the_passes_it_is_given():
+    from tinygrad_rnn.compiler.passes import plan_memory, run_passes
+    from tinygrad_rnn.compiler.program import Program
+
+    program = run_passes(Program([], [], [], []), [plan_memory])
+    assert program.log == ["plan_memory: every array freed after its last use"]
