@@ -644,16 +644,16 @@ def test_simplify_folds_each_kind_of_view_once_and_counts_them():
     x, y = Tensor(rng.standard_normal((2, 3))), Tensor(rng.standard_normal((2, 3, 4)))
 
     def fn(x, y):
-        return (
-            x.reshape(6).reshape(3, 2),
+        return (  # (the reshape of a reshape after another fold: the count adds up)
             x.reshape(2, 3) * 2.0,
+            x.reshape(6).reshape(3, 2),
             x.T.T * 3.0,
             y.transpose(1, 2, 0).transpose(1, 0, 2),
         )
 
     step = jit(fn)
     for _ in range(2):
-        a, b, c, d = step(x, y)
+        b, a, c, d = step(x, y)
         np.testing.assert_array_equal(a.data, x.data.reshape(3, 2))
         np.testing.assert_array_equal(b.data, x.data * 2.0)
         np.testing.assert_array_equal(c.data, x.data * 3.0)
@@ -670,19 +670,20 @@ def test_simplify_folds_each_kind_of_view_once_and_counts_them():
 
 def test_equal_constants_are_one_and_unequal_ones_stay_apart():
     """Constants are compared by value up to 64 entries (two equal ones, distinct arrays, merge);
-    larger ones by identity, so two different 65-entry constants must never be taken for one."""
+    larger ones by identity (not hashed): two different 65-entry constants must never be taken for
+    one, and two equal ones stay two."""
     x = Tensor(np.random.default_rng(0).standard_normal(64), requires_grad=True)
     z = Tensor(np.random.default_rng(1).standard_normal(65), requires_grad=True)
 
     def fn(x, z):  # arrays fn makes itself: constants of the program
         c64, c64_again = np.arange(64.0), np.arange(64.0)
-        c65, d65 = np.arange(65.0), np.arange(65.0)[::-1].copy()
-        return (x * c64).tanh() + (x * c64_again).exp(), (z * c65).tanh() + (z * d65).exp()
+        c65, c65_again, d65 = np.arange(65.0), np.arange(65.0), np.arange(65.0)[::-1].copy()
+        return (x * c64).tanh() + (x * c64_again).exp(), (z * c65).tanh() + (z * d65).exp() * (z * c65_again)
 
     step = compiled_equals_eager(fn, [x, z], [x, z])
     forward = [line.split("  # ")[0].strip() for line in step.source.split("def backward")[0].splitlines()]
-    products = [line.split(" = ")[1] for line in forward if line.startswith("mul_")]
-    assert products == ["x * const_1", "z * const_2", "z * const_3"]  # x * c64 computed once
+    products = [line.split(" = ")[1] for line in forward if line.startswith("mul_") and "const" in line]
+    assert products == ["x * const_1", "z * const_2", "z * const_3", "z * const_4"]  # x * c64 computed once
 
 
 def test_indices_that_differ_only_in_a_slice_bound_or_an_int_for_a_bool_are_not_merged():
@@ -692,6 +693,7 @@ def test_indices_that_differ_only_in_a_slice_bound_or_an_int_for_a_bool_are_not_
 
     def fn(x):
         rows = x[0:2].sum(0) + 2.0 * x[1:2].sum(0) + 3.0 * x[0:1].sum(0) + 4.0 * x[0:3:2].sum(0)
+        rows = rows + 7.0 * x[0:3].sum(0)
         return rows + x[1] * 5.0 + x[True][0, 2] * 6.0
 
     compiled_equals_eager(fn, [x], [x])
@@ -733,3 +735,27 @@ def test_run_passes_runs_the_passes_it_is_given():
 
     program = run_passes(Program([], [], [], []), [plan_memory])
     assert program.log == ["plan_memory: every array freed after its last use"]
+
+
+def test_common_subexpressions_counts_the_nodes_it_merges():
+    """exp(2x) + exp(2x): the second 2.0, x * 2.0 and its exp are the first ones: 3 merged."""
+    x = Tensor(np.array([0.5, -1.0]))
+    step = jit(lambda x: (x * 2.0).exp() + (x * 2.0).exp())
+    np.testing.assert_allclose(step(x).data, 2 * np.exp(2 * x.data), rtol=1e-15)
+    assert step.program.log[2] == "common_subexpressions: 3 nodes merged"
+
+
+class Ones(Function):
+    """y = ones(3), an op of no input."""
+
+    def forward(self):
+        return np.ones(3)
+
+    def backward(self, g):
+        return ()
+
+
+def test_an_op_of_no_input_passes_through_simplify():
+    x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+    step = compiled_equals_eager(lambda x: x[0] * Ones.apply(), [x], [x])
+    assert "simplify: 0 views folded (what they read is left to dead_code)" in step.program.log
