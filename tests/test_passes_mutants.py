@@ -621,6 +621,8 @@ def test_every_node_a_node_reads_is_in_the_program():
     assert all(read in nodes for node in step.program.nodes for read in node.inputs())
     (alias,) = [n for n in step.program.nodes if n.kind == "alias"]
     assert [n.name for n in alias.inputs()] == ["stack_1", "mul_1", "exp_1"]
+    (exp,) = [n for n in step.program.nodes if n.name == "exp_1"]
+    assert [n.name for n in exp.inputs()] == ["b", "stack_1"]  # it writes into the stack: it needs it
 
 
 def test_plan_memory_frees_each_array_after_its_last_use_and_says_so():
@@ -759,3 +761,28 @@ def test_an_op_of_no_input_passes_through_simplify():
     x = Tensor(np.array([0.5, -1.0]), requires_grad=True)
     step = compiled_equals_eager(lambda x: x[0] * Ones.apply(), [x], [x])
     assert "simplify: 0 views folded (what they read is left to dead_code)" in step.program.log
+
+
+def test_a_numpy_call_on_a_list_of_program_values_reads_each_of_them():
+    """np.stack([argmax, argmin]) of x's values: its node's argument is a list holding two nodes."""
+    x = Tensor(np.array([0.5, -1.0, 2.0, 0.25]), requires_grad=True)
+
+    def fn(x):
+        picks = np.stack([x.data.argmax(), x.data.argmin()])
+        return (x[picks] * 3.0).sum()
+
+    step = compiled_equals_eager(fn, [x], [x])
+    (node,) = [n for n in step.program.nodes if n.kind == "numpy" and n.op is np.stack]
+    assert [n.name for n in node.inputs()] == ["argmax_1", "argmin_1"]
+
+
+def test_a_sum_of_one_term_twice_reads_it_once_and_is_stacked():
+    """(xs @ w) twice: both uses send w the same xs^T g (merged), so w's sum reads one node twice;
+    that node has one reader, the sum, which is rewritten: [xs; xs]^T [g; g]."""
+    rng = np.random.default_rng(0)
+    w = Tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    xs = Tensor(rng.standard_normal((4, 2)), requires_grad=True)
+    step = compiled_equals_eager(lambda xs: (xs @ w).tanh().sum() + (xs @ w).tanh().sum(), [xs], [xs, w])
+    assert "stacked_weight_gradients: 1 weight and bias gradients summed at once" in step.program.log
+    (total,) = [n for n in step.program.nodes if n.kind == "sum" and n.name == "d_xs"]
+    assert len(total.args) == 2 and total.args[0] is total.args[1] and total.inputs() == [total.args[0]]
