@@ -786,3 +786,14 @@ def test_a_sum_of_one_term_twice_reads_it_once_and_is_stacked():
     assert "stacked_weight_gradients: 1 weight and bias gradients summed at once" in step.program.log
     (total,) = [n for n in step.program.nodes if n.kind == "sum" and n.name == "d_xs"]
     assert len(total.args) == 2 and total.args[0] is total.args[1] and total.inputs() == [total.args[0]]
+
+
+def test_a_numpy_index_by_a_list_and_by_a_tuple_of_the_same_ints_are_not_merged():
+    """k[[0, 1]] picks rows 0 and 1 of k; k[(0, 1)] is the entry k[0, 1]: two numpy calls."""
+    x = Tensor(np.array([[0.5, -1.0, 2.0], [0.25, 3.0, -2.0]]), requires_grad=True)
+
+    def fn(x):
+        k = x.data.argsort(axis=1)
+        return x[0, k[[0, 1]]].sum() * 2.0 + x[1, k[(0, 1)]] * 3.0
+
+    compiled_equals_eager(fn, [x], [x])
