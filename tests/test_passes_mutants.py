@@ -797,3 +797,16 @@ def test_a_numpy_index_by_a_list_and_by_a_tuple_of_the_same_ints_are_not_merged(
         return x[0, k[[0, 1]]].sum() * 2.0 + x[1, k[(0, 1)]] * 3.0
 
     compiled_equals_eager(fn, [x], [x])
+
+
+def test_numpy_calls_with_different_unhashable_arguments_are_not_merged():
+    """A bytearray cannot be hashed: each call is kept by its argument's identity, never merged
+    with a call on a different one."""
+    x = Tensor(np.array([0.5, -1.0, 2.0, 0.25]), requires_grad=True)
+
+    def fn(x):
+        k = x.data.argsort()
+        first, last = np.isin(k, bytearray(b"\x00\x01")), np.isin(k, bytearray(b"\x02\x03"))
+        return x[first].sum() * 2.0 + x[last].sum() * 3.0
+
+    compiled_equals_eager(fn, [x], [x])
