@@ -639,8 +639,8 @@ def test_plan_memory_frees_each_array_after_its_last_use_and_says_so():
 
 # ---- simplify and common_subexpressions: what they fold and merge, and what they must keep apart --------
 def test_simplify_folds_each_kind_of_view_once_and_counts_them():
-    """Four views folded: a reshape of a reshape (one reshape), a reshape to the same shape (x),
-    x.T.T (x), and two 3-D transposes, one transpose by the composed axes: y.transpose(1, 2, 0)
+    """Five views folded: a reshape of a reshape (one reshape), two reshapes to the same shape (x,
+    y), x.T.T (x), and two 3-D transposes, one transpose by the composed axes: y.transpose(1, 2, 0)
     .transpose(1, 0, 2) takes axis (1, 2, 0)[a] for each a of (1, 0, 2), (2, 1, 0)."""
     rng = np.random.default_rng(0)
     x, y = Tensor(rng.standard_normal((2, 3))), Tensor(rng.standard_normal((2, 3, 4)))
@@ -651,16 +651,18 @@ def test_simplify_folds_each_kind_of_view_once_and_counts_them():
             x.reshape(6).reshape(3, 2),
             x.T.T * 3.0,
             y.transpose(1, 2, 0).transpose(1, 0, 2),
+            y.reshape(2, 3, 4) * 4.0,
         )
 
     step = jit(fn)
     for _ in range(2):
-        b, a, c, d = step(x, y)
+        b, a, c, d, e = step(x, y)
+        np.testing.assert_array_equal(e.data, y.data * 4.0)
         np.testing.assert_array_equal(a.data, x.data.reshape(3, 2))
         np.testing.assert_array_equal(b.data, x.data * 2.0)
         np.testing.assert_array_equal(c.data, x.data * 3.0)
         np.testing.assert_array_equal(d.data, np.transpose(y.data, (2, 1, 0)))
-    assert step.program.log[0] == "simplify: 4 views folded (what they read is left to dead_code)"
+    assert step.program.log[0] == "simplify: 5 views folded (what they read is left to dead_code)"
     forward = [line.split("  # ")[0].strip() for line in step.source.split("def backward")[0].splitlines()]
     assert "reshape_1 = x.reshape((3, 2))" in forward
     assert "mul_1 = x * 2.0" in forward and "mul_2 = x * 3.0" in forward
