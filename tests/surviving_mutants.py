@@ -1444,6 +1444,49 @@ SURVIVORS: list[Survivor] = [
         "self._tensors[id(None)] = (tensor, node)",
         "The registration only spares tensor_node a lookup: record gives the parameter's array the leaf's node (follow), so without it tensor_node finds the same leaf through node_of(tensor._data) (or _WRITTEN for an array fn wrote into, as the registered path returns in the forward phase) and registers it then; the parameter stays alive through record's own list of followed tensors.",
     ),
+    Survivor(
+        "compiler/trace.py", "Trace.values",
+        'return self.node_of(value, "used by the function") or value',
+        "return self.node_of(value, None) or value",
+        _NODE_OF_WHAT_UNUSED,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.values",
+        'return self.node_of(value, "used by the function") or value',
+        'return self.node_of(value, "XXused by the functionXX") or value',
+        _NODE_OF_WHAT_UNUSED,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.values",
+        'return self.node_of(value, "used by the function") or value',
+        'return self.node_of(value, "USED BY THE FUNCTION") or value',
+        _NODE_OF_WHAT_UNUSED,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.tensor_node",
+        'node = self.node_of(tensor._data, "made into a Tensor")',
+        "node = self.node_of(tensor._data, None)",
+        _NODE_OF_WHAT_UNUSED,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.tensor_node",
+        'node = self.node_of(tensor._data, "made into a Tensor")',
+        'node = self.node_of(tensor._data, "XXmade into a TensorXX")',
+        _NODE_OF_WHAT_UNUSED,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.tensor_node",
+        'node = self.node_of(tensor._data, "made into a Tensor")',
+        'node = self.node_of(tensor._data, "made into a tensor")',
+        _NODE_OF_WHAT_UNUSED,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.tensor_node",
+        'node = self.node_of(tensor._data, "made into a Tensor")',
+        'node = self.node_of(tensor._data, "MADE INTO A TENSOR")',
+        _NODE_OF_WHAT_UNUSED,
+    ),
+    # ---- compiler/compiled.py --------------------------------------------------------------------------
     # ---- compiler/codegen.py ---------------------------------------------------------------------------
     Survivor(
         "compiler/codegen.py", "Render.constant",
