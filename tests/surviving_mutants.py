@@ -1486,6 +1486,14 @@ SURVIVORS: list[Survivor] = [
         'node = self.node_of(tensor._data, "MADE INTO A TENSOR")',
         _NODE_OF_WHAT_UNUSED,
     ),
+    Survivor(
+        "compiler/trace.py", "Traced.__array_ufunc__",
+        "getattr(ufunc, method)(*map(_plain, inputs), **kwargs)",
+        "getattr(ufunc, method)(*map(_plain, inputs), )",
+        "In the branch for method 'at' kwargs is always empty: ufunc.at takes no keyword arguments (numpy raises "
+        "'ufunc.at() takes no keyword arguments' before it dispatches), so passing **kwargs or not is the same "
+        "call. (The same change in the out= branch is killed.)",
+    ),
     # ---- compiler/compiled.py --------------------------------------------------------------------------
     # ---- compiler/codegen.py ---------------------------------------------------------------------------
     Survivor(
