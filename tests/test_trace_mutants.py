@@ -94,3 +94,69 @@ def test_switching_only_a_submodule_to_eval_traces_again():
     model.inner.eval()  # the outer module stays in training mode
     np.testing.assert_array_equal(step(x).data, [1.0, -2.0])
     assert step.traces == 2
+
+
+def test_an_object_bound_by_functools_partial_is_searched_for_modules():
+    """A partial's arguments are searched as fn itself is: the object's attributes too."""
+    step = jit(functools.partial(lambda trainer, x: trainer.model(x), Trainer()))
+    step(Tensor(np.ones((1, 2))))
+    assert leaf_names(step) == ["weight", "bias"]
+
+
+def test_modules_in_different_variables_are_named_after_them():
+    """Two Linears' parameters end alike (weight, bias): the variable's name tells them apart."""
+    enc, dec = nn.Linear(2, 2, rng=0), nn.Linear(2, 1, rng=1)
+    step = jit(lambda x: dec(enc(x)))
+    step(Tensor(np.ones((1, 2))))
+    assert leaf_names(step) == ["enc_weight", "enc_bias", "dec_weight", "dec_bias"]
+
+
+# ---- compiled.py: a program is dropped when what fn reached is replaced -----------------------------
+def test_a_module_rebound_in_fns_closure_is_seen():
+    """Each of fn's variables that led to a module is read again at every call: rebinding one
+    (here each of two, in turn) drops the program, and the new module's values are used."""
+    first, second = nn.Linear(2, 2, rng=0), nn.Linear(2, 1, rng=1)
+    step = jit(lambda x: second(first(x)))
+    x = Tensor(np.array([[1.0, -2.0]]))
+    step(x)
+    second = nn.Linear(2, 1, rng=2)
+    np.testing.assert_allclose(step(x).data, second(first(x)).data, rtol=1e-15)
+    first = nn.Linear(2, 2, rng=3)
+    np.testing.assert_allclose(step(x).data, second(first(x)).data, rtol=1e-15)
+    assert step.traces == 1
+
+
+def test_a_compiled_module_called_again_runs_its_program():
+    step = jit(ScalesAndProjects())
+    x = Tensor(np.array([[1.0, -2.0]]))
+    np.testing.assert_array_equal(step(x).data, step.fn(x).data)
+    np.testing.assert_array_equal(step(x).data, step.fn(x).data)
+    assert step.traces == 1
+
+
+def test_a_submodules_parameter_replaced_is_seen_when_its_parent_has_one_of_the_same_name():
+    """model.weight and model.lin.weight are two links (each module's attribute 'weight')."""
+    model = ScalesAndProjects()
+    step = jit(model)
+    x = Tensor(np.array([[1.0, -2.0]]))
+    step(x)
+    model.lin.weight = nn.Parameter(np.array([[5.0, 7.0]]))
+    np.testing.assert_allclose(step(x).data, model(x).data, rtol=1e-15)
+
+
+shared = nn.Linear(2, 1, rng=0)  # a global of this module, read by the function below
+
+
+def through_the_global_shared(x):
+    return shared(x)
+
+
+def test_two_variables_of_one_name_in_different_scopes_are_two_links(monkeypatch):
+    """fn's own `shared` (a closure cell) and the global `shared` a function it calls reads are
+    two links: rebinding the global drops the program although the cell is unchanged."""
+    shared = nn.Linear(2, 1, rng=1)
+    step = jit(lambda x: shared(x) + through_the_global_shared(x))
+    x = Tensor(np.array([[1.0, -2.0]]))
+    step(x)
+    monkeypatch.setitem(globals(), "shared", nn.Linear(2, 1, rng=2))
+    np.testing.assert_allclose(step(x).data, (shared(x) + through_the_global_shared(x)).data, rtol=1e-15)
