@@ -8,6 +8,7 @@ values are worked out by hand from the function's definition, or are the eager e
 from __future__ import annotations
 
 import functools
+import types
 
 import numpy as np
 
@@ -47,6 +48,9 @@ class ScalesAndProjects(nn.Module):
     def forward(self, x):
         return self.lin(x * self.weight)
 
+    def doubled(self, x):
+        return self(x) * 2.0
+
 
 def test_a_modules_own_parameter_is_named_as_the_module_names_it():
     """Compiling a Module: its own parameter keeps its attribute name ('weight', as in
@@ -64,6 +68,9 @@ class Trainer:
 
     def __call__(self, x):
         return self.model(x)
+
+    def loss(self, x):
+        return self.model(x).sum()
 
 
 def test_the_modules_held_by_a_callable_object_are_found():
@@ -160,3 +167,46 @@ def test_two_variables_of_one_name_in_different_scopes_are_two_links(monkeypatch
     step(x)
     monkeypatch.setitem(globals(), "shared", nn.Linear(2, 1, rng=2))
     np.testing.assert_allclose(step(x).data, (shared(x) + through_the_global_shared(x)).data, rtol=1e-15)
+
+
+def test_a_bound_methods_object_is_searched_for_modules():
+    step = jit(Trainer().loss)
+    step(Tensor(np.ones((1, 2))))
+    assert leaf_names(step) == ["weight", "bias"]
+
+
+def test_a_method_of_a_module_names_its_parameters_as_the_module_itself_does():
+    step = jit(ScalesAndProjects().doubled)
+    step(Tensor(np.ones((1, 2))))
+    assert leaf_names(step) == ["weight", "lin_weight", "lin_bias"]
+
+
+def test_a_bound_method_of_a_tensor_compiles():
+    """jit(w.__mul__): w is found through the method (named by its empty path) and read at each call."""
+    w = Tensor(np.array([2.0, 3.0]), requires_grad=True)
+    step = jit(w.__mul__)
+    x = Tensor(np.array([5.0, 7.0]))
+    np.testing.assert_array_equal(step(x).data, [10.0, 21.0])
+    step(x).sum().backward()
+    np.testing.assert_array_equal(w.grad, [5.0, 7.0])
+
+
+class ReadsTheGlobalShared:
+    def apply(self, x):
+        return shared(x)
+
+
+def test_the_globals_a_bound_methods_function_reads_are_searched():
+    step = jit(ReadsTheGlobalShared().apply)
+    step(Tensor(np.ones((1, 2))))
+    assert leaf_names(step) == ["weight", "bias"]
+
+
+def test_a_method_made_of_a_partial_names_the_partials_arguments_as_a_partial_does():
+    """types.MethodType binds any callable: here a partial, whose argument is named _0 as in
+    jit(partial) itself."""
+    w = nn.Parameter(np.array([2.0, 3.0]))
+    method = types.MethodType(functools.partial(lambda w, owner, x: x * w, w), object())
+    step = jit(method)
+    np.testing.assert_array_equal(step(Tensor(np.ones(2))).data, [2.0, 3.0])
+    assert leaf_names(step) == ["_0"]
