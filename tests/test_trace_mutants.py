@@ -210,3 +210,19 @@ def test_a_method_made_of_a_partial_names_the_partials_arguments_as_a_partial_do
     step = jit(method)
     np.testing.assert_array_equal(step(Tensor(np.ones(2))).data, [2.0, 3.0])
     assert leaf_names(step) == ["_0"]
+
+
+def test_a_module_wrapped_in_a_partial_is_named_after_the_variable_holding_the_partial():
+    """model.weight and model.lin.weight end alike, so the outer one keeps its path: the closure
+    variable's name (the partial adds nothing to it)."""
+    part = functools.partial(ScalesAndProjects())
+    step = jit(lambda x: part(x))
+    step(Tensor(np.ones((1, 2))))
+    assert leaf_names(step) == ["part_weight", "lin_weight", "lin_bias"]
+
+
+def test_a_module_given_as_a_default_argument_is_found():
+    lin = nn.Linear(2, 1, rng=0)
+    step = jit(lambda x, layer=lin: layer(x))
+    step(Tensor(np.ones((1, 2))))
+    assert leaf_names(step) == ["weight", "bias"]
