@@ -53,6 +53,20 @@ _PASSES_ROWS_ALWAYS_3D = (
     "against _sliced_shape), so the buffer, and its alias, are always 3-D."
 )
 
+_GLOBALS_NEVER_DEPTH_0 = (
+    "_discover's depth is read only by `depth == 0` (an object's attributes are searched only for fn "
+    "itself and what fn reaches without a global): fn is visited at 0, partial arguments, a method's "
+    "object and function, defaults and closure cells keep their depth, and only a global adds to it. "
+    "So a global and everything reached through it are at 1 or more; None, depth - 1 (-1, -2, ...) or "
+    "depth + 2 are never 0 either (and no arithmetic is done on the depth a global gets), so the same "
+    "objects are searched."
+)
+_MODULE_GLOBALS_FIND_NOTHING = (
+    "A global that is a Python module (np, functools, ...) would be visited at depth 1 or more: a module "
+    "object is neither Module, Tensor, partial, method nor function, and attributes are searched only at "
+    "depth 0, so visiting it finds nothing; skipping it only saves the visit."
+)
+
 SURVIVORS: list[Survivor] = [
     Survivor(
         "optim.py", "Optimizer.state_dict",
@@ -1495,6 +1509,30 @@ SURVIVORS: list[Survivor] = [
         "call. (The same change in the out= branch is killed.)",
     ),
     # ---- compiler/compiled.py --------------------------------------------------------------------------
+    Survivor(
+        "compiler/compiled.py", "_discover",
+        "visit(var, names[var], depth + 1, lambda names=names, var=var: names.get(var))",
+        "visit(var, names[var], None, lambda names=names, var=var: names.get(var))",
+        _GLOBALS_NEVER_DEPTH_0,
+    ),
+    Survivor(
+        "compiler/compiled.py", "_discover",
+        "visit(var, names[var], depth + 1, lambda names=names, var=var: names.get(var))",
+        "visit(var, names[var], depth - 1, lambda names=names, var=var: names.get(var))",
+        _GLOBALS_NEVER_DEPTH_0,
+    ),
+    Survivor(
+        "compiler/compiled.py", "_discover",
+        "visit(var, names[var], depth + 1, lambda names=names, var=var: names.get(var))",
+        "visit(var, names[var], depth + 2, lambda names=names, var=var: names.get(var))",
+        _GLOBALS_NEVER_DEPTH_0,
+    ),
+    Survivor(
+        "compiler/compiled.py", "_discover",
+        "if var in names and not inspect.ismodule(names[var]):",
+        "if var in names and not inspect.ismodule(None):",
+        _MODULE_GLOBALS_FIND_NOTHING,
+    ),
     # ---- compiler/codegen.py ---------------------------------------------------------------------------
     Survivor(
         "compiler/codegen.py", "Render.constant",

@@ -226,3 +226,72 @@ def test_a_module_given_as_a_default_argument_is_found():
     step = jit(lambda x, layer=lin: layer(x))
     step(Tensor(np.ones((1, 2))))
     assert leaf_names(step) == ["weight", "bias"]
+
+
+def test_the_globals_a_partials_function_reads_are_searched():
+    step = jit(functools.partial(through_the_global_shared))
+    step(Tensor(np.ones((1, 2))))
+    assert leaf_names(step) == ["weight", "bias"]
+
+
+def test_an_object_given_as_a_default_argument_or_held_in_a_closure_is_searched():
+    """fn's default arguments and closure variables are searched as fn itself: an object's
+    attributes too."""
+    trainer = Trainer()
+    for fn in (lambda x, t=trainer: t.model(x), lambda x: trainer.model(x)):
+        step = jit(fn)
+        step(Tensor(np.ones((1, 2))))
+        assert leaf_names(step) == ["weight", "bias"]
+
+
+global_scale = Tensor(np.array([2.0, 3.0]), requires_grad=True)  # a global Tensor of this module
+
+
+def test_a_tensor_in_a_global_is_named_after_it_and_one_in_a_default_is_an_input():
+    """A default argument is bound as an argument at each call (an input of the program, named as
+    the argument); a global Tensor is a parameter, named after its variable."""
+    w = Tensor(np.array([5.0, 7.0]), requires_grad=True)
+    step = jit(lambda x, weight=w: x * weight * global_scale)
+    np.testing.assert_array_equal(step(Tensor(np.ones(2))).data, [10.0, 21.0])
+    assert leaf_names(step) == ["global_scale"]
+    assert [node.name for node in step.program.inputs] == ["x", "weight"]
+
+
+def test_a_closure_variable_empty_when_jit_searches_it_is_passed_over():
+    def fn(x):
+        return x * 2.0 if x is not None else assigned_later
+
+    step = jit(fn)
+    np.testing.assert_array_equal(step(Tensor(np.array([1.0, 2.0]))).data, [2.0, 4.0])
+    assigned_later = None  # (the cell fn reads exists, but was empty when jit searched it)
+    assert assigned_later is None
+
+
+# ---- compiled.py: the links to what fn reached, read at each call, hold ---------------------------
+def test_a_program_runs_again_while_fns_closure_global_and_attributes_are_unchanged():
+    """Each link (a closure cell, a global, an object's attribute) reads the same object at the
+    next call, so the program runs: fn's Python does not run again (it ran twice while tracing:
+    the first run and the probe)."""
+    runs = []
+    lin = nn.Linear(2, 1, rng=0)
+
+    def through_closure(x):
+        runs.append(1)
+        return lin(x)
+
+    def through_global(x):
+        runs.append(1)
+        return through_the_global_shared(x)
+
+    class CountingTrainer(Trainer):
+        def loss(self, x):
+            runs.append(1)
+            return self.model(x).sum()
+
+    x = Tensor(np.ones((1, 2)))
+    for fn in (through_closure, through_global, CountingTrainer().loss):
+        runs.clear()
+        step = jit(fn)
+        first = step(x).data
+        np.testing.assert_array_equal(step(x).data, first)
+        assert len(runs) == 2 and step.traces == 1
