@@ -295,3 +295,15 @@ def test_a_program_runs_again_while_fns_closure_global_and_attributes_are_unchan
         first = step(x).data
         np.testing.assert_array_equal(step(x).data, first)
         assert len(runs) == 2 and step.traces == 1
+
+
+def test_a_global_read_only_inside_a_nested_function_is_found():
+    def fn(x):
+        def inner():
+            return through_the_global_shared(x)  # (a global of this module)
+
+        return inner()
+
+    step = jit(fn)
+    step(Tensor(np.ones((1, 2))))
+    assert leaf_names(step) == ["weight", "bias"]
