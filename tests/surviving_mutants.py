@@ -1533,6 +1533,15 @@ SURVIVORS: list[Survivor] = [
         "if var in names and not inspect.ismodule(None):",
         _MODULE_GLOBALS_FIND_NOTHING,
     ),
+    Survivor(
+        "compiler/compiled.py", "_short_names",
+        "for k in range(1, len(parts[i]) + 1):",
+        "for k in range(1, len(parts[i]) + 2):",
+        "The extra k = L + 1 (L = len(parts[i])) can only be reached when no ending of L parts or fewer is "
+        "unique, and then returns L + 1 where the original returns L; per_module then takes at least L + 1 "
+        "instead of at least L for names that all have L parts (per_module is keyed by the path before the "
+        "last part), and p[-(L + 1):] and p[-L:] are the same whole list. So every name is the same.",
+    ),
     # ---- compiler/codegen.py ---------------------------------------------------------------------------
     Survivor(
         "compiler/codegen.py", "Render.constant",

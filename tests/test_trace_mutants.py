@@ -307,3 +307,29 @@ def test_a_global_read_only_inside_a_nested_function_is_found():
     step = jit(fn)
     step(Tensor(np.ones((1, 2))))
     assert leaf_names(step) == ["weight", "bias"]
+
+
+class Gate(nn.Module):
+    def __init__(self):
+        self.weight = nn.Parameter(np.array([0.5, 2.0]))
+
+    def forward(self, x):
+        return x * self.weight
+
+
+class LinearThenGate(nn.Module):
+    def __init__(self):
+        self.lin = nn.Linear(2, 2, rng=0)
+        self.gate = Gate()
+
+    def forward(self, x):
+        return self.gate(self.lin(x))
+
+
+def test_a_modules_parameters_share_the_length_their_longest_unique_ending_needs():
+    """model.lin.weight needs two parts (model.gate.weight ends alike), model.lin.bias one: both
+    of lin's take two, so that they read as one module's."""
+    model = LinearThenGate()
+    step = jit(lambda x: model(x))
+    step(Tensor(np.ones((1, 2))))
+    assert leaf_names(step) == ["lin_weight", "lin_bias", "gate_weight"]
