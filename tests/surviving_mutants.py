@@ -67,6 +67,13 @@ _MODULE_GLOBALS_FIND_NOTHING = (
     "depth 0, so visiting it finds nothing; skipping it only saves the visit."
 )
 
+_SPEC_TAGS_ONLY_DIFFER = (
+    "_spec's first entry only keeps the three kinds of argument apart in a program's key (a Tensor's "
+    "spec, an array's, a Python value's); specs are only ever compared with each other (as parts of the "
+    "key of CompiledFunction._programs), and the changed tag is still different from the other two, so "
+    "two calls get equal keys exactly when they did."
+)
+
 SURVIVORS: list[Survivor] = [
     Survivor(
         "optim.py", "Optimizer.state_dict",
@@ -1541,6 +1548,42 @@ SURVIVORS: list[Survivor] = [
         "unique, and then returns L + 1 where the original returns L; per_module then takes at least L + 1 "
         "instead of at least L for names that all have L parts (per_module is keyed by the path before the "
         "last part), and p[-(L + 1):] and p[-L:] are the same whole list. So every name is the same.",
+    ),
+    Survivor(
+        "compiler/compiled.py", "_spec",
+        'return ("tensor", value.shape, value.dtype, value.requires_grad)',
+        'return ("XXtensorXX", value.shape, value.dtype, value.requires_grad)',
+        _SPEC_TAGS_ONLY_DIFFER,
+    ),
+    Survivor(
+        "compiler/compiled.py", "_spec",
+        'return ("tensor", value.shape, value.dtype, value.requires_grad)',
+        'return ("TENSOR", value.shape, value.dtype, value.requires_grad)',
+        _SPEC_TAGS_ONLY_DIFFER,
+    ),
+    Survivor(
+        "compiler/compiled.py", "_spec",
+        'return ("array", value.shape, value.dtype)',
+        'return ("XXarrayXX", value.shape, value.dtype)',
+        _SPEC_TAGS_ONLY_DIFFER,
+    ),
+    Survivor(
+        "compiler/compiled.py", "_spec",
+        'return ("array", value.shape, value.dtype)',
+        'return ("ARRAY", value.shape, value.dtype)',
+        _SPEC_TAGS_ONLY_DIFFER,
+    ),
+    Survivor(
+        "compiler/compiled.py", "_spec",
+        'return ("value", type(value), value)',
+        'return ("XXvalueXX", type(value), value)',
+        _SPEC_TAGS_ONLY_DIFFER,
+    ),
+    Survivor(
+        "compiler/compiled.py", "_spec",
+        'return ("value", type(value), value)',
+        'return ("VALUE", type(value), value)',
+        _SPEC_TAGS_ONLY_DIFFER,
     ),
     # ---- compiler/codegen.py ---------------------------------------------------------------------------
     Survivor(

@@ -11,6 +11,7 @@ import functools
 import types
 
 import numpy as np
+import pytest
 
 from tinygrad_rnn import Tensor, jit, nn
 
@@ -333,3 +334,19 @@ def test_a_modules_parameters_share_the_length_their_longest_unique_ending_needs
     step = jit(lambda x: model(x))
     step(Tensor(np.ones((1, 2))))
     assert leaf_names(step) == ["lin_weight", "lin_bias", "gate_weight"]
+
+
+# ---- compiled.py: what a program's signature holds -----------------------------------------------
+def test_python_values_equal_but_of_different_types_are_different_signatures():
+    """1 == True, but x[1] picks a row and x[True] (a mask, as numpy reads it) adds an axis."""
+    step = jit(lambda x, k: x[k])
+    x = Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    np.testing.assert_array_equal(step(x, 1).data, [3.0, 4.0])
+    np.testing.assert_array_equal(step(x, True).data, [[[1.0, 2.0], [3.0, 4.0]]])
+    assert step.traces == 2
+
+
+def test_an_unhashable_python_argument_is_refused_naming_it():
+    step = jit(lambda x, k: x * 2.0)
+    with pytest.raises(TypeError, match="jit: argument k is a bytearray"):
+        step(Tensor(np.ones(2)), bytearray(b"ab"))
