@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import types
+import warnings
 
 import numpy as np
 import pytest
@@ -350,3 +351,49 @@ def test_an_unhashable_python_argument_is_refused_naming_it():
     step = jit(lambda x, k: x * 2.0)
     with pytest.raises(TypeError, match="jit: argument k is a bytearray"):
         step(Tensor(np.ones(2)), bytearray(b"ab"))
+
+
+def test_a_function_of_keyword_only_arguments_called_with_keywords():
+    """No positional arguments and len(args) == 0 == the number of plain positional parameters:
+    the keywords still have to be bound."""
+    step = jit(lambda *, x, scale: x * scale)
+    np.testing.assert_array_equal(step(x=Tensor(np.array([1.0, 2.0])), scale=3.0).data, [3.0, 6.0])
+    np.testing.assert_array_equal(step(x=Tensor(np.array([5.0, 7.0])), scale=3.0).data, [15.0, 21.0])
+    np.testing.assert_array_equal(step(x=Tensor(np.array([5.0, 7.0])), scale=2.0).data, [10.0, 14.0])
+
+
+def test_a_default_argument_given_or_left_out_is_one_signature():
+    """step(x) binds scale's default, so it is the same call as step(x, 2.0): one trace."""
+    step = jit(lambda x, scale=2.0: x * scale)
+    x = Tensor(np.array([1.0, 2.0]))
+    np.testing.assert_array_equal(step(x).data, [2.0, 4.0])
+    np.testing.assert_array_equal(step(x, 2.0).data, [2.0, 4.0])
+    assert step.traces == 1
+
+
+def test_the_oldest_program_gives_way_and_the_warning_comes_once():
+    """Nine values of a guard for one signature: the program of the first (the oldest) is dropped,
+    so that value traces again (fn's Python runs: twice, the first run and the probe); JitWarning
+    is given the first time only."""
+    from tinygrad_rnn.compiler import JitWarning
+    from tinygrad_rnn.compiler.compiled import MAX_PROGRAMS
+
+    runs = []
+
+    def scaled_by_its_max(x):
+        runs.append(1)
+        return x * x.max().item()
+
+    step = jit(scaled_by_its_max)
+    inputs = [Tensor(np.array([1.0, float(k + 2)])) for k in range(MAX_PROGRAMS + 2)]
+    for x in inputs[:MAX_PROGRAMS]:
+        step(x)
+    with pytest.warns(JitWarning):
+        step(inputs[MAX_PROGRAMS])  # a ninth: the first program gives way
+    runs.clear()
+    step(inputs[MAX_PROGRAMS - 1])  # the newest but one is kept: it runs
+    assert runs == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(step(inputs[0]).data, [2.0, 4.0])  # traced again, no warning
+    assert len(runs) == 2 and step.traces == MAX_PROGRAMS
