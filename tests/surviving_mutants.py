@@ -1585,6 +1585,15 @@ SURVIVORS: list[Survivor] = [
         'return ("VALUE", type(value), value)',
         _SPEC_TAGS_ONLY_DIFFER,
     ),
+    Survivor(
+        "compiler/compiled.py", "CompiledFunction.__init__",
+        "self._positional = [p.name for p in parameters] if all(p.kind in plain for p in parameters) else []",
+        "self._positional = [p.name for p in parameters] if (all(p.kind in plain for p in parameters)) and False else []",
+        "_positional only lets __call__ skip signature.bind: with it empty every call binds, and for a call "
+        "without keywords that gives as many plain positional arguments as the function has parameters, "
+        "bind + apply_defaults yields the same names and values, in the same order, as zip(_positional, "
+        "args). The fast path exists only for speed.",
+    ),
     # ---- compiler/codegen.py ---------------------------------------------------------------------------
     Survivor(
         "compiler/codegen.py", "Render.constant",

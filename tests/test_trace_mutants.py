@@ -397,3 +397,48 @@ def test_the_oldest_program_gives_way_and_the_warning_comes_once():
         warnings.simplefilter("error")
         np.testing.assert_array_equal(step(inputs[0]).data, [2.0, 4.0])  # traced again, no warning
     assert len(runs) == 2 and step.traces == MAX_PROGRAMS
+
+
+# ---- compiled.py: CompiledFunction's construction -------------------------------------------------
+def test_a_compiled_module_names_its_inputs_after_forwards_parameters():
+    """A Module is called through Module.__call__(*args, **kwargs): the names come from forward."""
+    step = jit(Trainer().model)
+    step(Tensor(np.ones((1, 2))))
+    assert [node.name for node in step.program.inputs] == ["x"]
+
+
+@pytest.mark.parametrize(
+    ("fn", "args", "expected"),
+    [
+        (lambda *xs: xs[0] * 2.0, 1, [2.0, 4.0]),  # one *args parameter, one argument
+        (lambda x, *rest: x + rest[0], 2, [2.0, 4.0]),  # as many arguments as parameters
+    ],
+)
+def test_varargs_are_bound_as_a_tuple(fn, args, expected):
+    step = jit(fn)
+    x = Tensor(np.array([1.0, 2.0]))
+    np.testing.assert_array_equal(step(*[x] * args).data, expected)
+
+
+class CallableWithoutADocstring:
+    """(its instances raise AttributeError for __doc__)"""
+
+    def __getattribute__(self, name):
+        if name == "__doc__":
+            raise AttributeError(name)
+        return object.__getattribute__(self, name)
+
+    def __call__(self, x):
+        return x * 2.0
+
+
+def test_any_callable_compiles_and_its_name_and_docstring_are_kept():
+    def doubled(x):
+        """Twice x."""
+        return x * 2.0
+
+    step = jit(doubled)
+    assert (step.__name__, step.__doc__, repr(step)) == ("doubled", "Twice x.", "<jit doubled: 0 trace(s)>")
+    odd = jit(CallableWithoutADocstring())
+    assert (odd.__name__, odd.__doc__) == ("CallableWithoutADocstring", None)
+    np.testing.assert_array_equal(odd(Tensor(np.array([1.0, 2.0]))).data, [2.0, 4.0])
