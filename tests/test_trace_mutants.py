@@ -21,8 +21,8 @@ def test_a_compiled_function_called_inside_another_ones_trace_is_inlined():
     """Inside a trace the inner jit runs fn as written (its ops become the outer program's):
     it traces nothing of its own, and the outer program computes the inner step anew at every
     call (not the values it had at trace time)."""
-    inner = jit(lambda x: x * 2.0)
-    outer = jit(lambda x: inner(x) + 1.0)
+    inner = jit(lambda x, scale=1.0: x * scale)
+    outer = jit(lambda x: inner(x, scale=2.0) + 1.0)
     np.testing.assert_array_equal(outer(Tensor(np.array([1.0, 2.0]))).data, [3.0, 5.0])
     np.testing.assert_array_equal(outer(Tensor(np.array([4.0, -1.0]))).data, [9.0, -1.0])
     assert inner.traces == 0 and outer.traces == 1
