@@ -1594,6 +1594,16 @@ SURVIVORS: list[Survivor] = [
         "bind + apply_defaults yields the same names and values, in the same order, as zip(_positional, "
         "args). The fast path exists only for speed.",
     ),
+    Survivor(
+        "compiler/compiled.py", "CompiledFunction.__call__",
+        "stacklevel=2,",
+        "stacklevel=3,",
+        "Under mutmut only: __call__ is wrapped by mutmut's trampoline, so frames 2 and 3 above warnings.warn "
+        "are both the trampoline's (outside the user's code) and the warning names the same place either way. "
+        "In a normal run the warning names the user's line only with 2, which "
+        "tests/test_trace_mutants.py::test_the_warning_names_the_line_that_called_the_compiled_function "
+        "checks (it skips itself when __call__ is wrapped, as under mutmut).",
+    ),
     # ---- compiler/codegen.py ---------------------------------------------------------------------------
     Survivor(
         "compiler/codegen.py", "Render.constant",

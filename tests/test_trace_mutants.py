@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from tinygrad_rnn import Tensor, jit, nn
+from tinygrad_rnn.compiler.compiled import CompiledFunction
 
 
 def test_a_compiled_function_called_inside_another_ones_trace_is_inlined():
@@ -442,3 +443,19 @@ def test_any_callable_compiles_and_its_name_and_docstring_are_kept():
     odd = jit(CallableWithoutADocstring())
     assert (odd.__name__, odd.__doc__) == ("CallableWithoutADocstring", None)
     np.testing.assert_array_equal(odd(Tensor(np.array([1.0, 2.0]))).data, [2.0, 4.0])
+
+
+@pytest.mark.skipif(
+    hasattr(CompiledFunction.__call__, "__wrapped__"),
+    reason="under mutmut, __call__ is wrapped by its trampoline: the caller it names is the trampoline",
+)
+def test_the_warning_names_the_line_that_called_the_compiled_function():
+    from tinygrad_rnn.compiler import JitWarning
+    from tinygrad_rnn.compiler.compiled import MAX_PROGRAMS
+
+    step = jit(lambda x: x * x.max().item())
+    for k in range(MAX_PROGRAMS):
+        step(Tensor(np.array([1.0, float(k + 2)])))
+    with pytest.warns(JitWarning) as caught:
+        step(Tensor(np.array([1.0, 99.0])))
+    assert caught[0].filename == __file__
