@@ -8,6 +8,7 @@ values are worked out by hand from the function's definition, or are the eager e
 from __future__ import annotations
 
 import functools
+import time
 import types
 import warnings
 
@@ -459,3 +460,31 @@ def test_the_warning_names_the_line_that_called_the_compiled_function():
     with pytest.warns(JitWarning) as caught:
         step(Tensor(np.array([1.0, 99.0])))
     assert caught[0].filename == __file__
+
+
+# ---- compiled.py: tracing and generating --------------------------------------------------------------
+def test_a_constant_made_before_a_branch_the_probe_run_left_is_a_constant():
+    """The reordered probe run takes the other branch at the guard: only what comes after it is
+    compared again with a run on the same inputs (the constant before it is already classified)."""
+
+    def fn(x):
+        y = x * Tensor(np.array([1.0, 2.0]))  # a constant fn makes, before the branch
+        return y.sum() if x.data[0] > x.data[1] else (y * 3.0).sum()
+
+    step = jit(fn)
+    for values in ([2.0, 1.0], [1.0, 2.0]):
+        x = Tensor(np.array(values))
+        assert step(x).item() == fn(x).item()
+    assert step.traces == 2
+
+
+def test_the_program_is_titled_after_the_function_and_records_how_long_it_took():
+    def doubled(x):
+        return x * 2.0
+
+    step = jit(doubled)
+    start = time.perf_counter()
+    step(Tensor(np.ones(2)))
+    elapsed = time.perf_counter() - start
+    assert '"""doubled, forward:' in step.source
+    assert 0.0 < step._latest.seconds <= elapsed
