@@ -488,3 +488,12 @@ def test_the_program_is_titled_after_the_function_and_records_how_long_it_took()
     elapsed = time.perf_counter() - start
     assert '"""doubled, forward:' in step.source
     assert 0.0 < step._latest.seconds <= elapsed
+
+
+def test_a_function_of_values_that_need_no_gradient_has_no_backward():
+    """With no input or parameter requiring a gradient (while grad mode is on), the program has
+    no gradient seeds and no backward function."""
+    step = jit(lambda x: x * 2.0)
+    result = step(Tensor(np.array([1.0, 2.0])))
+    assert step.program.grad_seeds == [] and "def backward" not in step.source
+    assert not result.requires_grad
