@@ -497,3 +497,13 @@ def test_a_function_of_values_that_need_no_gradient_has_no_backward():
     result = step(Tensor(np.array([1.0, 2.0])))
     assert step.program.grad_seeds == [] and "def backward" not in step.source
     assert not result.requires_grad
+
+
+# ---- trace.py -------------------------------------------------------------------------------------
+def test_reordered_shifts_the_entries_by_one_place():
+    """So that only an array whose entries are all equal comes out the same: a shift by two would
+    give any two-entry array (and [1, 2, 1, 2]) back unchanged."""
+    from tinygrad_rnn.compiler.trace import reordered
+
+    np.testing.assert_array_equal(reordered(np.array([1.0, 2.0])), [2.0, 1.0])
+    np.testing.assert_array_equal(reordered(np.array([[1.0, 2.0], [1.0, 2.0]])), [[2.0, 1.0], [2.0, 1.0]])
