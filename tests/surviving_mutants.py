@@ -1515,6 +1515,18 @@ SURVIVORS: list[Survivor] = [
         "'ufunc.at() takes no keyword arguments' before it dispatches), so passing **kwargs or not is the same "
         "call. (The same change in the out= branch is killed.)",
     ),
+    Survivor(
+        "compiler/trace.py", "_noted",
+        'return trace.guard(Node("numpy", trace.values(args), op=call, options=trace.values(kwargs)), result)',
+        'return trace.guard(Node("XXnumpyXX", trace.values(args), op=call, options=trace.values(kwargs)), result)',
+        "Trace.guard reads only read.args, read.op and read.options (and read.op in its backward error): it makes its own Node('guard', ...), so the kind of the node it is handed is never read.",
+    ),
+    Survivor(
+        "compiler/trace.py", "_noted",
+        'return trace.guard(Node("numpy", trace.values(args), op=call, options=trace.values(kwargs)), result)',
+        'return trace.guard(Node("NUMPY", trace.values(args), op=call, options=trace.values(kwargs)), result)',
+        "Trace.guard reads only read.args, read.op and read.options (and read.op in its backward error): it makes its own Node('guard', ...), so the kind of the node it is handed is never read.",
+    ),
     # ---- compiler/compiled.py --------------------------------------------------------------------------
     Survivor(
         "compiler/compiled.py", "_discover",

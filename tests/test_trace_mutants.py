@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 import pytest
 
-from tinygrad_rnn import Tensor, jit, nn
+from tinygrad_rnn import JitError, Tensor, jit, nn
 from tinygrad_rnn.compiler.compiled import CompiledFunction
 
 
@@ -31,6 +31,11 @@ def test_a_compiled_function_called_inside_another_ones_trace_is_inlined():
 
 
 # ---- compiled.py: the parameters jit finds, and their names ----------------------------------------
+def code_lines(source):
+    """The generated lines without their comments, stripped."""
+    return {line.split("  # ")[0].strip() for line in source.splitlines()}
+
+
 def leaf_names(step):
     """The names the latest program gives the parameters it reads, in the order it reads them."""
     return [leaf.name for leaf in step.program.leaves]
@@ -507,3 +512,26 @@ def test_reordered_shifts_the_entries_by_one_place():
 
     np.testing.assert_array_equal(reordered(np.array([1.0, 2.0])), [2.0, 1.0])
     np.testing.assert_array_equal(reordered(np.array([[1.0, 2.0], [1.0, 2.0]])), [[2.0, 1.0], [2.0, 1.0]])
+
+
+def test_a_plain_view_of_memory_several_nodes_hold_is_read_as_the_first():
+    """x.data[:] is a view with x's own layout (the same memory, the same values): np.asarray(x.data)
+    is then found as x itself, the first node that held that memory, so the unused slice is no line
+    of the program."""
+
+    def fn(x):
+        x.data[:]  # noqa: B018 (a view made and dropped)
+        return Tensor(np.asarray(x.data)) * 2.0
+
+    step = jit(fn)
+    np.testing.assert_array_equal(step(Tensor(np.array([1.0, 2.0]))).data, [2.0, 4.0])
+    np.testing.assert_array_equal(step(Tensor(np.array([3.0, 5.0]))).data, [6.0, 10.0])
+    assert "mul_1 = x * 2.0" in code_lines(step.source) and "x[:]" not in step.source
+
+
+def test_a_random_constant_is_refused_even_as_the_programs_first_node():
+    """A function without array arguments: the first node of its trace is the Tensor it draws."""
+    rng = np.random.default_rng(0)
+    step = jit(lambda: Tensor(rng.random(3)) * 2.0)
+    with pytest.raises(JitError, match="makes a different constant"):
+        step()
