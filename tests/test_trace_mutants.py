@@ -535,3 +535,23 @@ def test_a_random_constant_is_refused_even_as_the_programs_first_node():
     step = jit(lambda: Tensor(rng.random(3)) * 2.0)
     with pytest.raises(JitError, match="makes a different constant"):
         step()
+
+
+def test_a_numpy_call_with_several_results_keeps_its_keywords():
+    def fn(x):
+        left, right = np.split(x.data, 2, axis=1)  # two traced arrays: items of one numpy call
+        return x.sum() * Tensor(left - right)
+
+    step = jit(fn)
+    x = Tensor(np.array([[1.0, 2.0], [5.0, 3.0]]))
+    np.testing.assert_array_equal(step(x).data, fn(x).data)
+    x = Tensor(np.array([[4.0, 1.0], [2.0, 7.0]]))
+    np.testing.assert_array_equal(step(x).data, [[42.0], [-70.0]])
+    assert step.traces == 1
+
+
+def test_the_program_keeps_none_of_the_traced_op_objects():
+    """They hold the trace's arrays: once the program is generated each node lets its go."""
+    step = jit(lambda x: (x * 2.0).tanh().sum())
+    step(Tensor(np.array([1.0, 2.0]), requires_grad=True))
+    assert all(node.instance is None for node in step.program.nodes)
