@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 import pytest
 
-from tinygrad_rnn import JitError, Tensor, jit, nn
+from tinygrad_rnn import Function, JitError, Tensor, jit, nn
 from tinygrad_rnn.compiler.compiled import CompiledFunction
 
 
@@ -555,3 +555,53 @@ def test_the_program_keeps_none_of_the_traced_op_objects():
     step = jit(lambda x: (x * 2.0).tanh().sum())
     step(Tensor(np.array([1.0, 2.0]), requires_grad=True))
     assert all(node.instance is None for node in step.program.nodes)
+
+
+def test_gradients_of_two_dtypes_summed_for_a_float32_input_are_cast_to_float32():
+    """x (float32) is used twice: times a float64 Tensor (the product, and the gradient it sends
+    back to x, are float64) and times 2.0 (float32). The sum of the two is float64, so the program
+    casts it to x's dtype, as the engine's gradient sums are."""
+    c = Tensor(np.array([1.0, 3.0]))  # float64
+
+    def fn(x):
+        return (x * c).sum() + (x * 2.0).sum()
+
+    x = Tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    step = jit(fn)
+    step(x).backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad, [3.0, 5.0])
+    assert "d_x = grad_sum_1.astype(np.float32)" in code_lines(step.source)
+
+
+class DoublesTheFirst(Function):
+    """y = 2 a (b unused); its backward works on arrays only and gives b no gradient."""
+
+    def forward(self, a, b):
+        return 2.0 * a
+
+    def backward(self, g):
+        if isinstance(g, Tensor):
+            raise TypeError("DoublesTheFirst.backward works on arrays")
+        return 2.0 * g, None
+
+
+def test_a_backward_on_arrays_that_gives_a_parent_no_gradient_leaves_it_none():
+    a = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    b = Tensor(np.array([3.0, 4.0]), requires_grad=True)
+    jit(lambda a, b: DoublesTheFirst.apply(a, b).sum())(a, b).backward()
+    np.testing.assert_array_equal(a.grad, [2.0, 2.0])
+    assert b.grad is None
+
+
+def test_an_array_with_nan_passed_to_numpy_is_the_same_constant_on_both_runs():
+    """np.fmax(x, [nan, 0.5]): the plain array is an argument of the node; nan equals nan when the
+    first run is compared with the probe run."""
+    fill = np.array([np.nan, 0.5])
+
+    def fn(x):
+        return x * Tensor(np.fmax(x.data, fill))
+
+    step = jit(fn)
+    x = Tensor(np.array([2.0, -1.0]))
+    np.testing.assert_array_equal(step(x).data, [4.0, -0.5])
