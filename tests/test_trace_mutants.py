@@ -605,3 +605,37 @@ def test_an_array_with_nan_passed_to_numpy_is_the_same_constant_on_both_runs():
     step = jit(fn)
     x = Tensor(np.array([2.0, -1.0]))
     np.testing.assert_array_equal(step(x).data, [4.0, -0.5])
+
+
+# ---- trace.py: compare refuses a constant of a numpy call that depends on the inputs' values ---------
+def untraced(x):
+    """x's values as a plain array jit cannot follow (ndarray.view strips the Traced type)."""
+    return x.data.view(np.ndarray)
+
+
+@pytest.mark.parametrize(
+    "made_from_values",
+    [
+        lambda x: untraced(x).copy(),  # an array
+        lambda x: float(untraced(x)[0]),  # a number, nan in one of the two runs (see below)
+    ],
+)
+@pytest.mark.parametrize("values", [[np.nan, 1.0], [1.0, np.nan]])
+def test_a_numpy_argument_computed_from_the_inputs_values_is_refused(made_from_values, values):
+    """The probe run (the inputs shifted by one place) passes np.add a different array, or a
+    different number (1.0 where the first run had nan, or the other way round)."""
+    step = jit(lambda x: x * Tensor(np.add(x.data, made_from_values(x))))
+    with pytest.raises(JitError, match="given different constants"):
+        step(Tensor(np.array(values)))
+
+
+def test_a_dtype_chosen_from_the_inputs_values_is_refused():
+    step = jit(lambda x: Tensor(x.data.astype(np.float32 if untraced(x)[0] > 0 else np.float16)) * 1.0)
+    with pytest.raises(JitError, match="given different constants"):
+        step(Tensor(np.array([1.0, -1.0])))
+
+
+def test_an_equal_string_made_anew_on_each_run_is_the_same_constant():
+    """The einsum subscripts are a new str object on each run: equal is enough."""
+    step = jit(lambda x: x * Tensor(np.einsum("->".join(["i", ""]), x.data)))
+    np.testing.assert_array_equal(step(Tensor(np.array([1.0, 2.0]))).data, [3.0, 6.0])
