@@ -639,3 +639,32 @@ def test_an_equal_string_made_anew_on_each_run_is_the_same_constant():
     """The einsum subscripts are a new str object on each run: equal is enough."""
     step = jit(lambda x: x * Tensor(np.einsum("->".join(["i", ""]), x.data)))
     np.testing.assert_array_equal(step(Tensor(np.array([1.0, 2.0]))).data, [3.0, 6.0])
+
+
+def test_a_parameter_replaced_inside_fn_is_named_in_the_error():
+    w = nn.Parameter(np.array([1.0, 2.0]))
+
+    def fn(x):
+        w.data = np.zeros(2)
+        return x * w
+
+    with pytest.raises(JitError, match="replaced the array of w "):
+        jit(fn)(Tensor(np.ones(2)))
+
+
+def test_a_ufunc_methods_keywords_count_while_tracing():
+    """np.add.reduce(..., axis=1) of a (2, 3) array: its (2,) rows, times x's first column."""
+    step = jit(lambda x: Tensor(np.add.reduce(x.data, axis=1)) * x[:, 0])
+    x = Tensor(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]))
+    np.testing.assert_array_equal(step(x).data, [6.0, 60.0])
+
+
+def test_a_float32_step_is_differentiated_in_float32():
+    """The gradient seed is in the output's dtype: nothing in the backward is float64, so nothing
+    is cast back."""
+    step = jit(lambda x: (x * x).sum())
+    x = Tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    step(x).backward()
+    assert x.grad.dtype == np.float32
+    assert all(n.dtype == np.float32 for n in step.program.nodes if n.phase == "backward")
+    assert "astype" not in step.source
