@@ -1551,6 +1551,12 @@ SURVIVORS: list[Survivor] = [
         "differentiates forward-phase ops only, and this cast is a backward-phase node, so the link is never "
         "used.",
     ),
+    Survivor(
+        "compiler/trace.py", "_same_plain_values",
+        'and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")',
+        'and np.array_equal(a, b, equal_nan=a.dtype.kind in "XXfcXX")',
+        "dtype.kind is always one character and numpy has no kind 'X', so the substring test is true for exactly f and c in both.",
+    ),
     # ---- compiler/compiled.py --------------------------------------------------------------------------
     Survivor(
         "compiler/compiled.py", "_discover",

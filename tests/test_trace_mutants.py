@@ -668,3 +668,15 @@ def test_a_float32_step_is_differentiated_in_float32():
     assert x.grad.dtype == np.float32
     assert all(n.dtype == np.float32 for n in step.program.nodes if n.phase == "backward")
     assert "astype" not in step.source
+
+
+def test_a_numpy_call_whose_arguments_swap_places_between_the_runs_is_refused():
+    """x - 2 on the first run, 2 - x on the probe run (the order read from x's values, untraced):
+    x is read at the same position of the trace, but stands where 2.0 stood."""
+
+    def fn(x):
+        args = (x.data, 2.0) if untraced(x)[0] > untraced(x)[1] else (2.0, x.data)
+        return x * Tensor(np.subtract(*args))
+
+    with pytest.raises(JitError, match="given different constants"):
+        jit(fn)(Tensor(np.array([3.0, 1.0])))
