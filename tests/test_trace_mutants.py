@@ -680,3 +680,46 @@ def test_a_numpy_call_whose_arguments_swap_places_between_the_runs_is_refused():
 
     with pytest.raises(JitError, match="given different constants"):
         jit(fn)(Tensor(np.array([3.0, 1.0])))
+
+
+def test_the_zero_seeds_of_the_other_outputs_keep_their_dtype():
+    """Backward from the second of two float32 outputs that share a tanh: the first's seed is
+    float32 zeros, so the tanh's backward runs in float32 and the gradient is the eager one bit
+    for bit (float64 zeros would make it run in float64, rounded once instead of at each step)."""
+    values = np.random.default_rng(0).normal(size=64).astype(np.float32)
+
+    def fn(x):
+        h = (x * 1.3).tanh()
+        return h * 2.0, h * 3.0
+
+    x = Tensor(values, requires_grad=True)
+    jit(fn)(x)[1].sum().backward()
+    eager = Tensor(values, requires_grad=True)
+    fn(eager)[1].sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad, eager.grad)
+
+
+def test_a_slice_with_a_step_is_kept():
+    step = jit(lambda x: x[::2] * 2.0)
+    np.testing.assert_array_equal(step(Tensor(np.array([1.0, 2.0, 3.0, 4.0]))).data, [2.0, 6.0])
+
+
+class TriplesOnArrays(Function):
+    """y = 3 a; its backward works on arrays only and returns one array (not a tuple)."""
+
+    def forward(self, a):
+        return 3.0 * a
+
+    def backward(self, g):
+        if isinstance(g, Tensor):
+            raise TypeError("TriplesOnArrays.backward works on arrays")
+        return 3.0 * g
+
+
+def test_a_backward_on_arrays_returning_one_array_is_the_gradient_of_the_one_parent():
+    a = Tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    step = jit(lambda a: TriplesOnArrays.apply(a).sum())
+    step(a).backward()
+    np.testing.assert_array_equal(a.grad, [3.0, 3.0])
+    assert [n.dtype for n in step.program.nodes if n.kind == "item"] == [np.float32]
