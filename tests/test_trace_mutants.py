@@ -723,3 +723,21 @@ def test_a_backward_on_arrays_returning_one_array_is_the_gradient_of_the_one_par
     step(a).backward()
     np.testing.assert_array_equal(a.grad, [3.0, 3.0])
     assert [n.dtype for n in step.program.nodes if n.kind == "item"] == [np.float32]
+
+
+# ---- a bug these tests found: a write into an input's or a parameter's array inside fn ---------------
+@pytest.mark.parametrize("write", ["input", "parameter"])
+def test_a_write_into_an_input_or_a_parameter_inside_fn_is_refused(write):
+    """fn computes y, then writes into x's or w's array (x.data[0] = 0). Nothing reads the written
+    array afterwards, but the program could not do the write: it computes values and changes no
+    caller's array, so its first result (computed after the trace's write) and every later call
+    would differ from calling fn. It used to compile (and return 2.0 here, where fn returns 3.0)."""
+    w = nn.Parameter(np.array([1.0, 2.0]))
+
+    def fn(x):
+        y = (x * w).sum()
+        (x if write == "input" else w).data[0] = 0.0
+        return y
+
+    with pytest.raises(JitError, match=f"fn wrote into {'x' if write == 'input' else 'w'} in place"):
+        jit(fn)(Tensor(np.array([1.0, 1.0])))
