@@ -1557,6 +1557,12 @@ SURVIVORS: list[Survivor] = [
         'and np.array_equal(a, b, equal_nan=a.dtype.kind in "XXfcXX")',
         "dtype.kind is always one character and numpy has no kind 'X', so the substring test is true for exactly f and c in both.",
     ),
+    Survivor(
+        "compiler/trace.py", "Trace.tensor_node",
+        'node.name = self.names.get(id(tensor), "")',
+        "node.name = self.names.get(id(tensor), )",
+        "The default is used for a Tensor jit did not find (not in names), but the leaf's name is read only by codegen, and only as a truth value (node.name or a fresh name, numbered=not node.name, not value.name for a constant): None and an empty string both give the leaf a fresh name (param_1, ...), so the program and every name in it are the same.",
+    ),
     # ---- compiler/compiled.py --------------------------------------------------------------------------
     Survivor(
         "compiler/compiled.py", "_discover",

@@ -719,10 +719,20 @@ class TriplesOnArrays(Function):
 
 def test_a_backward_on_arrays_returning_one_array_is_the_gradient_of_the_one_parent():
     a = Tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
-    step = jit(lambda a: TriplesOnArrays.apply(a).sum())
+    step = jit(lambda a: (TriplesOnArrays.apply(a) * Tensor(np.array([1.0, 2.0], dtype=np.float32))).sum())
     step(a).backward()
-    np.testing.assert_array_equal(a.grad, [3.0, 3.0])
-    assert [n.dtype for n in step.program.nodes if n.kind == "item"] == [np.float32]
+    assert a.grad.shape == (2,)
+    np.testing.assert_array_equal(a.grad, [3.0, 6.0])
+    assert [(n.shape, n.dtype) for n in step.program.nodes if n.kind == "item"] == [((2,), np.float32)]
+
+
+def test_a_tensor_jit_did_not_find_is_a_leaf_of_its_dtype_named_by_the_program():
+    """A Tensor held in a list is not searched: it becomes a leaf when an op reads it, with its
+    shape and dtype, and codegen gives it a name."""
+    hidden = [Tensor(np.array([1.0, 2.0], dtype=np.float32))]
+    step = jit(lambda x: x * hidden[0])
+    step(Tensor(np.ones(2, dtype=np.float32)))
+    assert [(n.name, n.shape, n.dtype) for n in step.program.leaves] == [("param_1", (2,), np.float32)]
 
 
 # ---- a bug these tests found: a write into an input's or a parameter's array inside fn ---------------
