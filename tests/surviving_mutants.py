@@ -74,6 +74,15 @@ _SPEC_TAGS_ONLY_DIFFER = (
     "two calls get equal keys exactly when they did."
 )
 
+_HIDDEN_LEAF_NAME = (
+    "tensor_node makes a leaf only for a Tensor it does not know, and every Tensor in names (the parameters "
+    "jit found) is known from the start (record follows each, and follow_parameter registers it), so "
+    "names.get always returns its default here: the original's name is always an empty string. The "
+    "leaf's name is read only by codegen, and only as a truth value (node.name or a fresh name, "
+    "numbered=not node.name, not value.name for a constant), so None and an empty string give the same "
+    "fresh name (param_1, ...) and the same program."
+)
+
 SURVIVORS: list[Survivor] = [
     Survivor(
         "optim.py", "Optimizer.state_dict",
@@ -1562,6 +1571,36 @@ SURVIVORS: list[Survivor] = [
         'node.name = self.names.get(id(tensor), "")',
         "node.name = self.names.get(id(tensor), )",
         "The default is used for a Tensor jit did not find (not in names), but the leaf's name is read only by codegen, and only as a truth value (node.name or a fresh name, numbered=not node.name, not value.name for a constant): None and an empty string both give the leaf a fresh name (param_1, ...), so the program and every name in it are the same.",
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.tensor_node",
+        'node.name = self.names.get(id(tensor), "")',
+        "node.name = None",
+        _HIDDEN_LEAF_NAME,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.tensor_node",
+        'node.name = self.names.get(id(tensor), "")',
+        'node.name = self.names.get(None, "")',
+        _HIDDEN_LEAF_NAME,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.tensor_node",
+        'node.name = self.names.get(id(tensor), "")',
+        "node.name = self.names.get(id(tensor), None)",
+        _HIDDEN_LEAF_NAME,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.tensor_node",
+        'node.name = self.names.get(id(tensor), "")',
+        'node.name = self.names.get("")',
+        _HIDDEN_LEAF_NAME,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.tensor_node",
+        'node.name = self.names.get(id(tensor), "")',
+        'node.name = self.names.get(id(None), "")',
+        _HIDDEN_LEAF_NAME,
     ),
     # ---- compiler/compiled.py --------------------------------------------------------------------------
     Survivor(
