@@ -735,7 +735,18 @@ def test_a_tensor_jit_did_not_find_is_a_leaf_of_its_dtype_named_by_the_program()
     assert [(n.name, n.shape, n.dtype) for n in step.program.leaves] == [("param_1", (2,), np.float32)]
 
 
-# ---- a bug these tests found: a write into an input's or a parameter's array inside fn ---------------
+def test_an_output_is_linked_only_to_the_inputs_it_is_computed_from():
+    """y is computed from x alone, z from w alone: backward from y gives x a gradient and leaves
+    w's None (not zeros), as eagerly."""
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    w = Tensor(np.array([3.0, 4.0]), requires_grad=True)
+    y, _ = jit(lambda x, w: ((x * 2.0).sum(), (w * 3.0).sum()))(x, w)
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+    assert w.grad is None
+
+
+# ---- bugs these tests found (each test fails on the code before its fix) ----------------------------
 @pytest.mark.parametrize("write", ["input", "parameter"])
 def test_a_write_into_an_input_or_a_parameter_inside_fn_is_refused(write):
     """fn computes y, then writes into x's or w's array (x.data[0] = 0). Nothing reads the written
@@ -751,3 +762,16 @@ def test_a_write_into_an_input_or_a_parameter_inside_fn_is_refused(write):
 
     with pytest.raises(JitError, match=f"fn wrote into {'x' if write == 'input' else 'w'} in place"):
         jit(fn)(Tensor(np.array([1.0, 1.0])))
+
+
+def test_a_tensor_needing_no_gradient_written_between_forward_and_backward_is_refused():
+    """frozen (requires_grad False) is read by the program, and its values count in w's gradient:
+    written in place after the forward, backward refuses, as eagerly, instead of using the new
+    values. It used to be left out of the compiled op's parents: w.grad came out [5, 3]."""
+    frozen = Tensor(np.array([2.0, 3.0]))
+    w = nn.Parameter(np.array([1.0, 1.0]))
+    step = jit(lambda x: (x * w * frozen).sum())
+    out = step(Tensor(np.array([1.0, 1.0])))
+    frozen.data[0] = 5.0
+    with pytest.raises(RuntimeError, match="written to in place"):
+        out.backward()

@@ -466,7 +466,7 @@ class CompiledFunction:
 
 
 def _depends_on(output: Node, parents: list[Node]) -> list[int]:
-    """Positions of the parents (needing a gradient) that ``output`` is computed from."""
+    """Positions of the parents that ``output`` is computed from (those needing no gradient too)."""
     reached, stack = set(), [output]
     while stack:
         node = stack.pop()
@@ -476,7 +476,7 @@ def _depends_on(output: Node, parents: list[Node]) -> list[int]:
         stack.extend(node.inputs())
     return [
         i for i, p in enumerate(parents)
-        if p in reached and (p.kind != "leaf" or p.value.requires_grad)
+        if p in reached  # each, so that backward refuses one written in place since, as eager does
     ]  # fmt: skip
 
 
