@@ -746,6 +746,15 @@ def test_an_output_is_linked_only_to_the_inputs_it_is_computed_from():
     assert w.grad is None
 
 
+def test_tracing_now_is_true_while_jit_traces_fn_only():
+    from tinygrad_rnn.compiler.trace import tracing_now
+
+    seen = []
+    step = jit(lambda x: seen.append(tracing_now()) or x * 2.0)
+    step(Tensor(np.ones(2)))
+    assert seen == [True, True] and not tracing_now()  # the first run and the probe
+
+
 # ---- bugs these tests found (each test fails on the code before its fix) ----------------------------
 @pytest.mark.parametrize("write", ["input", "parameter"])
 def test_a_write_into_an_input_or_a_parameter_inside_fn_is_refused(write):
@@ -775,3 +784,13 @@ def test_a_tensor_needing_no_gradient_written_between_forward_and_backward_is_re
     frozen.data[0] = 5.0
     with pytest.raises(RuntimeError, match="written to in place"):
         out.backward()
+
+
+def test_jvp_through_a_compiled_function_gives_its_tangent():
+    """Under jvp (a tracer of its own) jit runs fn as written, so the tangent passes through its ops.
+    It used to run the program, which jvp cannot see into: the tangent came out zeros."""
+    from tinygrad_rnn.forward_mode import jvp
+
+    out, tangent = jvp(jit(lambda x: x * 2.0), [np.array([1.0, 2.0])], [np.array([1.0, -3.0])])
+    np.testing.assert_array_equal(out.data, [2.0, 4.0])
+    np.testing.assert_array_equal(tangent.data, [2.0, -6.0])
