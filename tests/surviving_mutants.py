@@ -53,6 +53,36 @@ _PASSES_ROWS_ALWAYS_3D = (
     "against _sliced_shape), so the buffer, and its alias, are always 3-D."
 )
 
+_GLOBALS_NEVER_DEPTH_0 = (
+    "_discover's depth is read only by `depth == 0` (an object's attributes are searched only for fn "
+    "itself and what fn reaches without a global): fn is visited at 0, partial arguments, a method's "
+    "object and function, defaults and closure cells keep their depth, and only a global adds to it. "
+    "So a global and everything reached through it are at 1 or more; None, depth - 1 (-1, -2, ...) or "
+    "depth + 2 are never 0 either (and no arithmetic is done on the depth a global gets), so the same "
+    "objects are searched."
+)
+_MODULE_GLOBALS_FIND_NOTHING = (
+    "A global that is a Python module (np, functools, ...) would be visited at depth 1 or more: a module "
+    "object is neither Module, Tensor, partial, method nor function, and attributes are searched only at "
+    "depth 0, so visiting it finds nothing; skipping it only saves the visit."
+)
+
+_SPEC_TAGS_ONLY_DIFFER = (
+    "_spec's first entry only keeps the three kinds of argument apart in a program's key (a Tensor's "
+    "spec, an array's, a Python value's); specs are only ever compared with each other (as parts of the "
+    "key of CompiledFunction._programs), and the changed tag is still different from the other two, so "
+    "two calls get equal keys exactly when they did."
+)
+
+_HIDDEN_LEAF_NAME = (
+    "tensor_node makes a leaf only for a Tensor it does not know, and every Tensor in names (the parameters "
+    "jit found) is known from the start (record follows each, and follow_parameter registers it), so "
+    "names.get always returns its default here: the original's name is always an empty string. The "
+    "leaf's name is read only by codegen, and only as a truth value (node.name or a fresh name, "
+    "numbered=not node.name, not value.name for a constant), so None and an empty string give the same "
+    "fresh name (param_1, ...) and the same program."
+)
+
 SURVIVORS: list[Survivor] = [
     Survivor(
         "optim.py", "Optimizer.state_dict",
@@ -1443,6 +1473,235 @@ SURVIVORS: list[Survivor] = [
         "self._tensors[id(tensor)] = (tensor, node)",
         "self._tensors[id(None)] = (tensor, node)",
         "The registration only spares tensor_node a lookup: record gives the parameter's array the leaf's node (follow), so without it tensor_node finds the same leaf through node_of(tensor._data) (or _WRITTEN for an array fn wrote into, as the registered path returns in the forward phase) and registers it then; the parameter stays alive through record's own list of followed tensors.",
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.values",
+        'return self.node_of(value, "used by the function") or value',
+        "return self.node_of(value, None) or value",
+        _NODE_OF_WHAT_UNUSED,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.values",
+        'return self.node_of(value, "used by the function") or value',
+        'return self.node_of(value, "XXused by the functionXX") or value',
+        _NODE_OF_WHAT_UNUSED,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.values",
+        'return self.node_of(value, "used by the function") or value',
+        'return self.node_of(value, "USED BY THE FUNCTION") or value',
+        _NODE_OF_WHAT_UNUSED,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.tensor_node",
+        'node = self.node_of(tensor._data, "made into a Tensor")',
+        "node = self.node_of(tensor._data, None)",
+        _NODE_OF_WHAT_UNUSED,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.tensor_node",
+        'node = self.node_of(tensor._data, "made into a Tensor")',
+        'node = self.node_of(tensor._data, "XXmade into a TensorXX")',
+        _NODE_OF_WHAT_UNUSED,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.tensor_node",
+        'node = self.node_of(tensor._data, "made into a Tensor")',
+        'node = self.node_of(tensor._data, "made into a tensor")',
+        _NODE_OF_WHAT_UNUSED,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.tensor_node",
+        'node = self.node_of(tensor._data, "made into a Tensor")',
+        'node = self.node_of(tensor._data, "MADE INTO A TENSOR")',
+        _NODE_OF_WHAT_UNUSED,
+    ),
+    Survivor(
+        "compiler/trace.py", "Traced.__array_ufunc__",
+        "getattr(ufunc, method)(*map(_plain, inputs), **kwargs)",
+        "getattr(ufunc, method)(*map(_plain, inputs), )",
+        "In the branch for method 'at' kwargs is always empty: ufunc.at takes no keyword arguments (numpy raises "
+        "'ufunc.at() takes no keyword arguments' before it dispatches), so passing **kwargs or not is the same "
+        "call. (The same change in the out= branch is killed.)",
+    ),
+    Survivor(
+        "compiler/trace.py", "_noted",
+        'return trace.guard(Node("numpy", trace.values(args), op=call, options=trace.values(kwargs)), result)',
+        'return trace.guard(Node("XXnumpyXX", trace.values(args), op=call, options=trace.values(kwargs)), result)',
+        "Trace.guard reads only read.args, read.op and read.options (and read.op in its backward error): it makes its own Node('guard', ...), so the kind of the node it is handed is never read.",
+    ),
+    Survivor(
+        "compiler/trace.py", "_noted",
+        'return trace.guard(Node("numpy", trace.values(args), op=call, options=trace.values(kwargs)), result)',
+        'return trace.guard(Node("NUMPY", trace.values(args), op=call, options=trace.values(kwargs)), result)',
+        "Trace.guard reads only read.args, read.op and read.options (and read.op in its backward error): it makes its own Node('guard', ...), so the kind of the node it is handed is never read.",
+    ),
+    Survivor(
+        "compiler/trace.py", "_classify_leaf",
+        'a.kind, a.value = "constant", np.array(data_a, copy=True)',
+        'a.kind, a.value = "constant", np.array(data_a, )',
+        "np.array's copy defaults to True, so both always make the program its own copy; copy=True only says so to the reader.",
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace._total",
+        "value = value + c._data.view(np.ndarray)",
+        "value = value - c._data.view(np.ndarray)",
+        "value is only the trace-time value of the summed gradient: the program computes the sum from the "
+        "Node('sum', parts, value.shape, value.dtype), and a difference of the same float arrays has the same "
+        "shape and dtype as their sum. The ops run on the wrong trace-time values are noted all the same (a "
+        "guard in the backward is refused either way), so the program is the same.",
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace._total",
+        "with recording(True):",
+        "with recording(False):",
+        "The cast is noted whether or not recording is on: Function.apply calls every tracer before it looks "
+        "at recording, which only links the result to its parents for a later backward. The trace "
+        "differentiates forward-phase ops only, and this cast is a backward-phase node, so the link is never "
+        "used.",
+    ),
+    Survivor(
+        "compiler/trace.py", "_same_plain_values",
+        'and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")',
+        'and np.array_equal(a, b, equal_nan=a.dtype.kind in "XXfcXX")',
+        "dtype.kind is always one character and numpy has no kind 'X', so the substring test is true for exactly f and c in both.",
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.tensor_node",
+        'node.name = self.names.get(id(tensor), "")',
+        "node.name = self.names.get(id(tensor), )",
+        "The default is used for a Tensor jit did not find (not in names), but the leaf's name is read only by codegen, and only as a truth value (node.name or a fresh name, numbered=not node.name, not value.name for a constant): None and an empty string both give the leaf a fresh name (param_1, ...), so the program and every name in it are the same.",
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.tensor_node",
+        'node.name = self.names.get(id(tensor), "")',
+        "node.name = None",
+        _HIDDEN_LEAF_NAME,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.tensor_node",
+        'node.name = self.names.get(id(tensor), "")',
+        'node.name = self.names.get(None, "")',
+        _HIDDEN_LEAF_NAME,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.tensor_node",
+        'node.name = self.names.get(id(tensor), "")',
+        "node.name = self.names.get(id(tensor), None)",
+        _HIDDEN_LEAF_NAME,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.tensor_node",
+        'node.name = self.names.get(id(tensor), "")',
+        'node.name = self.names.get("")',
+        _HIDDEN_LEAF_NAME,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.tensor_node",
+        'node.name = self.names.get(id(tensor), "")',
+        'node.name = self.names.get(id(None), "")',
+        _HIDDEN_LEAF_NAME,
+    ),
+    # ---- compiler/compiled.py --------------------------------------------------------------------------
+    Survivor(
+        "compiler/compiled.py", "_discover",
+        "visit(var, names[var], depth + 1, lambda names=names, var=var: names.get(var))",
+        "visit(var, names[var], None, lambda names=names, var=var: names.get(var))",
+        _GLOBALS_NEVER_DEPTH_0,
+    ),
+    Survivor(
+        "compiler/compiled.py", "_discover",
+        "visit(var, names[var], depth + 1, lambda names=names, var=var: names.get(var))",
+        "visit(var, names[var], depth - 1, lambda names=names, var=var: names.get(var))",
+        _GLOBALS_NEVER_DEPTH_0,
+    ),
+    Survivor(
+        "compiler/compiled.py", "_discover",
+        "visit(var, names[var], depth + 1, lambda names=names, var=var: names.get(var))",
+        "visit(var, names[var], depth + 2, lambda names=names, var=var: names.get(var))",
+        _GLOBALS_NEVER_DEPTH_0,
+    ),
+    Survivor(
+        "compiler/compiled.py", "_discover",
+        "if var in names and not inspect.ismodule(names[var]):",
+        "if var in names and not inspect.ismodule(None):",
+        _MODULE_GLOBALS_FIND_NOTHING,
+    ),
+    Survivor(
+        "compiler/compiled.py", "_short_names",
+        "for k in range(1, len(parts[i]) + 1):",
+        "for k in range(1, len(parts[i]) + 2):",
+        "The extra k = L + 1 (L = len(parts[i])) can only be reached when no ending of L parts or fewer is "
+        "unique, and then returns L + 1 where the original returns L; per_module then takes at least L + 1 "
+        "instead of at least L for names that all have L parts (per_module is keyed by the path before the "
+        "last part), and p[-(L + 1):] and p[-L:] are the same whole list. So every name is the same.",
+    ),
+    Survivor(
+        "compiler/compiled.py", "_spec",
+        'return ("tensor", value.shape, value.dtype, value.requires_grad)',
+        'return ("XXtensorXX", value.shape, value.dtype, value.requires_grad)',
+        _SPEC_TAGS_ONLY_DIFFER,
+    ),
+    Survivor(
+        "compiler/compiled.py", "_spec",
+        'return ("tensor", value.shape, value.dtype, value.requires_grad)',
+        'return ("TENSOR", value.shape, value.dtype, value.requires_grad)',
+        _SPEC_TAGS_ONLY_DIFFER,
+    ),
+    Survivor(
+        "compiler/compiled.py", "_spec",
+        'return ("array", value.shape, value.dtype)',
+        'return ("XXarrayXX", value.shape, value.dtype)',
+        _SPEC_TAGS_ONLY_DIFFER,
+    ),
+    Survivor(
+        "compiler/compiled.py", "_spec",
+        'return ("array", value.shape, value.dtype)',
+        'return ("ARRAY", value.shape, value.dtype)',
+        _SPEC_TAGS_ONLY_DIFFER,
+    ),
+    Survivor(
+        "compiler/compiled.py", "_spec",
+        'return ("value", type(value), value)',
+        'return ("XXvalueXX", type(value), value)',
+        _SPEC_TAGS_ONLY_DIFFER,
+    ),
+    Survivor(
+        "compiler/compiled.py", "_spec",
+        'return ("value", type(value), value)',
+        'return ("VALUE", type(value), value)',
+        _SPEC_TAGS_ONLY_DIFFER,
+    ),
+    Survivor(
+        "compiler/compiled.py", "CompiledFunction.__init__",
+        "self._positional = [p.name for p in parameters] if all(p.kind in plain for p in parameters) else []",
+        "self._positional = [p.name for p in parameters] if (all(p.kind in plain for p in parameters)) and False else []",
+        "_positional only lets __call__ skip signature.bind: with it empty every call binds, and for a call "
+        "without keywords that gives as many plain positional arguments as the function has parameters, "
+        "bind + apply_defaults yields the same names and values, in the same order, as zip(_positional, "
+        "args). The fast path exists only for speed.",
+    ),
+    Survivor(
+        "compiler/compiled.py", "CompiledFunction.__call__",
+        "stacklevel=2,",
+        "stacklevel=3,",
+        "Under mutmut only: __call__ is wrapped by mutmut's trampoline, so frames 2 and 3 above warnings.warn "
+        "are both the trampoline's (outside the user's code) and the warning names the same place either way. "
+        "In a normal run the warning names the user's line only with 2, which "
+        "tests/test_trace_mutants.py::test_the_warning_names_the_line_that_called_the_compiled_function "
+        "checks (it skips itself when __call__ is wrapped, as under mutmut).",
+    ),
+    Survivor(
+        "compiler/compiled.py", "CompiledFunction._trace_and_generate",
+        'output_structure[:] = [_flatten(result, "output", outputs, [])]',
+        'output_structure[:] = [_flatten(result, "XXoutputXX", outputs, [])]',
+        "The outputs' names go into a fresh list that is thrown away (the last argument of this _flatten call): the outputs are never named, so the prefix of the names nobody reads changes nothing.",
+    ),
+    Survivor(
+        "compiler/compiled.py", "CompiledFunction._trace_and_generate",
+        'output_structure[:] = [_flatten(result, "output", outputs, [])]',
+        'output_structure[:] = [_flatten(result, "OUTPUT", outputs, [])]',
+        "The outputs' names go into a fresh list that is thrown away (the last argument of this _flatten call): the outputs are never named, so the prefix of the names nobody reads changes nothing.",
     ),
     # ---- compiler/codegen.py ---------------------------------------------------------------------------
     Survivor(

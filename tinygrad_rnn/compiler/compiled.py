@@ -25,7 +25,7 @@ import numpy as np
 from tinygrad_rnn.compiler.codegen import Generated, Retrace, generate
 from tinygrad_rnn.compiler.passes import run_passes
 from tinygrad_rnn.compiler.program import Node, Program
-from tinygrad_rnn.compiler.trace import JitError, compare, drop_unread, record, reordered, tracing_now
+from tinygrad_rnn.compiler.trace import JitError, compare, drop_unread, record, reordered
 from tinygrad_rnn.modes import _GradMode
 from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.tensor import Function, Tensor
@@ -328,9 +328,9 @@ class CompiledFunction:
         return f"<jit {self.__name__}: {self.traces} trace(s)>"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if _GradMode.anomaly or tracing_now():
-            # Anomaly mode names the op and the user's line: run as written. Inside another
-            # trace the calls are traced as part of it (nested jit is inlined).
+        if _GradMode.anomaly or _GradMode.tracers:
+            # Anomaly mode names the op and the user's line: run as written. Inside another trace
+            # (or jvp's) the calls are traced as part of it (nested jit is inlined).
             return self.fn(*args, **kwargs)
         if not kwargs and len(args) == len(self._positional):  # the usual call: no binding to do
             arguments = zip(self._positional, args)
@@ -466,7 +466,7 @@ class CompiledFunction:
 
 
 def _depends_on(output: Node, parents: list[Node]) -> list[int]:
-    """Positions of the parents (needing a gradient) that ``output`` is computed from."""
+    """Positions of the parents that ``output`` is computed from (those needing no gradient too)."""
     reached, stack = set(), [output]
     while stack:
         node = stack.pop()
@@ -476,7 +476,7 @@ def _depends_on(output: Node, parents: list[Node]) -> list[int]:
         stack.extend(node.inputs())
     return [
         i for i, p in enumerate(parents)
-        if p in reached and (p.kind != "leaf" or p.value.requires_grad)
+        if p in reached  # each, so that backward refuses one written in place since, as eager does
     ]  # fmt: skip
 
 

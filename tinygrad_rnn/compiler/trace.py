@@ -565,6 +565,18 @@ def compare(first: Trace, probe: Trace, start: int = 0) -> int | None:
     return stopped
 
 
+def refuse_written(trace: Trace) -> None:
+    """fn wrote into the array of an input or a parameter (x.data[i] = v, out=w.data): the program
+    computes values and writes into no caller's array, so it would leave that write out."""
+    for traced, node in trace.aliases.values():
+        if node.kind in ("input", "leaf") and traced.node is _WRITTEN:
+            raise JitError(
+                f"jit: fn wrote into {node.name or 'an input'} in place as it ran; a compiled program "
+                "does not change its inputs or parameters, so it would leave that out: change them "
+                "outside the compiled function (e.g. after the step returns)"
+            )
+
+
 def _live(trace: Trace) -> set[Node]:
     """The nodes that outputs, gradients or guards need; refuses a value the trace cannot name."""
     live: set[Node] = set()
@@ -593,7 +605,8 @@ def _live(trace: Trace) -> set[Node]:
 def drop_unread(trace: Trace) -> None:
     """Leave out the numpy calls whose results the program never reads: the insides of each
     op's forward (the op is one line of the program, from the table), and numpy work the
-    function did and then dropped."""
+    function did and then dropped. (Refuses first a write into an input's or a parameter's array.)"""
+    refuse_written(trace)
     live = _live(trace)
     trace.nodes = [n for n in trace.nodes if n.kind != "numpy" or n in live]
 
