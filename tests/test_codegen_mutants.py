@@ -1,0 +1,234 @@
+"""Code generation (compiler/codegen.py) and the op table (compiler/table.py), piece by piece.
+
+Mutation testing changed codegen.py and table.py one thing at a time; the tests here fail on
+changes that every compiled value in tests/test_compiler.py survived: how each kind of value
+is written as Python source, the names the program gives, the comments, the ``del`` lines, the
+memory estimate and the line count. Every expected text is written by hand from the docstrings
+(a 0-d constant keeps its dtype's exact value, a Python float is weak, ...) and Python's own
+syntax; every expected number of bytes is counted by hand from the shapes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinygrad_rnn import Tensor, jit, ops
+from tinygrad_rnn.compiler.codegen import Names, Render, literal, op_name
+from tinygrad_rnn.compiler.program import Node
+
+
+def render():
+    namespace = {}
+    return Render(namespace, Names()), namespace
+
+
+# ---- literal: a 0-d constant as Python source --------------------------------------------------------
+def test_a_float64_literal_keeps_its_dtype_unless_weak():
+    assert literal(2.5, np.float64) == "np.float64(2.5)"
+    assert literal(np.float64(2.5), np.float64, weak=True) == "2.5"
+    assert literal(np.float32(2.5), np.float32) == "2.5"  # a float32 constant reads as a weak Python float
+    assert literal(np.array(0.1, dtype=np.float32), np.float32) == repr(float(np.float32(0.1)))  # exact value
+
+
+def test_infinities_and_nan_are_written_as_numpys_names():
+    assert literal(np.inf, np.float64) == "np.float64(np.inf)"
+    assert literal(-np.inf, np.float64) == "np.float64(-np.inf)"
+    assert literal(np.nan, np.float64) == "np.float64(np.nan)"
+    assert literal(np.float32(-np.inf), np.float32) == "-np.inf"
+    assert literal(np.float32(np.nan), np.float32) == "np.nan"
+
+
+def test_integers_and_booleans_are_written_as_python_literals():
+    assert literal(np.int64(3), np.int64) == "3"
+    assert literal(np.array(-7, dtype=np.int32), np.int32) == "-7"
+    assert literal(np.True_, np.bool_) == "True"
+
+
+# ---- Names: readable and never one the generated code uses -----------------------------------------
+def test_fresh_names_are_numbered_and_never_taken_twice():
+    names = Names()
+    assert names.fresh("x", numbered=False) == "x"
+    assert names.fresh("x", numbered=False) == "x_1"  # "x" is taken now
+    assert names.fresh("x") == "x_2"
+    assert names.fresh("tanh") == "tanh_1"
+    assert names.fresh("tanh") == "tanh_2"
+
+
+def test_a_fresh_name_is_a_python_identifier_clear_of_helpers_builtins_and_keywords():
+    names = Names()
+    assert names.fresh("a.b-c", numbered=False) == "a_b_c"
+    assert names.fresh("0th", numbered=False) == "v0th"
+    assert names.fresh("", numbered=False) == "v"
+    assert names.fresh("np", numbered=False) == "np_1"  # the helpers' names
+    assert names.fresh("softmax", numbered=False) == "softmax_1"
+    assert names.fresh("saved", numbered=False) == "saved_1"
+    assert names.fresh("Retrace", numbered=False) == "Retrace_1"
+    assert names.fresh("sum", numbered=False) == "sum_1"  # builtins
+    assert names.fresh("lambda", numbered=False) == "lambda_1"  # keywords
+
+
+def test_a_numbered_name_skips_numbers_already_taken():
+    names = Names()
+    assert names.fresh("x_1", numbered=False) == "x_1"
+    assert names.fresh("x") == "x_2"
+
+
+# ---- Render: each kind of value as Python source ----------------------------------------------------
+def test_containers_are_written_with_their_items_rendered():
+    r, _ = render()
+    assert r((1,)) == "(1,)"
+    assert r((1, 2)) == "(1, 2)"
+    assert r(()) == "()"
+    assert r([1, (2,)]) == "[1, (2,)]"
+    assert r({"axis": 1, "keepdims": True}) == "{'axis': 1, 'keepdims': True}"
+    assert r(slice(1, None, 2)) == "slice(1, None, 2)"
+    assert r(Ellipsis) == "..."
+
+
+def test_dtypes_types_and_ufuncs_are_written_as_numpys_names():
+    r, _ = render()
+    assert r(np.dtype("float32")) == "np.dtype('float32')"
+    assert r(np.float32) == "np.float32"
+    assert r(np.int64) == "np.int64"
+    assert r(int) == "int"
+    assert r(bool) == "bool"
+    assert r(float) == "float"
+    assert r(complex) == "complex"
+    assert r(np.add) == "np.add"
+    assert r(np._NoValue) == "np._NoValue"
+    assert r(None) == "None"
+    assert r("mean") == "'mean'"
+
+
+def test_numbers_keep_their_dtype_as_the_function_wrote_them():
+    r, _ = render()
+    assert r(2.5) == "2.5"  # a Python float is weak for numpy: float32 * 2.5 is float32
+    assert r(np.float64(2.5)) == "np.float64(2.5)"  # a numpy float64 is not
+    assert r(np.float32(2.5)) == "2.5"
+    assert r(np.int64(3)) == "3"
+    assert r(3) == "3"
+    assert r(True) == "True"
+
+
+def test_an_array_is_a_named_constant_of_the_program_once_per_array():
+    r, namespace = render()
+    a, b = np.arange(3.0), np.arange(3.0)
+    name_a = r(a)
+    assert name_a == "const_1" and namespace["const_1"] is a
+    assert r(a) == name_a  # the same array, the same name
+    assert r(b) == "const_2" and namespace["const_2"] is b
+    assert r(np.array(1.5)) == "np.float64(1.5)"  # a 0-d float64 reads as a number
+    zero_d = np.array(1.5, dtype=np.float32)  # any other 0-d array stays an array (its dtype wins)
+    assert r(zero_d) == "const_3" and namespace["const_3"] is zero_d
+
+
+def test_an_index_is_written_as_between_brackets():
+    r, _ = render()
+    assert r.index(0) == "0"
+    assert r.index((0,)) == "0"  # x[(0,)] is x[0]
+    assert r.index(()) == "()"
+    assert r.index(slice(None)) == ":"
+    assert r.index(slice(1, None, 2)) == "1::2"
+    assert r.index((slice(None, 3), None, Ellipsis, 2)) == ":3, None, ..., 2"
+    assert r.index(slice(2, 5, None)) == "2:5"
+    assert r.index(slice(None, None, -1)) == "::-1"
+
+
+# ---- op_name: what a node computes, for its name and its comment ------------------------------------
+def test_op_name_is_an_ops_own_name_or_its_class_name_in_lower_case():
+    assert op_name(Node("op", op=ops.Tanh)) == "tanh"
+    assert op_name(Node("op", op=ops.MatMul)) == "matmul"
+    assert op_name(Node("op", op=ops.PowConst)) == "pow"  # a class attribute `name`
+    assert op_name(Node("op", op=ops.BroadcastTo)) == "broadcast_to"
+
+
+def test_op_name_of_a_numpy_call_is_the_functions_or_the_methods_name():
+    assert op_name(Node("numpy", op=np.greater)) == "greater"
+    assert op_name(Node("numpy", op=(np.add, "reduce"))) == "add"  # a ufunc method: the ufunc
+    assert op_name(Node("numpy", op="reshape")) == "reshape"  # an array method
+    assert op_name(Node("numpy", op="__getitem__")) == "index"
+    assert op_name(Node("numpy", op="item")) == "part"
+    assert op_name(Node("numpy", op=object())) == "numpy"  # a callable without a __name__
+
+
+def test_op_name_of_the_other_kinds_says_what_the_backward_pass_made():
+    assert op_name(Node("sum")) == "grad_sum"
+    assert op_name(Node("call_backward")) == "grads"
+    assert op_name(Node("item")) == "grad"
+    assert op_name(Node("buffer")) == "buffer"
+    assert op_name(Node("write")) == "write"
+    assert op_name(Node("guard")) == "guard"
+
+
+# ---- table: MatMul as MatMul.forward computes it ----------------------------------------------------
+def test_a_matmul_of_rows_by_a_matrix_is_the_eager_ones_bit_for_bit():
+    """MatMul.forward folds (B, T, n) @ (n, m) into one (B*T, n) @ (n, m) product; numpy's batched
+    x @ w computes each (1, n) @ (n, m) another way and rounds differently (9 of these 12 entries)."""
+    rng = np.random.default_rng(0)
+    x, w = Tensor(rng.standard_normal((4, 1, 16))), Tensor(rng.standard_normal((16, 3)))
+    np.testing.assert_array_equal(jit(lambda x: x @ w)(x).data, (x @ w).data)
+
+
+def test_a_batched_matmul_of_two_stacks_is_numpys():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 4, 5))
+    out = jit(lambda x, y: x @ y)(Tensor(x), Tensor(y))
+    np.testing.assert_array_equal(out.data, x @ y)
+
+
+# ---- a whole program, line by line -----------------------------------------------------------------
+def test_the_program_of_a_small_step_reads_line_by_line_as_written_by_hand():
+    """tanh(x @ w).sum(): forward keeps what backward reads (tanh_1 for tanh's backward, w and x for
+    matmul's, in the order backward first reads them); each value is freed (del) after the line
+    that reads it last, unless it is returned or saved; gradients are named d_<what they are the
+    gradient of>; each line's comment is its op, its shape and whose backward made it."""
+    w = Tensor(np.arange(6.0).reshape(2, 3) / 10, requires_grad=True)
+
+    def step(x):
+        return (x @ w).tanh().sum()
+
+    compiled = jit(step)
+    compiled(Tensor(np.ones((4, 2)), requires_grad=True))
+    expected = '''\
+def forward(x, w):
+    """step, forward: returns its outputs and what backward needs.
+
+    Its own arrays, forward and backward, take at most 0.00 MiB at once
+    (estimated; inputs and parameters not counted).
+    """
+    matmul_1 = x @ w                                              # matmul (4, 3)
+    tanh_1 = np.tanh(matmul_1)                                    # tanh (4, 3)
+    del matmul_1
+    sum_1 = np.asarray(tanh_1.sum())                              # sum ()
+    return (sum_1,), (tanh_1, w, x)
+
+
+def backward(saved, d_sum_1):
+    """step, backward: dL/d of each input and parameter."""
+    tanh_1, w, x = saved
+    reshape_1 = d_sum_1.reshape((1, 1))                           # reshape (1, 1)  <- sum_1's backward
+    del d_sum_1
+    d_tanh_1 = np.broadcast_to(reshape_1, (4, 3))                 # broadcast_to (4, 3)  <- sum_1's backward
+    del reshape_1
+    mul_1 = tanh_1 * tanh_1                                       # mul (4, 3)  <- tanh_1's backward
+    sub_1 = 1.0 - mul_1                                           # sub (4, 3)  <- tanh_1's backward
+    del mul_1
+    d_matmul_1 = d_tanh_1 * sub_1                                 # mul (4, 3)  <- tanh_1's backward
+    del d_tanh_1, sub_1
+    transpose_1 = w.T                                             # transpose (3, 2)  <- matmul_1's backward
+    d_x = d_matmul_1 @ transpose_1                                # matmul (4, 2)  <- matmul_1's backward
+    del transpose_1
+    transpose_2 = x.T                                             # transpose (2, 4)  <- matmul_1's backward
+    d_w = transpose_2 @ d_matmul_1                                # matmul (2, 3)  <- matmul_1's backward
+    del d_matmul_1, transpose_2
+    return (d_x, d_w)
+'''
+    assert compiled.source == expected
+    generated = compiled._latest.generated
+    assert [n.name for n in generated.saved] == ["tanh_1", "w", "x"]
+    # Lines that start inside a function, less docstring quotes and del lines: the docstring's two
+    # lines of text, 3 + 1 return in forward; the unpacking of saved, 9 + 1 return in backward.
+    assert generated.lines == 2 + 4 + 1 + 10
+    # At most two (4, 3) float64 arrays at once: matmul_1 and tanh_1, then tanh_1 (saved) and mul_1,
+    # mul_1 and sub_1, sub_1 and d_matmul_1; the views (reshape, broadcast_to, .T) take nothing.
+    assert compiled.peak_bytes == generated.peak_bytes == 2 * (4 * 3 * 8)
