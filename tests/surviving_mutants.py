@@ -1500,6 +1500,26 @@ SURVIVORS: list[Survivor] = [
         'prefix = "np" if module == "numpy" or module.startswith("numpy._") else module.replace("numpy", "np", 2)',
         'Every function numpy 2.4.6 dispatches to __array_function__ and every ufunc has a __module__ with "numpy" in it at most once (numpy, numpy.linalg, numpy.fft, numpy.lib.stride_tricks, numpy.strings, ..., checked over all its submodules; a ufunc without one reads as numpy), so replacing the first occurrence, the first two or all of them gives the same prefix.',
     ),
+    Survivor(
+        "compiler/codegen.py", "op_name",
+        'name = getattr(node.op, "name", None)  # a class attribute where an op sets one, e.g. "pow"',
+        'name = getattr(node.op, "name", )  # a class attribute where an op sets one, e.g. "pow"',
+        "An op node's op is always a Function subclass (program.Node: kind 'op' holds the Function class), and "
+        "Function defines `name` (a property, which PowConst and BroadcastTo override with a string), so the "
+        "getattr always finds it and its default is never used.",
+    ),
+    Survivor(
+        "compiler/codegen.py", "op_name",
+        'return {"sum": "grad_sum", "call_backward": "grads", "item": "grad", "buffer": "buffer"}.get(',
+        'return {"sum": "grad_sum", "call_backward": "grads", "item": "grad", "XXbufferXX": "buffer"}.get(',
+        "The entry maps 'buffer' to itself: without it .get(node.kind, node.kind) gives the same 'buffer'.",
+    ),
+    Survivor(
+        "compiler/codegen.py", "op_name",
+        'return {"sum": "grad_sum", "call_backward": "grads", "item": "grad", "buffer": "buffer"}.get(',
+        'return {"sum": "grad_sum", "call_backward": "grads", "item": "grad", "BUFFER": "buffer"}.get(',
+        "The entry maps 'buffer' to itself: without it .get(node.kind, node.kind) gives the same 'buffer'.",
+    ),
     # ---- compiler/passes.py -------------------------------------------------------------------------
     Survivor(
         "compiler/passes.py", "_sliced_shape",

@@ -10,10 +10,13 @@ syntax; every expected number of bytes is counted by hand from the shapes.
 
 from __future__ import annotations
 
+import linecache
+
 import numpy as np
 
 from tinygrad_rnn import Tensor, jit, ops
-from tinygrad_rnn.compiler.codegen import Names, Render, literal, op_name
+from tinygrad_rnn.compiler import lower
+from tinygrad_rnn.compiler.codegen import Names, Render, generate, literal, op_name
 from tinygrad_rnn.compiler.program import Node
 
 
@@ -232,3 +235,38 @@ def backward(saved, d_sum_1):
     # At most two (4, 3) float64 arrays at once: matmul_1 and tanh_1, then tanh_1 (saved) and mul_1,
     # mul_1 and sub_1, sub_1 and d_matmul_1; the views (reshape, broadcast_to, .T) take nothing.
     assert compiled.peak_bytes == generated.peak_bytes == 2 * (4 * 3 * 8)
+
+
+def double(x):
+    return x * 2.0
+
+
+def test_a_program_without_gradients_has_no_backward_and_says_its_memory_in_mib():
+    x = Tensor(np.ones((512, 256)))  # 2**17 float64 entries: 1 MiB, and so is x * 2.0
+    program, generated = lower(double, x)
+    expected = '''\
+def forward(x):
+    """double, forward: returns its outputs and what backward needs.
+
+    Its own arrays, forward and backward, take at most 1.00 MiB at once
+    (estimated; inputs and parameters not counted).
+    """
+    mul_1 = x * 2.0                                               # mul (512, 256)
+    return (mul_1,), ()
+'''
+    assert generated.source == expected
+    assert generated.backward is None and generated.saved == []
+    assert generated.peak_bytes == 2**20
+    assert generated.lines == 2 + 1 + 1  # the docstring's two lines of text, mul_1, return
+    np.testing.assert_array_equal(generated.forward(x.data)[0][0], x.data * 2.0)
+
+
+def test_generate_titles_a_program_step_and_files_its_lines_for_tracebacks():
+    program, _ = lower(double, Tensor(np.ones(3)))
+    generated = generate(program)  # the title by default
+    assert generated.source.splitlines()[1].startswith('    """step, forward: returns its outputs')
+    filename = generated.forward.__code__.co_filename
+    assert filename == f"<jit step #{id(program):x}>"
+    # A traceback through the program shows its lines: linecache holds them, each with its newline.
+    assert linecache.getline(filename, 1) == "def forward(x):\n"
+    assert linecache.getline(filename, 7).startswith("    mul_1 = x * 2.0 ")
