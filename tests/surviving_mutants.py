@@ -1520,6 +1520,15 @@ SURVIVORS: list[Survivor] = [
         'return {"sum": "grad_sum", "call_backward": "grads", "item": "grad", "BUFFER": "buffer"}.get(',
         "The entry maps 'buffer' to itself: without it .get(node.kind, node.kind) gives the same 'buffer'.",
     ),
+    Survivor(
+        "compiler/codegen.py", "Render.__call__",
+        'if value.kind == "constant" and np.ndim(value.value) == 0 and not value.name:',
+        'if value.kind == "constant" and np.ndim(value.value) == 0 or not value.name:',
+        "name_nodes names every node before generate renders any (an op, numpy, buffer or alias node by its "
+        "own or its buffer's name, a gradient d_<...>, an input or leaf by its own, an array constant const_<k>); "
+        "the only nodes left without a name are 0-d constants, which the first two tests already take, and "
+        "guards and writes, which are statements no line reads. So `or not value.name` never takes another node.",
+    ),
     # ---- compiler/passes.py -------------------------------------------------------------------------
     Survivor(
         "compiler/passes.py", "_sliced_shape",

@@ -26,19 +26,21 @@ def render():
 
 
 # ---- literal: a 0-d constant as Python source --------------------------------------------------------
-def test_a_float64_literal_keeps_its_dtype_unless_weak():
+def test_a_float_literal_keeps_its_dtype_unless_weak():
     assert literal(2.5, np.float64) == "np.float64(2.5)"
     assert literal(np.float64(2.5), np.float64, weak=True) == "2.5"
-    assert literal(np.float32(2.5), np.float32) == "2.5"  # a float32 constant reads as a weak Python float
-    assert literal(np.array(0.1, dtype=np.float32), np.float32) == repr(float(np.float32(0.1)))  # exact value
+    assert literal(np.float32(2.5), np.float32) == "np.float32(2.5)"
+    assert literal(np.float32(2.5), np.float32, weak=True) == "2.5"
+    exact = repr(float(np.float32(0.1)))  # the float32 nearest 0.1, exactly
+    assert literal(np.array(0.1, dtype=np.float32), np.float32, weak=True) == exact
 
 
 def test_infinities_and_nan_are_written_as_numpys_names():
     assert literal(np.inf, np.float64) == "np.float64(np.inf)"
     assert literal(-np.inf, np.float64) == "np.float64(-np.inf)"
     assert literal(np.nan, np.float64) == "np.float64(np.nan)"
-    assert literal(np.float32(-np.inf), np.float32) == "-np.inf"
-    assert literal(np.float32(np.nan), np.float32) == "np.nan"
+    assert literal(np.float32(-np.inf), np.float32) == "np.float32(-np.inf)"
+    assert literal(np.float32(np.nan), np.float32, weak=True) == "np.nan"
 
 
 def test_integers_and_booleans_are_written_as_python_literals():
@@ -53,6 +55,7 @@ def test_fresh_names_are_numbered_and_never_taken_twice():
     assert names.fresh("x", numbered=False) == "x"
     assert names.fresh("x", numbered=False) == "x_1"  # "x" is taken now
     assert names.fresh("x") == "x_2"
+    assert names.fresh("x_2", numbered=False) == "x_2_1"  # a numbered name is taken too
     assert names.fresh("tanh") == "tanh_1"
     assert names.fresh("tanh") == "tanh_2"
 
@@ -107,7 +110,7 @@ def test_numbers_keep_their_dtype_as_the_function_wrote_them():
     r, _ = render()
     assert r(2.5) == "2.5"  # a Python float is weak for numpy: float32 * 2.5 is float32
     assert r(np.float64(2.5)) == "np.float64(2.5)"  # a numpy float64 is not
-    assert r(np.float32(2.5)) == "2.5"
+    assert r(np.float32(2.5)) == "np.float32(2.5)"
     assert r(np.int64(3)) == "3"
     assert r(3) == "3"
     assert r(True) == "True"
@@ -270,3 +273,16 @@ def test_generate_titles_a_program_step_and_files_its_lines_for_tracebacks():
     # A traceback through the program shows its lines: linecache holds them, each with its newline.
     assert linecache.getline(filename, 1) == "def forward(x):\n"
     assert linecache.getline(filename, 7).startswith("    mul_1 = x * 2.0 ")
+
+
+# ---- a bug found here: a float32 constant written as a Python float -------------------------------
+def test_a_float32_constant_next_to_float16_values_keeps_its_dtype_as_in_the_eager_engine():
+    """numpy (NEP 50): float16 values times a float32 0-d array, or a np.float32, are float32; times a
+    Python float they stay float16. The program wrote such a constant as a Python float, so its result
+    was float16 where the eager engine's is float32. Now it is written np.float32(...)."""
+    x = Tensor(np.array([1.0, 2.0, 3.0], dtype=np.float16))
+    for fn in (lambda x: x * Tensor(np.float32(2.0)), lambda x: Tensor(x.data * np.float32(2.0))):
+        eager, compiled = fn(x), jit(fn)(x)
+        assert eager.dtype == np.float32
+        assert compiled.dtype == np.float32
+        np.testing.assert_array_equal(compiled.data, eager.data)

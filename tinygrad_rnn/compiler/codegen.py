@@ -165,14 +165,15 @@ def literal(value: Any, dtype: Any, weak: bool = False) -> str:
     """A 0-d constant as Python source with the constant's dtype's exact value.
 
     A Python float is 'weak' (numpy gives the result the other operand's dtype); a float64
-    constant next to float32 arrays is not, so it stays np.float64(...) unless ``weak`` says
-    that the results' dtype is the same either way.
+    constant next to float32 arrays is not, nor a float32 one next to float16 arrays, so it
+    stays np.float64(...) (np.float32(...)) unless ``weak`` says that the results' dtype is
+    the same either way.
     """
     number = np.asarray(value).item()
     if isinstance(number, float):
         text = "np.inf" if number == np.inf else "-np.inf" if number == -np.inf else repr(number)
         text = "np.nan" if number != number else text
-        return f"np.float64({text})" if np.dtype(dtype) == np.float64 and not weak else text
+        return text if weak else f"np.{np.dtype(dtype).name}({text})"
     return repr(number)
 
 
