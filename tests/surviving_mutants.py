@@ -1529,6 +1529,27 @@ SURVIVORS: list[Survivor] = [
         "the only nodes left without a name are 0-d constants, which the first two tests already take, and "
         "guards and writes, which are statements no line reads. So `or not value.name` never takes another node.",
     ),
+    Survivor(
+        "compiler/codegen.py", "Render.__call__",
+        'if value.kind == "constant" and np.ndim(value.value) == 0 and not value.name:',
+        'if value.kind == "constant" and np.ndim(None) == 0 and not value.name:',
+        "name_nodes gives every constant that is not 0-d a name (render.constant's const_<k>) and every 0-d "
+        "one the name '', so among constants `not value.name` already means 0-d: the test of np.ndim "
+        "adds nothing, and np.ndim(None) == 0 leaves the same condition.",
+    ),
+    Survivor(
+        "compiler/codegen.py", "Render.__call__",
+        'return literal(value.value, value.dtype, value.options.get("weak", False))',
+        'return literal(value.value, value.dtype, value.options.get("weak", None))',
+        "literal only tests `weak` for truth (`text if weak else ...`): None and False read the same.",
+    ),
+    Survivor(
+        "compiler/codegen.py", "Render.__call__",
+        'return literal(value.value, value.dtype, value.options.get("weak", False))',
+        'return literal(value.value, value.dtype, value.options.get("weak", ))',
+        "dict.get without a default returns None when the key is missing, and literal only tests `weak` for "
+        "truth (`text if weak else ...`): None and False read the same.",
+    ),
     # ---- compiler/passes.py -------------------------------------------------------------------------
     Survivor(
         "compiler/passes.py", "_sliced_shape",

@@ -116,6 +116,14 @@ def test_numbers_keep_their_dtype_as_the_function_wrote_them():
     assert r(True) == "True"
 
 
+def test_a_0d_constant_node_is_a_literal_weak_only_where_name_nodes_says_so():
+    r, _ = render()
+    constant = Node("constant", value=np.array(0.5), dtype=np.dtype(np.float64))
+    assert r(constant) == "np.float64(0.5)"  # not known to be weak: it keeps its dtype
+    constant.options["weak"] = True
+    assert r(constant) == "0.5"
+
+
 def test_an_array_is_a_named_constant_of_the_program_once_per_array():
     r, namespace = render()
     a, b = np.arange(3.0), np.arange(3.0)
