@@ -14,10 +14,16 @@ import linecache
 
 import numpy as np
 
-from tinygrad_rnn import Tensor, jit, ops
+from tinygrad_rnn import Function, Tensor, jit, ops
 from tinygrad_rnn.compiler import lower
 from tinygrad_rnn.compiler.codegen import Names, Render, generate, literal, op_name
 from tinygrad_rnn.compiler.program import Node
+
+
+def code_lines(source):
+    """The lines of forward's body (and backward's), without docstrings and comments, stripped."""
+    body = source.split('    """\n', 1)[1] if '    """\n' in source else source
+    return [line.split("  # ")[0].strip() for line in body.splitlines() if line.startswith("    ")]
 
 
 def render():
@@ -294,3 +300,88 @@ def test_a_float32_constant_next_to_float16_values_keeps_its_dtype_as_in_the_eag
         assert eager.dtype == np.float32
         assert compiled.dtype == np.float32
         np.testing.assert_array_equal(compiled.data, eager.data)
+
+
+# ---- the memory estimate: views are free, copies are not --------------------------------------------
+def test_views_of_an_op_take_no_memory_and_an_advanced_index_copies():
+    """reshape and .T are views of x; x.T * 2.0 is new (4, 3) float64 memory, 96 bytes; rows picked
+    by an index array are a copy, (3, 3), 72 bytes, made while the product is still alive: 168."""
+
+    def views(x):
+        picked = (x.reshape(3, 4).T * 2.0)[np.array([0, 0, 1])]
+        return picked.sum()
+
+    program, generated = lower(views, Tensor(np.arange(12.0).reshape(4, 3)))
+    assert generated.peak_bytes == 96 + 72
+    assert code_lines(generated.source) == [
+        "reshape_1 = x.reshape((3, 4))",
+        "transpose_1 = reshape_1.T",
+        "del reshape_1",
+        "mul_1 = transpose_1 * 2.0",
+        "del transpose_1",
+        "index_1 = mul_1[const_1]",
+        "del mul_1",
+        "sum_1 = np.asarray(index_1.sum())",
+        "del index_1",
+        "return (sum_1,), ()",
+    ]
+    np.testing.assert_array_equal(generated.namespace["const_1"], [0, 0, 1])
+
+
+def test_views_in_numpy_calls_take_no_memory_and_a_list_index_copies():
+    """The same with numpy on x.data: .reshape, .transpose() and a slice are views; the product (96
+    bytes) and the rows picked by a list (72) are not. The value read (.item) is a guard, no memory."""
+
+    def numpy_views(x):
+        rows = (x.data.reshape(3, 4).transpose() * 2.0)[[0, 0, 1]]  # [[0, 8, 16], [0, 8, 16], [2, 10, 18]]
+        return x * rows[1:].sum(axis=0).item(0)  # 0 + 2
+
+    program, generated = lower(numpy_views, Tensor(np.arange(12.0).reshape(4, 3)))
+    assert generated.peak_bytes == 96 + 72
+    assert code_lines(generated.source) == [
+        "reshape_1 = x.reshape(3, 4)",
+        "transpose_1 = reshape_1.T",
+        "del reshape_1",
+        "multiply_1 = transpose_1 * 2.0",
+        "del transpose_1",
+        "index_1 = multiply_1[[0, 0, 1]]",
+        "del multiply_1",
+        "index_2 = index_1[1:]",
+        "del index_1",
+        "sum_1 = index_2.sum(axis=0)",
+        "del index_2",
+        "if sum_1.item(0) != 2.0:",
+        "raise Retrace",
+        "del sum_1",
+        "mul_1 = x * 2.0",
+        "return (mul_1,), ()",
+    ]
+
+
+class RowSums(Function):
+    """y = x.sum(axis=1);  dL/dx = g repeated along each row (a backward on arrays only: np.repeat)."""
+
+    def forward(self, x):
+        return x.sum(axis=1)
+
+    def backward(self, g):
+        (x,) = self.inputs
+        return np.repeat(g[:, None], x.shape[1], axis=1)
+
+
+def test_an_op_without_a_table_entry_is_called_and_its_gradients_picked_from_its_backward():
+    """The op's output Tensor is kept (rowsums_1_op) for its backward; the gradients it returns come as
+    one tuple (grads_1), and each is picked out of it. For the memory estimate that tuple holds the
+    gradient it was given, d_rowsums_1 (4 floats), until d_x (16) is picked: 32 + 128 bytes, more than
+    forward's rowsums_1, mul_1 and sum_1 (32 + 32 + 8)."""
+    x = Tensor(np.arange(16.0).reshape(4, 4), requires_grad=True)
+    program, generated = lower(lambda x: (RowSums.apply(x) * 3.0).sum(), x)
+    assert generated.peak_bytes == 32 + 128
+    lines = [" ".join(line.split()) for line in generated.source.splitlines()]  # spaces as one
+    assert "rowsums_1, rowsums_1_op = call(RowSums, {}, (True,), x) # rowsums (4,)" in lines
+    assert "return (sum_1,), (rowsums_1, rowsums_1_op)" in lines
+    assert "rowsums_1, rowsums_1_op = saved" in lines
+    assert "grads_1 = call_backward(rowsums_1_op, d_rowsums_1) # grads () <- rowsums_1's backward" in lines
+    assert "d_x = grads_1[0] # grad (4, 4) <- rowsums_1's backward" in lines
+    _, saved = generated.forward(x.data)
+    np.testing.assert_array_equal(generated.backward(saved, np.array(1.0))[0], np.full((4, 4), 3.0))
