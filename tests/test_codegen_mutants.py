@@ -26,6 +26,12 @@ def code_lines(source):
     return [line.split("  # ")[0].strip() for line in body.splitlines() if line.startswith("    ")]
 
 
+def backward_lines(source):
+    """The lines of backward's body after its docstring, without comments, stripped."""
+    body = source.split("def backward", 1)[1].split("\n", 2)[2]
+    return [line.split("  # ")[0].strip() for line in body.splitlines() if line.startswith("    ")]
+
+
 def render():
     namespace = {}
     return Render(namespace, Names()), namespace
@@ -385,3 +391,106 @@ def test_an_op_without_a_table_entry_is_called_and_its_gradients_picked_from_its
     assert "d_x = grads_1[0] # grad (4, 4) <- rowsums_1's backward" in lines
     _, saved = generated.forward(x.data)
     np.testing.assert_array_equal(generated.backward(saved, np.array(1.0))[0], np.full((4, 4), 3.0))
+
+
+# ---- gradients written slice by slice into one buffer ----------------------------------------------
+def test_a_gradient_made_of_disjoint_slices_is_written_into_an_uninitialised_buffer():
+    """x[0], x[1] and x[2] cover x once each: d_x is np.empty, filled by an assignment and by products
+    computed straight into their slices (out=); those products are never read by name, so each is
+    freed at once. The memory: d_x, 6 floats (48 bytes), more than forward's mul_1 + add_1 + sum_1."""
+    x = Tensor(np.ones((3, 2)), requires_grad=True)
+    program, generated = lower(lambda x: (x[0] * x[1] + x[2]).sum(), x)
+    assert generated.peak_bytes == 48
+    backward = generated.source.split("def backward")[1]
+    assert backward_lines(generated.source) == [
+        "index_2, index_1 = saved",
+        "d_x = np.empty((3, 2), np.float64)",
+        "reshape_1 = d_sum_1.reshape((1,))",
+        "del d_sum_1",
+        "d_add_1 = np.broadcast_to(reshape_1, (2,))",
+        "del reshape_1",
+        "d_x[2] = d_add_1",
+        "d_index_1 = np.multiply(d_add_1, index_2, out=d_x[0])",
+        "d_index_2 = np.multiply(d_add_1, index_1, out=d_x[1])",
+        "del d_add_1",
+        "del d_index_1, d_index_2",
+        "return (d_x,)",
+    ]
+    assert "# buffer (3, 2)" in backward
+    written = [" ".join(line.split()) for line in backward.splitlines() if "d_x[2] =" in line]
+    assert written == ["d_x[2] = d_add_1 # write into d_x <- index_3's backward"]
+
+
+def test_a_gradient_made_of_overlapping_or_repeated_picks_adds_into_a_zeroed_buffer():
+    """x[0:2] and x[1:3] overlap: each adds (+=) into a zeroed d_x; x[[0, 0]] picks one entry twice:
+    np.add.at, which adds every repetition. Memory: d_x, 3 floats, or forward's two sums and their
+    sum (index_1's picked copy, 2 floats, is freed before add_1)."""
+    x = Tensor(np.ones(3), requires_grad=True)
+    program, generated = lower(lambda x: x[np.array([0, 0])].sum() + x[0:2].sum() + x[1:3].sum(), x)
+    assert generated.peak_bytes == 24
+    lines = backward_lines(generated.source)
+    assert lines[:1] + lines[5:] == [
+        "d_x = np.zeros((3,), np.float64)",
+        "d_x[1:3] += d_index_3",
+        "d_x[0:2] += d_index_3",
+        "np.add.at(d_x, np.s_[const_1], d_index_3)",
+        "del d_index_3",
+        "return (d_x,)",
+    ]
+    _, saved = generated.forward(x.data)
+    np.testing.assert_array_equal(generated.backward(saved, np.array(1.0))[0], [3.0, 2.0, 1.0])
+
+
+def test_a_buffer_inside_a_buffer_is_a_view_of_it():
+    """Each step's gradient d_xs[t] is itself built from two columns: a buffer nested in d_xs (a view,
+    no memory of its own). Memory: d_xs alone, 8 floats (64 bytes)."""
+
+    def nested(xs):
+        first, second = xs[0], xs[1]
+        return (first[:, 0] * first[:, 1]).sum() + (second[:, 0] * second[:, 1]).sum()
+
+    program, generated = lower(nested, Tensor(np.arange(8.0).reshape(2, 2, 2), requires_grad=True))
+    assert generated.peak_bytes == 64
+    backward = backward_lines(generated.source)
+    assert backward[1:4] == [
+        "d_xs = np.empty((2, 2, 2), np.float64)",
+        "d_index_2 = d_xs[1]",
+        "d_index_1 = d_xs[0]",
+    ]
+    assert "d_index_5 = np.multiply(d_mul_2, index_6, out=d_index_2[:, 0])" in backward
+    assert backward[-2:] == ["del d_index_1, d_index_2", "return (d_xs,)"]
+
+
+# ---- several outputs, an input no gradient reaches, one saved value ----------------------------------
+def test_a_program_with_two_outputs_and_an_input_no_gradient_reaches():
+    def two(x, y, z):
+        return x.tanh() * 2.0, (y * 3.0).sum()
+
+    x, y, z = (Tensor(np.ones(2), requires_grad=True) for _ in range(3))
+    program, generated = lower(two, x, y, z)
+    lines = code_lines(generated.source)
+    assert "return (mul_1, sum_1), (tanh_1,)" in lines  # one saved value: a tuple of one
+    assert "tanh_1, = saved" in lines
+    assert lines[-1] == "return (d_x, d_y, None)"  # nothing reaches z
+    assert "def backward(saved, d_mul_1, d_sum_1):" in generated.source
+    # Memory: in backward, tanh_1 (saved, read by tanh's backward), d_tanh_1 and mul_3, 2 floats each.
+    assert generated.peak_bytes == 3 * 16
+
+
+def test_a_saved_value_is_held_until_backward_last_reads_it():
+    """tanh_1 is saved: it is alive in backward until tanh's backward reads it, next to d_tanh_1 and
+    mul_2 (tanh_1 * tanh_1): 3 x 4 floats, more than forward's tanh_1, mul_1 and sum_1 (32 + 32 + 8)."""
+    _, generated = lower(lambda x: (x.tanh() * 2.0).sum(), Tensor(np.ones(4), requires_grad=True))
+    assert generated.peak_bytes == 3 * 32
+
+
+def test_a_program_of_views_only_takes_no_memory():
+    _, generated = lower(lambda x: x.reshape(2, 2).T, Tensor(np.ones(4)))
+    assert generated.peak_bytes == 0
+
+
+def test_without_the_memory_pass_no_value_is_freed_early():
+    w = Tensor(np.ones((2, 3)), requires_grad=True)
+    x = Tensor(np.ones((4, 2)), requires_grad=True)
+    _, generated = lower(lambda x: (x @ w).tanh().sum(), x, passes=[])
+    assert "del " not in generated.source
