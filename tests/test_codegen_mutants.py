@@ -15,7 +15,7 @@ import linecache
 import numpy as np
 
 from tinygrad_rnn import Function, Tensor, jit, ops
-from tinygrad_rnn.compiler import lower
+from tinygrad_rnn.compiler import lower, passes
 from tinygrad_rnn.compiler.codegen import Names, Render, generate, literal, op_name
 from tinygrad_rnn.compiler.program import Node
 
@@ -100,6 +100,7 @@ def test_containers_are_written_with_their_items_rendered():
     assert r([1, (2,)]) == "[1, (2,)]"
     assert r({"axis": 1, "keepdims": True}) == "{'axis': 1, 'keepdims': True}"
     assert r(slice(1, None, 2)) == "slice(1, None, 2)"
+    assert r(slice(None, 5)) == "slice(None, 5, None)"
     assert r(Ellipsis) == "..."
 
 
@@ -362,6 +363,8 @@ def test_views_in_numpy_calls_take_no_memory_and_a_list_index_copies():
         "mul_1 = x * 2.0",
         "return (mul_1,), ()",
     ]
+    guard = [line for line in generated.source.splitlines() if "!= 2.0" in line][0]
+    assert guard.endswith("  # guard: the function read this value; if it changes, trace again")
 
 
 class RowSums(Function):
@@ -494,3 +497,73 @@ def test_without_the_memory_pass_no_value_is_freed_early():
     x = Tensor(np.ones((4, 2)), requires_grad=True)
     _, generated = lower(lambda x: (x @ w).tanh().sum(), x, passes=[])
     assert "del " not in generated.source
+
+
+def test_a_float32_gradient_buffer_is_float32():
+    x = Tensor(np.ones((3, 2), dtype=np.float32), requires_grad=True)
+    _, generated = lower(lambda x: (x[0] * x[1] + x[2]).sum(), x)
+    assert backward_lines(generated.source)[1] == "d_x = np.empty((3, 2), np.float32)"
+
+
+# ---- what is freed, and what never is ---------------------------------------------------------------
+def test_a_value_a_pass_left_unread_is_freed_at_once():
+    """simplify makes x.reshape(3) of a (3,) x read as x itself and leaves the reshape to dead_code;
+    without dead_code the reshape is still computed, and nothing reads it: it is freed on the next line."""
+    x = Tensor(np.ones(3))
+    _, generated = lower(lambda x: x.reshape(3) * 2.0, x, passes=[passes.simplify, passes.plan_memory])
+    assert code_lines(generated.source) == [
+        "reshape_1 = x.reshape((3,))",
+        "del reshape_1",
+        "mul_1 = x * 2.0",
+        "return (mul_1,), ()",
+    ]
+
+
+def test_parameters_and_constant_arrays_are_never_freed():
+    """w (a Tensor from outside) is an argument of forward and const_1 (an array the function made)
+    a name of the program: neither is the program's to free."""
+    w = Tensor(np.array([1.0, 2.0]))
+    x = Tensor(np.array([5.0, 7.0]))
+    _, generated = lower(lambda x: x * w * Tensor(np.array([2.0, 3.0])), x)
+    assert code_lines(generated.source) == [
+        "mul_1 = x * w",
+        "mul_2 = mul_1 * const_1",
+        "del mul_1",
+        "return (mul_2,), ()",
+    ]
+    np.testing.assert_array_equal(generated.namespace["const_1"], [2.0, 3.0])
+    np.testing.assert_array_equal(generated.forward(x.data, w.data)[0][0], [10.0, 42.0])
+    assert generated.peak_bytes == 2 * 16  # mul_1 and mul_2
+
+
+# ---- the table: sums, transposes, one entry ----------------------------------------------------------
+def test_sums_over_an_axis_transposes_and_one_entry_are_written_as_the_ops_compute_them():
+    def fn(x):
+        return x.sum(axis=1, keepdims=True) * x.sum(axis=0) + x.transpose(1, 0)[0, 1]
+
+    x = Tensor(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    _, generated = lower(fn, x)
+    lines = code_lines(generated.source)
+    assert lines[:2] == ["sum_1 = x.sum(axis=(1,), keepdims=True)", "sum_2 = x.sum(axis=(0,))"]
+    assert "transpose_1 = x.T" in lines
+    assert "index_1 = np.asarray(transpose_1[0, 1])" in lines  # one entry: an array, as the op's
+    # [[3], [7]] * [4, 6] + x.T[0, 1] (3)
+    np.testing.assert_array_equal(generated.forward(x.data)[0][0], [[15.0, 21.0], [31.0, 45.0]])
+    _, generated = lower(lambda x: x.reshape(1, 2, 2).transpose(0, 2, 1), x)
+    assert "transpose_1 = reshape_1.transpose((0, 2, 1))" in code_lines(generated.source)
+
+
+class Product(Function):
+    """z = x * y, with a backward on arrays (np.asarray): no table entry, so the program calls it."""
+
+    def forward(self, x, y):
+        return x * y
+
+    def backward(self, g):
+        x, y = self.inputs
+        return g * np.asarray(y), g * np.asarray(x)
+
+
+def test_an_op_without_a_table_entry_is_called_without_gradients_where_none_is_needed():
+    _, generated = lower(lambda x, y: Product.apply(x, y), Tensor(np.ones(2)), Tensor(np.ones(2)))
+    assert "product_1, product_1_op = call(Product, {}, (False, False), x, y)" in code_lines(generated.source)
