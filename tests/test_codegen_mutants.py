@@ -476,14 +476,16 @@ def test_a_program_with_two_outputs_and_an_input_no_gradient_reaches():
     assert "tanh_1, = saved" in lines
     assert lines[-1] == "return (d_x, d_y, None)"  # nothing reaches z
     assert "def backward(saved, d_mul_1, d_sum_1):" in generated.source
-    # Memory: in backward, tanh_1 (saved, read by tanh's backward), d_tanh_1 and mul_3, 2 floats each.
+    # Memory: three arrays of 2 floats at once in backward (tanh_1, saved, with d_tanh_1 and mul_3 =
+    # tanh_1 * tanh_1; then d_tanh_1, mul_3 and sub_1); forward holds at most tanh_1, mul_2 and sum_1.
     assert generated.peak_bytes == 3 * 16
 
 
 def test_a_saved_value_is_held_until_backward_last_reads_it():
-    """tanh_1 is saved: it is alive in backward until tanh's backward reads it, next to d_tanh_1 and
-    mul_2 (tanh_1 * tanh_1): 3 x 4 floats, more than forward's tanh_1, mul_1 and sum_1 (32 + 32 + 8)."""
-    _, generated = lower(lambda x: (x.tanh() * 2.0).sum(), Tensor(np.ones(4), requires_grad=True))
+    """exp_1 is saved: it is alive in backward until exp's backward reads it (d_x = d_exp_1 * exp_1),
+    next to d_exp_1 and d_x: 3 x 4 floats, more than forward's exp_1, mul_1 and sum_1 (32 + 32 + 8)."""
+    _, generated = lower(lambda x: (x.exp() * 2.0).sum(), Tensor(np.ones(4), requires_grad=True))
+    assert backward_lines(generated.source)[-3:] == ["d_x = d_exp_1 * exp_1", "del d_exp_1", "return (d_x,)"]
     assert generated.peak_bytes == 3 * 32
 
 
@@ -567,3 +569,13 @@ class Product(Function):
 def test_an_op_without_a_table_entry_is_called_without_gradients_where_none_is_needed():
     _, generated = lower(lambda x, y: Product.apply(x, y), Tensor(np.ones(2)), Tensor(np.ones(2)))
     assert "product_1, product_1_op = call(Product, {}, (False, False), x, y)" in code_lines(generated.source)
+
+
+def test_a_view_of_a_view_holds_the_memory_it_reads():
+    """reshape_1 is a view of index_1, itself a view of mul_1 (16 floats, 128 bytes): mul_1's memory
+    stays held while reshape_1 is read (by mul_2 and, saved, by backward), though the name mul_1 is
+    deleted at once. At sum_1: mul_1, exp_1 and mul_2 (4 floats each) and sum_1: 128 + 32 + 32 + 8."""
+    fn = lambda x, y: ((x * 2.0)[0].reshape(2, 2) * y.exp()).sum()  # noqa: E731
+    _, generated = lower(fn, Tensor(np.ones((4, 4))), Tensor(np.ones((2, 2)), requires_grad=True))
+    assert code_lines(generated.source)[:3] == ["mul_1 = x * 2.0", "index_1 = mul_1[0]", "del mul_1"]
+    assert generated.peak_bytes == 128 + 32 + 32 + 8
