@@ -13,10 +13,11 @@ from __future__ import annotations
 import linecache
 
 import numpy as np
+import pytest
 
-from tinygrad_rnn import Function, Tensor, jit, ops
+from tinygrad_rnn import Function, Tensor, jit, ops, stack
 from tinygrad_rnn.compiler import lower, passes
-from tinygrad_rnn.compiler.codegen import Names, Render, generate, literal, op_name
+from tinygrad_rnn.compiler.codegen import Names, Render, Retrace, generate, literal, op_name
 from tinygrad_rnn.compiler.program import Node
 
 
@@ -579,3 +580,33 @@ def test_a_view_of_a_view_holds_the_memory_it_reads():
     _, generated = lower(fn, Tensor(np.ones((4, 4))), Tensor(np.ones((2, 2)), requires_grad=True))
     assert code_lines(generated.source)[:3] == ["mul_1 = x * 2.0", "index_1 = mul_1[0]", "del mul_1"]
     assert generated.peak_bytes == 128 + 32 + 32 + 8
+
+
+def test_a_gradient_from_two_uses_is_their_sum():
+    """x is read twice (x * exp(x)): its gradient is the sum of what each use sends back."""
+    x = Tensor(np.array([0.0, 1.0]), requires_grad=True)
+    _, generated = lower(lambda x: (x * x.exp()).sum(), x)
+    summed = [" ".join(line.split()) for line in generated.source.splitlines() if "d_x = " in line]
+    assert summed == ["d_x = mul_2 + mul_3 # grad_sum (2,)"]
+    _, saved = generated.forward(x.data)
+    np.testing.assert_allclose(generated.backward(saved, np.array(1.0))[0], (1 + x.data) * np.exp(x.data))
+
+
+def test_a_stack_is_one_buffer_each_value_computed_into_its_row():
+    _, generated = lower(lambda x: stack([x * 2.0, x * 3.0]), Tensor(np.array([1.0, 2.0])))
+    assert code_lines(generated.source) == [
+        "stack_1 = np.empty((2, 2), np.float64)",
+        "mul_1 = np.multiply(x, 2.0, out=stack_1[0])",
+        "mul_2 = np.multiply(x, 3.0, out=stack_1[1])",
+        "del mul_1, mul_2",
+        "return (stack_1,), ()",
+    ]
+    assert generated.peak_bytes == 32  # the stack; the rows are its memory
+
+
+def test_a_guard_whose_value_changed_raises_retrace():
+    """The program checks the value it read (here x.data.max() > 0) and raises Retrace to trace again."""
+    _, generated = lower(lambda x: x * (2.0 if x.data.max() > 0 else 3.0), Tensor(np.ones(2)))
+    generated.forward(np.ones(2))
+    with pytest.raises(Retrace):
+        generated.forward(-np.ones(2))
