@@ -316,7 +316,7 @@ def test_views_of_an_op_take_no_memory_and_an_advanced_index_copies():
     by an index array are a copy, (3, 3), 72 bytes, made while the product is still alive: 168."""
 
     def views(x):
-        picked = (x.reshape(3, 4).T * 2.0)[np.array([0, 0, 1])]
+        picked = (x.reshape(3, 4).T * 2.0)[np.array([0, 0, 1]), :]
         return picked.sum()
 
     program, generated = lower(views, Tensor(np.arange(12.0).reshape(4, 3)))
@@ -327,7 +327,7 @@ def test_views_of_an_op_take_no_memory_and_an_advanced_index_copies():
         "del reshape_1",
         "mul_1 = transpose_1 * 2.0",
         "del transpose_1",
-        "index_1 = mul_1[const_1]",
+        "index_1 = mul_1[const_1, :]",
         "del mul_1",
         "sum_1 = np.asarray(index_1.sum())",
         "del index_1",
@@ -610,3 +610,41 @@ def test_a_guard_whose_value_changed_raises_retrace():
     generated.forward(np.ones(2))
     with pytest.raises(Retrace):
         generated.forward(-np.ones(2))
+
+
+def test_rows_picked_by_a_list_in_a_tuple_copy_and_a_slice_is_a_view_holding_its_array():
+    """p[[0, 0, 1], :] copies 3 rows (72 bytes); p[1:] is a view, so p (96 bytes) is held until its
+    column sums (24) are made: p, the picked rows and the sums are alive at that line, 192 bytes."""
+
+    def fn(x):
+        p = x.data.reshape(3, 4).transpose() * 2.0
+        return Tensor(p[[0, 0, 1], :] * p[1:].sum(axis=0))
+
+    _, generated = lower(fn, Tensor(np.arange(12.0).reshape(4, 3)))
+    assert code_lines(generated.source)[5:] == [
+        "index_1 = multiply_1[[0, 0, 1], :]",
+        "index_2 = multiply_1[1:]",
+        "del multiply_1",
+        "sum_1 = index_2.sum(axis=0)",
+        "del index_2",
+        "multiply_2 = index_1 * sum_1",
+        "del index_1, sum_1",
+        "return (multiply_2,), ()",
+    ]
+    assert generated.peak_bytes == 96 + 72 + 24
+
+
+class Ones(Function):
+    """Two ones, from no input at all."""
+
+    def forward(self):
+        return np.ones(2)
+
+    def backward(self, g):
+        return ()
+
+
+def test_an_op_without_inputs_is_called_with_none():
+    _, generated = lower(lambda x: x * Ones.apply(), Tensor(np.array([2.0, 3.0])))
+    assert code_lines(generated.source)[0] == "ones_1, ones_1_op = call(Ones, {}, (), )"
+    np.testing.assert_array_equal(generated.forward(np.array([2.0, 3.0]))[0][0], [2.0, 3.0])
