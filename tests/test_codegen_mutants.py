@@ -648,3 +648,15 @@ def test_an_op_without_inputs_is_called_with_none():
     _, generated = lower(lambda x: x * Ones.apply(), Tensor(np.array([2.0, 3.0])))
     assert code_lines(generated.source)[0] == "ones_1, ones_1_op = call(Ones, {}, (), )"
     np.testing.assert_array_equal(generated.forward(np.array([2.0, 3.0]))[0][0], [2.0, 3.0])
+
+
+def test_a_0d_constant_returned_as_an_output_keeps_its_dtype():
+    """A function may return a constant it made: the program returned a 0-d float32 one as a Python
+    float, so the compiled output was float64 where the eager one is float32."""
+
+    def fn(x):
+        return (x * 2.0).sum(), Tensor(np.array(1.5, dtype=np.float32))
+
+    x = Tensor(np.ones(2), requires_grad=True)
+    eager, compiled = fn(x)[1], jit(fn)(x)[1]
+    assert eager.dtype == compiled.dtype == np.float32 and compiled.item() == 1.5

@@ -268,6 +268,7 @@ def name_nodes(program: Program, names: Names, render: Render) -> None:
         )
         node.name = names.fresh(base, numbered=not node.name)
     users = program.users()
+    returned = set(program.outputs)
     grad_of = dict(program.grad_of)  # a gradient is d_<name of what it is the gradient of>
     grad_of.update({grad: x for x, grad in program.input_grads if grad is not None})
 
@@ -279,7 +280,10 @@ def name_nodes(program: Program, names: Names, render: Render) -> None:
             node.name = name(node.args[0])
         elif node.kind == "constant":
             node.name = "" if np.ndim(node.value) == 0 else render.constant(node.value)
-            node.options["weak"] = all(_same_dtype_without(node, user) for user in users.get(node, []))
+            # (a constant returned as an output is written with its dtype: the caller gets its array)
+            node.options["weak"] = node not in returned and all(
+                _same_dtype_without(node, user) for user in users.get(node, [])
+            )
         elif node.kind == "grad":
             node.name = names.fresh(f"d_{name(program.outputs[node.value]) or 'output'}", numbered=False)
         else:
