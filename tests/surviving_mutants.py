@@ -1624,14 +1624,14 @@ SURVIVORS: list[Survivor] = [
     ),
     Survivor(
         "compiler/codegen.py", 'name_nodes',
-        'node.options["weak"] = all(_same_dtype_without(node, user) for user in users.get(node, []))',
-        'node.options["weak"] = all(_same_dtype_without(node, user) for user in users.get(node, None))',
+        "_same_dtype_without(node, user) for user in users.get(node, [])",
+        "_same_dtype_without(node, user) for user in users.get(node, None)",
         "Every constant node has a reader: the trace makes a constant node only when an op or numpy call reads the value and drops unread nodes (drop_unread); passes that leave a node unread (common_subexpressions, stacked_weight_gradients) end with dead_code, and the others never take a constant's readers away. So users.get(node, ...) always finds the node and its default is never used.",
     ),
     Survivor(
         "compiler/codegen.py", 'name_nodes',
-        'node.options["weak"] = all(_same_dtype_without(node, user) for user in users.get(node, []))',
-        'node.options["weak"] = all(_same_dtype_without(node, user) for user in users.get(node, ))',
+        "_same_dtype_without(node, user) for user in users.get(node, [])",
+        "_same_dtype_without(node, user) for user in users.get(node, )",
         "Every constant node has a reader: the trace makes a constant node only when an op or numpy call reads the value and drops unread nodes (drop_unread); passes that leave a node unread (common_subexpressions, stacked_weight_gradients) end with dead_code, and the others never take a constant's readers away. So users.get(node, ...) always finds the node and its default is never used.",
     ),
     Survivor(

@@ -660,3 +660,20 @@ def test_a_0d_constant_returned_as_an_output_keeps_its_dtype():
     x = Tensor(np.ones(2), requires_grad=True)
     eager, compiled = fn(x)[1], jit(fn)(x)[1]
     assert eager.dtype == compiled.dtype == np.float32 and compiled.item() == 1.5
+
+
+def test_each_result_of_a_numpy_call_that_gives_several_is_memory_of_its_own():
+    """np.divmod makes two arrays (4 floats each, 32 bytes), both alive with their sum (32): 96 bytes.
+    The estimate counted the call as a value of no size and each result as a view of it: 32."""
+
+    def fn(x):
+        quotient, remainder = np.divmod(x.data, 2.0)
+        return Tensor(quotient + remainder)
+
+    _, generated = lower(fn, Tensor(np.arange(4.0)))
+    assert code_lines(generated.source)[:3] == [
+        "divmod_1 = np.divmod(x, 2.0)",
+        "part_1 = divmod_1[0]",
+        "part_2 = divmod_1[1]",
+    ]
+    assert generated.peak_bytes == 3 * 32

@@ -343,7 +343,7 @@ def _allocates(node: Node) -> bool:
     if node.kind == "numpy":
         if node.op == "__getitem__":
             return _advanced(node.args[1])
-        return node.op not in _VIEW_METHODS and node.op != "item"
+        return node.op not in _VIEW_METHODS  # ("item", each result of a call that gives several, is one)
     return True
 
 
