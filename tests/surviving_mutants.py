@@ -1778,6 +1778,42 @@ SURVIVORS: list[Survivor] = [
         'last_use[owner.get(node, node)] = max(last_use.get(owner.get(node, node), 1), end_of_forward)',
         "Every saved node is a node of the program (forward's, or a leaf), so owner holds it, and last_use holds its storage (set for every node's storage by setdefault in the loop before): the defaults of these lookups are never used.",
     ),
+    Survivor(
+        "compiler/codegen.py", '_line',
+        'needs = tuple(bool(n) for n in (node.value or (False,) * len(args)))',
+        'needs = tuple(bool(n) for n in (node.value or (True,) * len(args)))',
+        "node.value is the tuple of the op's inputs' requires_grad (trace.record), one per argument, so `node.value or ...` takes the default only for an op without arguments, where (False,) * 0 and (True,) * 0 are both ().",
+    ),
+    Survivor(
+        "compiler/codegen.py", '_storage',
+        'base = node.options.get("parent") if node.kind == "buffer" else node.inputs()[0]',
+        'base = node.options.get("parent") if (node.kind == "buffer") and False else node.inputs()[0]',
+        "A nested buffer (one with a parent) never allocates, so which storage it is given changes no byte counted, only whose last use its readers extend. With the mutant that is the first node in its options, its own alias (sealed_by), which allocates nothing, instead of the outer buffer; and the outer buffer is read anyway by its own alias, which stands where the assembled value was, after every piece (the nested buffer and all written into it). So no storage is freed at another line.",
+    ),
+    Survivor(
+        "compiler/codegen.py", '_storage',
+        'base = node.options.get("parent") if node.kind == "buffer" else node.inputs()[0]',
+        'base = node.options.get("parent") if node.kind == "XXbufferXX" else node.inputs()[0]',
+        "A nested buffer (one with a parent) never allocates, so which storage it is given changes no byte counted, only whose last use its readers extend. With the mutant that is the first node in its options, its own alias (sealed_by), which allocates nothing, instead of the outer buffer; and the outer buffer is read anyway by its own alias, which stands where the assembled value was, after every piece (the nested buffer and all written into it). So no storage is freed at another line.",
+    ),
+    Survivor(
+        "compiler/codegen.py", '_storage',
+        'base = node.options.get("parent") if node.kind == "buffer" else node.inputs()[0]',
+        'base = node.options.get("parent") if node.kind == "BUFFER" else node.inputs()[0]',
+        "A nested buffer (one with a parent) never allocates, so which storage it is given changes no byte counted, only whose last use its readers extend. With the mutant that is the first node in its options, its own alias (sealed_by), which allocates nothing, instead of the outer buffer; and the outer buffer is read anyway by its own alias, which stands where the assembled value was, after every piece (the nested buffer and all written into it). So no storage is freed at another line.",
+    ),
+    Survivor(
+        "compiler/codegen.py", 'name_nodes',
+        'node.name = names.fresh(f"d_{name(program.outputs[node.value]) or \'output\'}", numbered=False)',
+        'node.name = names.fresh(f"d_{name(program.outputs[node.value]) or \'XXoutputXX\'}", numbered=False)',
+        "The fallback names the seed of an output without a name, and the only unnamed outputs are 0-d constants; nothing reads a constant's gradient seed, so the trace dropped it (drop_unread) and it is not among the nodes name_nodes names.",
+    ),
+    Survivor(
+        "compiler/codegen.py", 'name_nodes',
+        'node.name = names.fresh(f"d_{name(program.outputs[node.value]) or \'output\'}", numbered=False)',
+        'node.name = names.fresh(f"d_{name(program.outputs[node.value]) or \'OUTPUT\'}", numbered=False)',
+        "The fallback names the seed of an output without a name, and the only unnamed outputs are 0-d constants; nothing reads a constant's gradient seed, so the trace dropped it (drop_unread) and it is not among the nodes name_nodes names.",
+    ),
     # ---- compiler/passes.py -------------------------------------------------------------------------
     Survivor(
         "compiler/passes.py", "_sliced_shape",
