@@ -677,3 +677,19 @@ def test_each_result_of_a_numpy_call_that_gives_several_is_memory_of_its_own():
         "part_2 = divmod_1[1]",
     ]
     assert generated.peak_bytes == 3 * 32
+
+
+def test_a_summed_gradient_is_added_straight_into_its_slice_of_the_buffer():
+    """v = xs[0] is read twice (v * exp(v)): its gradient, the sum of both uses' parts, is computed by
+    np.add into d_xs[0]; d_xs[1] is assigned. dL/dv = (1 + v) exp(v), dL/dxs[1] = 1."""
+
+    def fn(xs):
+        v = xs[0]
+        return (v * v.exp() + xs[1]).sum()
+
+    xs = Tensor(np.array([[0.0, 1.0], [2.0, 3.0]]), requires_grad=True)
+    _, generated = lower(fn, xs)
+    assert "d_index_1 = np.add(mul_2, mul_3, out=d_xs[0])" in backward_lines(generated.source)
+    _, saved = generated.forward(xs.data)
+    expected = [(1 + xs.data[0]) * np.exp(xs.data[0]), [1.0, 1.0]]
+    np.testing.assert_allclose(generated.backward(saved, np.array(1.0))[0], expected, rtol=1e-15)
