@@ -693,3 +693,11 @@ def test_a_summed_gradient_is_added_straight_into_its_slice_of_the_buffer():
     _, saved = generated.forward(xs.data)
     expected = [(1 + xs.data[0]) * np.exp(xs.data[0]), [1.0, 1.0]]
     np.testing.assert_allclose(generated.backward(saved, np.array(1.0))[0], expected, rtol=1e-15)
+
+
+def test_an_inputs_gradient_is_named_after_the_input():
+    """In (x + y).sum() one array is the gradient of add_1, of x and of y: it takes an input's name,
+    as every input's and parameter's gradient does, not the intermediate's (d_add_1)."""
+    x, y = Tensor(np.ones(2), requires_grad=True), Tensor(np.ones(2), requires_grad=True)
+    _, generated = lower(lambda x, y: (x + y).sum(), x, y)
+    assert backward_lines(generated.source)[-1] in ("return (d_x, d_x)", "return (d_y, d_y)")
