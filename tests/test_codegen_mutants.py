@@ -701,3 +701,15 @@ def test_an_inputs_gradient_is_named_after_the_input():
     x, y = Tensor(np.ones(2), requires_grad=True), Tensor(np.ones(2), requires_grad=True)
     _, generated = lower(lambda x, y: (x + y).sum(), x, y)
     assert backward_lines(generated.source)[-1] in ("return (d_x, d_x)", "return (d_y, d_y)")
+
+
+def test_each_outputs_gradient_seed_is_named_after_the_output():
+    """y = tanh(x) is returned and also read by the second output: its gradient is a sum, and its seed
+    (dL/dy given to backward) is named d_tanh_1 all the same."""
+
+    def fn(x):
+        y = x.tanh()
+        return y, y * 2.0
+
+    _, generated = lower(fn, Tensor(np.ones(2), requires_grad=True))
+    assert "def backward(saved, d_tanh_1, d_mul_1):" in generated.source
