@@ -1814,6 +1814,18 @@ SURVIVORS: list[Survivor] = [
         'node.name = names.fresh(f"d_{name(program.outputs[node.value]) or \'OUTPUT\'}", numbered=False)',
         "The fallback names the seed of an output without a name, and the only unnamed outputs are 0-d constants; nothing reads a constant's gradient seed, so the trace dropped it (drop_unread) and it is not among the nodes name_nodes names.",
     ),
+    Survivor(
+        "compiler/codegen.py", 'name_nodes',
+        'node.name = names.fresh(node.name or "input", numbered=False)',
+        'node.name = names.fresh(node.name or "XXinputXX", numbered=False)',
+        "Every input node has a name when name_nodes runs: the trace names it after the argument it came from (compiled._flatten: the parameter's name, or name_<i> inside a tuple or list), never empty, so the fallback is never used.",
+    ),
+    Survivor(
+        "compiler/codegen.py", 'name_nodes',
+        'node.name = names.fresh(node.name or "input", numbered=False)',
+        'node.name = names.fresh(node.name or "INPUT", numbered=False)',
+        "Every input node has a name when name_nodes runs: the trace names it after the argument it came from (compiled._flatten: the parameter's name, or name_<i> inside a tuple or list), never empty, so the fallback is never used.",
+    ),
     # ---- compiler/passes.py -------------------------------------------------------------------------
     Survivor(
         "compiler/passes.py", "_sliced_shape",
