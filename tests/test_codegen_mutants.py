@@ -713,3 +713,23 @@ def test_each_outputs_gradient_seed_is_named_after_the_output():
 
     _, generated = lower(fn, Tensor(np.ones(2), requires_grad=True))
     assert "def backward(saved, d_tanh_1, d_mul_1):" in generated.source
+
+
+class TwiceWithAConstantGradient(Function):
+    """y = 2 x, with a backward that returns the constant 2 (right for the seed 1 this test gives)."""
+
+    def forward(self, x):
+        return 2.0 * x
+
+    def backward(self, g):
+        return Tensor(np.array(2.0))
+
+
+def test_a_constant_part_of_a_gradient_sum_is_a_weak_literal():
+    """x's gradient sums what its two uses send: the seed (x itself) and the constant 2 from the op's
+    backward; the sum's dtype is float64 with or without it, so the 2 is written as a plain 2.0."""
+    x = Tensor(np.array(1.0), requires_grad=True)
+    _, generated = lower(lambda x: TwiceWithAConstantGradient.apply(x) + x, x)
+    assert backward_lines(generated.source)[0] == "d_x = d_add_1 + 2.0"
+    _, saved = generated.forward(x.data)
+    assert generated.backward(saved, np.array(1.0))[0] == 3.0
