@@ -1826,6 +1826,18 @@ SURVIVORS: list[Survivor] = [
         'node.name = names.fresh(node.name or "INPUT", numbered=False)',
         "Every input node has a name when name_nodes runs: the trace names it after the argument it came from (compiled._flatten: the parameter's name, or name_<i> inside a tuple or list), never empty, so the fallback is never used.",
     ),
+    Survivor(
+        "compiler/codegen.py", "name_nodes",
+        'node.name = names.fresh(node.note or "buffer" if node.kind == "buffer" else op_name(node))',
+        'node.name = names.fresh(node.note or "XXbufferXX" if node.kind == "buffer" else op_name(node))',
+        "The fallback would name a buffer with no note and no gradient target, and there is none: buffer_writes notes a stack's buffer 'stack', and every other buffer holds a gradient sum, whose node the trace registers in grad_of (trace._total) and program.replace carries over to the alias that seals the buffer; its target is an op, input or leaf node, which always has a name. So the buffer is named d_<target> or stack_<k>, never buffer_<k>.",
+    ),
+    Survivor(
+        "compiler/codegen.py", "name_nodes",
+        'node.name = names.fresh(node.note or "buffer" if node.kind == "buffer" else op_name(node))',
+        'node.name = names.fresh(node.note or "BUFFER" if node.kind == "buffer" else op_name(node))',
+        "The fallback would name a buffer with no note and no gradient target, and there is none: buffer_writes notes a stack's buffer 'stack', and every other buffer holds a gradient sum, whose node the trace registers in grad_of (trace._total) and program.replace carries over to the alias that seals the buffer; its target is an op, input or leaf node, which always has a name. So the buffer is named d_<target> or stack_<k>, never buffer_<k>.",
+    ),
     # ---- compiler/passes.py -------------------------------------------------------------------------
     Survivor(
         "compiler/passes.py", "_sliced_shape",
