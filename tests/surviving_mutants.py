@@ -1804,18 +1804,6 @@ SURVIVORS: list[Survivor] = [
     ),
     Survivor(
         "compiler/codegen.py", 'name_nodes',
-        'node.name = names.fresh(f"d_{name(program.outputs[node.value]) or \'output\'}", numbered=False)',
-        'node.name = names.fresh(f"d_{name(program.outputs[node.value]) or \'XXoutputXX\'}", numbered=False)',
-        "The fallback names the seed of an output without a name, and the only unnamed outputs are 0-d constants; nothing reads a constant's gradient seed, so the trace dropped it (drop_unread) and it is not among the nodes name_nodes names.",
-    ),
-    Survivor(
-        "compiler/codegen.py", 'name_nodes',
-        'node.name = names.fresh(f"d_{name(program.outputs[node.value]) or \'output\'}", numbered=False)',
-        'node.name = names.fresh(f"d_{name(program.outputs[node.value]) or \'OUTPUT\'}", numbered=False)',
-        "The fallback names the seed of an output without a name, and the only unnamed outputs are 0-d constants; nothing reads a constant's gradient seed, so the trace dropped it (drop_unread) and it is not among the nodes name_nodes names.",
-    ),
-    Survivor(
-        "compiler/codegen.py", 'name_nodes',
         'node.name = names.fresh(node.name or "input", numbered=False)',
         'node.name = names.fresh(node.name or "XXinputXX", numbered=False)',
         "Every input node has a name when name_nodes runs: the trace names it after the argument it came from (compiled._flatten: the parameter's name, or name_<i> inside a tuple or list), never empty, so the fallback is never used.",

@@ -733,3 +733,39 @@ def test_a_constant_part_of_a_gradient_sum_is_a_weak_literal():
     assert backward_lines(generated.source)[0] == "d_x = d_add_1 + 2.0"
     _, saved = generated.forward(x.data)
     assert generated.backward(saved, np.array(1.0))[0] == 3.0
+
+
+class SwappedGradients(Function):
+    """z = x * y, with a backward that returns y and x themselves (right for the seed 1 given here)."""
+
+    def forward(self, x, y):
+        return x * y
+
+    def backward(self, g):
+        x, y = self.inputs
+        return y, x
+
+
+def test_a_gradient_that_forward_already_has_is_saved_for_backward():
+    """dL/dx is y and dL/dy is x, values forward already holds: forward saves them and backward
+    returns them as they are. The seed dL/dz is read by nothing, yet it is backward's argument (it
+    had no name, so backward took no argument for it and the compiled backward raised TypeError)."""
+    x, y = Tensor(np.array([2.0]), requires_grad=True), Tensor(np.array([3.0]), requires_grad=True)
+    _, generated = lower(lambda x, y: SwappedGradients.apply(x, y), x, y)
+    assert "return (swappedgradients_1,), (y, x)" in code_lines(generated.source)
+    assert "def backward(saved, d_swappedgradients_1):" in generated.source
+    assert backward_lines(generated.source) == ["y, x = saved", "return (y, x)"]
+    _, saved = generated.forward(x.data, y.data)
+    assert generated.backward(saved, np.ones(1)) == (y.data, x.data)
+
+    z = jit(lambda x, y: SwappedGradients.apply(x, y))(x, y)
+    z.sum().backward()
+    assert (x.grad, y.grad) == (3.0, 2.0)
+
+
+def test_the_seed_of_an_output_without_a_name_is_named_d_output():
+    """A 0-d constant returned as an output has no name; its gradient seed, read by nothing, is still
+    an argument of backward: d_output."""
+    x = Tensor(np.ones(2), requires_grad=True)
+    _, generated = lower(lambda x: ((x * 2.0).sum(), Tensor(np.array(1.0))), x)
+    assert "def backward(saved, d_sum_1, d_output):" in generated.source

@@ -298,6 +298,8 @@ def name_nodes(program: Program, names: Names, render: Render) -> None:
 
     for node in program.nodes:
         name(node)
+    for seed in program.grad_seeds:  # one nothing reads is no node any more, but still an argument
+        name(seed)
 
 
 def _same_dtype_without(constant: Node, user: Node) -> bool:
