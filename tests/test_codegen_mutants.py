@@ -769,3 +769,15 @@ def test_the_seed_of_an_output_without_a_name_is_named_d_output():
     x = Tensor(np.ones(2), requires_grad=True)
     _, generated = lower(lambda x: ((x * 2.0).sum(), Tensor(np.array(1.0))), x)
     assert "def backward(saved, d_sum_1, d_output):" in generated.source
+
+
+def test_a_saved_view_holds_its_arrays_memory_into_backward():
+    """index_1 is a view of mul_1 (8 floats, 64 bytes) that backward reads last (d_y = d_rowsums_1 *
+    index_1): mul_1's memory is held until then, so it is alive when RowSums' backward makes d_w
+    (32 floats, 256 bytes): 320 bytes, more than anything forward holds."""
+    x, y = Tensor(np.ones((2, 4))), Tensor(np.ones(4), requires_grad=True)
+    w = Tensor(np.ones((4, 8)), requires_grad=True)
+    _, generated = lower(lambda x, y, w: ((x * 2.0)[0] * y).sum() + RowSums.apply(w).sum(), x, y, w)
+    lines = backward_lines(generated.source)
+    assert lines.index("d_w = grads_1[0]") < lines.index("d_y = d_rowsums_1 * index_1")
+    assert generated.peak_bytes == 64 + 256
