@@ -781,3 +781,23 @@ def test_a_saved_view_holds_its_arrays_memory_into_backward():
     lines = backward_lines(generated.source)
     assert lines.index("d_w = grads_1[0]") < lines.index("d_y = d_rowsums_1 * index_1")
     assert generated.peak_bytes == 64 + 256
+
+
+def test_a_value_computed_into_a_buffer_is_the_buffers_memory():
+    """tanh_1 is computed into stack_1[0] (out=): reading it later (mul_2) holds the stack, not mul_1,
+    the array it was computed from, which is freed at once. At most the stack (32 bytes) and one of
+    mul_1, mul_2 (16)."""
+
+    def fn(x):
+        t1 = (x * 2.0).tanh()
+        return stack([t1, (t1 * 3.0).tanh()])
+
+    _, generated = lower(fn, Tensor(np.ones(2)))
+    assert code_lines(generated.source)[:5] == [
+        "stack_1 = np.empty((2, 2), np.float64)",
+        "mul_1 = x * 2.0",
+        "tanh_1 = np.tanh(mul_1, out=stack_1[0])",
+        "del mul_1",
+        "mul_2 = tanh_1 * 3.0",
+    ]
+    assert generated.peak_bytes == 32 + 16
