@@ -801,3 +801,14 @@ def test_a_value_computed_into_a_buffer_is_the_buffers_memory():
         "mul_2 = tanh_1 * 3.0",
     ]
     assert generated.peak_bytes == 32 + 16
+
+
+def test_a_gradient_forward_already_has_holds_its_arrays_memory_to_the_end_of_forward():
+    """dL/dx is y = (z * 2.0)[0], a view of mul_1 (4 floats, 32 bytes) that backward returns as it is:
+    saved, it holds mul_1 to the end of forward, where mul_2 and the op's output (2 floats each) join
+    it: 64 bytes."""
+    x, z = Tensor(np.ones(2), requires_grad=True), Tensor(np.ones((2, 2)))
+    _, generated = lower(lambda x, z: (SwappedGradients.apply(x, (z * 2.0)[0]) * 3.0).sum(), x, z)
+    assert code_lines(generated.source)[:2] == ["mul_1 = z * 2.0", "d_x = mul_1[0]"]
+    assert backward_lines(generated.source) == ["d_x, = saved", "return (d_x, None)"]
+    assert generated.peak_bytes == 32 + 16 + 16
