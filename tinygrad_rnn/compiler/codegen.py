@@ -165,14 +165,15 @@ def literal(value: Any, dtype: Any, weak: bool = False) -> str:
     """A 0-d constant as Python source with the constant's dtype's exact value.
 
     A Python float is 'weak' (numpy gives the result the other operand's dtype); a float64
-    constant next to float32 arrays is not, so it stays np.float64(...) unless ``weak`` says
-    that the results' dtype is the same either way.
+    constant next to float32 arrays is not, nor a float32 one next to float16 arrays, so it
+    stays np.float64(...) (np.float32(...)) unless ``weak`` says that the results' dtype is
+    the same either way.
     """
     number = np.asarray(value).item()
     if isinstance(number, float):
         text = "np.inf" if number == np.inf else "-np.inf" if number == -np.inf else repr(number)
         text = "np.nan" if number != number else text
-        return f"np.float64({text})" if np.dtype(dtype) == np.float64 and not weak else text
+        return text if weak else f"np.{np.dtype(dtype).name}({text})"
     return repr(number)
 
 
@@ -267,6 +268,7 @@ def name_nodes(program: Program, names: Names, render: Render) -> None:
         )
         node.name = names.fresh(base, numbered=not node.name)
     users = program.users()
+    returned = set(program.outputs)
     grad_of = dict(program.grad_of)  # a gradient is d_<name of what it is the gradient of>
     grad_of.update({grad: x for x, grad in program.input_grads if grad is not None})
 
@@ -278,7 +280,10 @@ def name_nodes(program: Program, names: Names, render: Render) -> None:
             node.name = name(node.args[0])
         elif node.kind == "constant":
             node.name = "" if np.ndim(node.value) == 0 else render.constant(node.value)
-            node.options["weak"] = all(_same_dtype_without(node, user) for user in users.get(node, []))
+            # (a constant returned as an output is written with its dtype: the caller gets its array)
+            node.options["weak"] = node not in returned and all(
+                _same_dtype_without(node, user) for user in users.get(node, [])
+            )
         elif node.kind == "grad":
             node.name = names.fresh(f"d_{name(program.outputs[node.value]) or 'output'}", numbered=False)
         else:
@@ -293,6 +298,8 @@ def name_nodes(program: Program, names: Names, render: Render) -> None:
 
     for node in program.nodes:
         name(node)
+    for seed in program.grad_seeds:  # one nothing reads is no node any more, but still an argument
+        name(seed)
 
 
 def _same_dtype_without(constant: Node, user: Node) -> bool:
@@ -338,7 +345,7 @@ def _allocates(node: Node) -> bool:
     if node.kind == "numpy":
         if node.op == "__getitem__":
             return _advanced(node.args[1])
-        return node.op not in _VIEW_METHODS and node.op != "item"
+        return node.op not in _VIEW_METHODS  # ("item", each result of a call that gives several, is one)
     return True
 
 
