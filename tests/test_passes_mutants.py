@@ -138,6 +138,19 @@ def test_integer_array_indices_that_repeat_an_entry_add_every_repetition():
     compiled_equals_eager(lambda x: x[picks].tanh() * 3.0 + x[[2, 2]].sum(), [x], [x])
 
 
+def test_a_piece_read_twice_by_one_product_gives_both_its_gradients():
+    """x[0] * x[0]: the product's two gradient scatters are one node after common_subexpressions,
+    summed with itself. d/dx[0] of sum(x[0]**2 + x[1]) is 2 x[0], d/dx[1] is 1 (it came out as x[0]
+    when buffer_writes wrote the repeated scatter once)."""
+    x = Tensor(np.array([[1.0, 2.0, 3.0], [0.5, -0.5, 4.0]]), requires_grad=True)
+    step = jit(lambda x: (x[0] * x[0] + x[1]).sum())
+    for _ in range(2):  # the trace, then the compiled program
+        x.grad = None
+        step(x).backward()
+        np.testing.assert_array_equal(x.grad, [[2.0, 4.0, 6.0], [1.0, 1.0, 1.0]])
+    compiled_equals_eager(lambda x: (x[0] * x[0] + x[1]).sum(), [x], [x])
+
+
 def test_slices_bounded_by_a_value_the_program_computes_compile():
     """The bound is a program value (argmax of the input at every call), so which entries the two
     slices pick is not known while compiling: their gradients are added, not assigned."""

@@ -200,12 +200,15 @@ def buffer_writes(program: Program) -> Program:
 
 def _pieces(node: Node, users: dict[Node, list[Node]]) -> list[tuple[Node, Any, Node | None]] | None:
     """(value, index, the scatter it came from) for each piece of an assembled array, or None."""
-    if node.kind == "sum" and all(
+    # Every term once: a scatter is replaced by its one write, so a term summed twice (after
+    # common_subexpressions merged x[0] * x[0]'s two gradient scatters) would be added once.
+    distinct = len(set(map(id, node.args))) == len(node.args)
+    if node.kind == "sum" and distinct and all(
         t.kind == "op" and t.op is ops.Scatter and t.shape == node.shape and users[t] == [node]
         for t in node.args
     ):
         return [(t.args[0], t.options["index"], t) for t in node.args]
-    if node.kind == "op" and node.op is ops.Stack and len(set(map(id, node.args))) == len(node.args):
+    if node.kind == "op" and node.op is ops.Stack and distinct:
         before = (slice(None),) * node.options["axis"]
         return [(x, (*before, i), None) for i, x in enumerate(node.args)]
     return None
