@@ -1848,18 +1848,6 @@ SURVIVORS: list[Survivor] = [
     Survivor(
         "compiler/codegen.py", 'name_nodes',
         'if node.name or node.kind in ("guard", "write", "input", "leaf"):',
-        'if node.name or node.kind in ("XXguardXX", "write", "input", "leaf"):',
-        "Only a guard would take this path instead: it is then named guard_<k> (a counter of its own), but no line reads a guard (it is a statement), _line and _comment never use its name and _liveness skips guards, so the text is the same.",
-    ),
-    Survivor(
-        "compiler/codegen.py", 'name_nodes',
-        'if node.name or node.kind in ("guard", "write", "input", "leaf"):',
-        'if node.name or node.kind in ("GUARD", "write", "input", "leaf"):',
-        "Only a guard would take this path instead: it is then named guard_<k> (a counter of its own), but no line reads a guard (it is a statement), _line and _comment never use its name and _liveness skips guards, so the text is the same.",
-    ),
-    Survivor(
-        "compiler/codegen.py", 'name_nodes',
-        'if node.name or node.kind in ("guard", "write", "input", "leaf"):',
         'if node.name or node.kind in ("guard", "write", "XXinputXX", "leaf"):',
         "Inputs and leaves are named by the two loops before name() runs (names.fresh gives a non-empty name), so node.name is already true for them and the kind test is never reached.",
     ),
@@ -2042,24 +2030,6 @@ SURVIVORS: list[Survivor] = [
         'needs = tuple(bool(n) for n in (node.value or (False,) * len(args)))',
         'needs = tuple(bool(n) for n in (node.value or (True,) * len(args)))',
         "node.value is the tuple of the op's inputs' requires_grad (trace.record), one per argument, so `node.value or ...` takes the default only for an op without arguments, where (False,) * 0 and (True,) * 0 are both ().",
-    ),
-    Survivor(
-        "compiler/codegen.py", '_storage',
-        'base = node.options.get("parent") if node.kind == "buffer" else node.inputs()[0]',
-        'base = node.options.get("parent") if (node.kind == "buffer") and False else node.inputs()[0]',
-        "A nested buffer (one with a parent) never allocates, so which storage it is given changes no byte counted, only whose last use its readers extend. With the mutant that is the first node in its options, its own alias (sealed_by), which allocates nothing, instead of the outer buffer; and the outer buffer is read anyway by its own alias, which stands where the assembled value was, after every piece (the nested buffer and all written into it). So no storage is freed at another line.",
-    ),
-    Survivor(
-        "compiler/codegen.py", '_storage',
-        'base = node.options.get("parent") if node.kind == "buffer" else node.inputs()[0]',
-        'base = node.options.get("parent") if node.kind == "XXbufferXX" else node.inputs()[0]',
-        "A nested buffer (one with a parent) never allocates, so which storage it is given changes no byte counted, only whose last use its readers extend. With the mutant that is the first node in its options, its own alias (sealed_by), which allocates nothing, instead of the outer buffer; and the outer buffer is read anyway by its own alias, which stands where the assembled value was, after every piece (the nested buffer and all written into it). So no storage is freed at another line.",
-    ),
-    Survivor(
-        "compiler/codegen.py", '_storage',
-        'base = node.options.get("parent") if node.kind == "buffer" else node.inputs()[0]',
-        'base = node.options.get("parent") if node.kind == "BUFFER" else node.inputs()[0]',
-        "A nested buffer (one with a parent) never allocates, so which storage it is given changes no byte counted, only whose last use its readers extend. With the mutant that is the first node in its options, its own alias (sealed_by), which allocates nothing, instead of the outer buffer; and the outer buffer is read anyway by its own alias, which stands where the assembled value was, after every piece (the nested buffer and all written into it). So no storage is freed at another line.",
     ),
     Survivor(
         "compiler/codegen.py", 'name_nodes',

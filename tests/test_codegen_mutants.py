@@ -465,6 +465,24 @@ def test_a_buffer_inside_a_buffer_is_a_view_of_it():
     assert backward[-2:] == ["del d_index_1, d_index_2", "return (d_xs,)"]
 
 
+def test_a_buffer_nested_in_another_holds_the_outer_ones_memory_while_it_is_read():
+    """inner (stack_2) is a view of row 0 of outer (stack_1, 8 floats, 64 bytes). inner is read after
+    outer's last use (by inner * 5.0), so all of stack_1 stays held though its name is deleted first:
+    at mul_4, stack_1 and mul_4 (4 floats, 32 bytes) are held at once. (The sums, 8 bytes each, come
+    when only one of them is held.)"""
+
+    def fn(x):
+        inner = stack([x * 2.0, x * 3.0])
+        outer = stack([inner, inner * 4.0])
+        return outer.sum(), (inner * 5.0).sum()
+
+    _, generated = lower(fn, Tensor(np.array([1.0, 2.0])))
+    lines = code_lines(generated.source)
+    assert lines[:2] == ["stack_1 = np.empty((2, 2, 2), np.float64)", "stack_2 = stack_1[0]"]
+    assert lines.index("del stack_1") < lines.index("mul_4 = stack_2 * 5.0")
+    assert generated.peak_bytes == 64 + 32
+
+
 # ---- several outputs, an input no gradient reaches, one saved value ----------------------------------
 def test_a_program_with_two_outputs_and_an_input_no_gradient_reaches():
     def two(x, y, z):
@@ -610,6 +628,17 @@ def test_a_guard_whose_value_changed_raises_retrace():
     generated.forward(np.ones(2))
     with pytest.raises(Retrace):
         generated.forward(-np.ones(2))
+
+
+def test_a_guard_is_a_statement_and_takes_no_name():
+    """A guard computes no value that a line reads: the program's nodes name every value but leave it
+    unnamed (its line is an `if`, and no name of the program is spent on it)."""
+    step = jit(lambda x: x * (2.0 if x.data.max() > 0 else 3.0))
+    step(Tensor(np.ones(2)))
+    named = [(n.kind, n.name) for n in step.program.nodes if n.kind != "constant"]
+    assert named == [
+        ("input", "x"), ("numpy", "max_1"), ("numpy", "greater_1"), ("guard", ""), ("op", "mul_1")
+    ]
 
 
 def test_rows_picked_by_a_list_in_a_tuple_copy_and_a_slice_is_a_view_holding_its_array():
