@@ -1873,13 +1873,13 @@ SURVIVORS: list[Survivor] = [
         "compiler/codegen.py", 'name_nodes',
         "_same_dtype_without(node, user) for user in users.get(node, [])",
         "_same_dtype_without(node, user) for user in users.get(node, None)",
-        "Every constant node has a reader: the trace makes a constant node only when an op or numpy call reads the value and drops unread nodes (drop_unread); passes that leave a node unread (common_subexpressions, stacked_weight_gradients) end with dead_code, and the others never take a constant's readers away. So users.get(node, ...) always finds the node and its default is never used.",
+        "program.users() has a key for every node of program.nodes, read or not, and name() reaches a constant only as a node of program.nodes, as an output (a root: a node of the program) or as the target of a gradient in grad_of, which Program.replace keeps pointing at the node that takes the old one's place (a constant that receives a gradient is read by the live op that sent it, so dead_code keeps it). So users.get(node, ...) always finds the node and its default is never used.",
     ),
     Survivor(
         "compiler/codegen.py", 'name_nodes',
         "_same_dtype_without(node, user) for user in users.get(node, [])",
         "_same_dtype_without(node, user) for user in users.get(node, )",
-        "Every constant node has a reader: the trace makes a constant node only when an op or numpy call reads the value and drops unread nodes (drop_unread); passes that leave a node unread (common_subexpressions, stacked_weight_gradients) end with dead_code, and the others never take a constant's readers away. So users.get(node, ...) always finds the node and its default is never used.",
+        "program.users() has a key for every node of program.nodes, read or not, and name() reaches a constant only as a node of program.nodes, as an output (a root: a node of the program) or as the target of a gradient in grad_of, which Program.replace keeps pointing at the node that takes the old one's place (a constant that receives a gradient is read by the live op that sent it, so dead_code keeps it). So users.get(node, ...) always finds the node and its default is never used.",
     ),
     Survivor(
         "compiler/codegen.py", '_liveness',
@@ -2024,24 +2024,6 @@ SURVIVORS: list[Survivor] = [
         'last_use[owner.get(node, node)] = max(last_use.get(owner.get(node, node), 0), end_of_forward)',
         'last_use[owner.get(node, node)] = max(last_use.get(owner.get(node, node), 1), end_of_forward)',
         "Every saved node is a node of the program (forward's, or a leaf), so owner holds it, and last_use holds its storage (set for every node's storage by setdefault in the loop before): the defaults of these lookups are never used.",
-    ),
-    Survivor(
-        "compiler/codegen.py", '_line',
-        'needs = tuple(bool(n) for n in (node.value or (False,) * len(args)))',
-        'needs = tuple(bool(n) for n in (node.value or (True,) * len(args)))',
-        "node.value is the tuple of the op's inputs' requires_grad (trace.record), one per argument, so `node.value or ...` takes the default only for an op without arguments, where (False,) * 0 and (True,) * 0 are both ().",
-    ),
-    Survivor(
-        "compiler/codegen.py", 'name_nodes',
-        'node.name = names.fresh(node.name or "input", numbered=False)',
-        'node.name = names.fresh(node.name or "XXinputXX", numbered=False)',
-        "Every input node has a name when name_nodes runs: the trace names it after the argument it came from (compiled._flatten: the parameter's name, or name_<i> inside a tuple or list), never empty, so the fallback is never used.",
-    ),
-    Survivor(
-        "compiler/codegen.py", 'name_nodes',
-        'node.name = names.fresh(node.name or "input", numbered=False)',
-        'node.name = names.fresh(node.name or "INPUT", numbered=False)',
-        "Every input node has a name when name_nodes runs: the trace names it after the argument it came from (compiled._flatten: the parameter's name, or name_<i> inside a tuple or list), never empty, so the fallback is never used.",
     ),
     Survivor(
         "compiler/codegen.py", "name_nodes",

@@ -297,6 +297,16 @@ def test_generate_titles_a_program_step_and_files_its_lines_for_tracebacks():
     assert linecache.getline(filename, 7).startswith("    mul_1 = x * 2.0 ")
 
 
+def test_an_input_without_a_name_is_called_input():
+    """jit names each input after its argument; in a program whose input has none (a Program edited
+    or built by hand), generate calls it after `input`: input_1, since the builtin input is taken."""
+    program, _ = lower(double, Tensor(np.ones(3)))
+    program.inputs[0].name = ""
+    generated = generate(program)
+    assert generated.source.startswith("def forward(input_1):")
+    assert code_lines(generated.source)[0] == "mul_1 = input_1 * 2.0"
+
+
 # ---- a bug found here: a float32 constant written as a Python float -------------------------------
 def test_a_float32_constant_next_to_float16_values_keeps_its_dtype_as_in_the_eager_engine():
     """numpy (NEP 50): float16 values times a float32 0-d array, or a np.float32, are float32; times a
@@ -588,6 +598,16 @@ class Product(Function):
 def test_an_op_without_a_table_entry_is_called_without_gradients_where_none_is_needed():
     _, generated = lower(lambda x, y: Product.apply(x, y), Tensor(np.ones(2)), Tensor(np.ones(2)))
     assert "product_1, product_1_op = call(Product, {}, (False, False), x, y)" in code_lines(generated.source)
+
+
+def test_an_op_node_without_a_note_of_its_inputs_gradients_is_called_needing_none():
+    """The trace notes in an op node which of its inputs need a gradient (node.value); one without that
+    note (a Program built or edited by hand) is called as needing none."""
+    program, _ = lower(lambda x, y: Product.apply(x, y), Tensor(np.ones(2)), Tensor(np.ones(2)))
+    (product,) = [n for n in program.nodes if n.kind == "op"]
+    product.value = None
+    lines = code_lines(generate(program).source)
+    assert "product_1, product_1_op = call(Product, {}, (False, False), x, y)" in lines
 
 
 def test_a_view_of_a_view_holds_the_memory_it_reads():
