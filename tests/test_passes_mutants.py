@@ -623,6 +623,46 @@ def test_stacks_nested_three_deep_are_allocated_outermost_first():
     assert forward.index("stack_2 = stack_1[0]") < forward.index("stack_3 = stack_2[0]")
 
 
+class SwappedGradients(Function):
+    """z = x * y, with a backward that returns y and x themselves (right for the seed 1 given here)."""
+
+    def forward(self, x, y):
+        return x * y
+
+    def backward(self, g):
+        x, y = self.inputs
+        return y, x
+
+
+def test_a_forward_stack_that_is_a_piece_of_a_gradient_stays_a_buffer_of_its_own():
+    """dL/dx[0] is s, a stack forward computes (SwappedGradients' backward returns it as it is), so
+    x's gradient buffer is assembled from s and 3 g. s's buffer cannot be a view of that buffer:
+    backward allocates it, after forward has filled s (the compiled step raised UnboundLocalError)."""
+    x = Tensor(np.arange(4.0).reshape(2, 2), requires_grad=True)
+    a = Tensor(np.array([1.0, 2.0]))
+
+    def fn(x, a):
+        s = stack([a[0] * 2.0, a[1] * 3.0])
+        return (SwappedGradients.apply(x[0], s) + x[1] * 3.0).sum()
+
+    step = compiled_equals_eager(fn, [x, a], [x])
+    x.grad = None
+    step(x, a).backward()
+    np.testing.assert_array_equal(np.array(x.grad), [[2.0, 6.0], [3.0, 3.0]])  # s = (2 a0, 3 a1), then 3s
+    assert "0 of their pieces made views of their slice" in step.program.log[4]
+
+
+def test_a_stack_of_single_numbers_is_written_into_its_buffer_not_computed_into_it():
+    """stack_1[0] of a 1-D buffer is a number, not a view: numpy's out= cannot take it (the compiled
+    step raised TypeError: return arrays must be of ArrayType), so each 0-d piece is computed, then
+    written into its entry."""
+    a = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    step = compiled_equals_eager(lambda a: stack([a[0] * 2.0, a[1] * 3.0]), [a], [a])
+    np.testing.assert_array_equal(step(a).data, [2.0, 6.0])
+    forward = [line.split("  # ")[0].strip() for line in step.source.split("def backward")[0].splitlines()]
+    assert "stack_1[0] = mul_1" in forward and "stack_1[1] = mul_2" in forward
+
+
 def test_every_node_a_node_reads_is_in_the_program():
     """A piece computed into its slice replaces its write: the stack's value (an alias, no line of
     its own) reads the piece, not the write that left the program; codegen frees each array after

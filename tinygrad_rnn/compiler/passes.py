@@ -225,6 +225,8 @@ def _nest_buffers(program: Program) -> int:
         inner = value.args[0]
         if inner.options.get("parent") is not None or inner.shape != _sliced_shape(outer.shape, index):
             continue
+        if inner.phase != outer.phase:  # a forward value in a gradient: filled before backward starts
+            continue
         inner.options.update(parent=outer, index=index)
         if not inner.options["covered"]:
             outer.options["covered"] = False  # the slice must start as zeros
@@ -248,6 +250,8 @@ def _compute_into_buffers(program: Program) -> int:
         if not (ufunc and fits and write.options["mode"] == "assign" and value.into is None):
             continue
         if value.dtype != buffer.dtype or value.phase != buffer.phase:
+            continue
+        if value.shape == ():  # buffer[t] of one entry is a number, not a view: out= cannot take it
             continue
         value.into = (buffer, index)
         alias = buffer.options["sealed_by"]
