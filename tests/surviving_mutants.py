@@ -1302,13 +1302,6 @@ SURVIVORS: list[Survivor] = [
         'if any(isinstance(i, np.ndarray) and i.dtype.kind not in "XXiuXX" for i in arrays):',
         "dtype.kind is one character; the only kinds in \"XXiuXX\" are still 'i' and 'u' (numpy has no kind 'X').",
     ),
-    Survivor(
-        "compiler/table.py", "call_backward",
-        "return tuple(None if grad is None else np.asarray(dense_grad(grad)) for grad in grads)",
-        "return tuple(None if (grad is None) and False else np.asarray(dense_grad(grad)) for grad in grads)",
-        "dense_grad(None) is None, so a missing gradient becomes np.asarray(None), an object array; the trace made "
-        "no `item` node for a gradient the backward left None (trace._backward_of), so no line ever reads it.",
-    ),
     # ---- compiler/program.py ------------------------------------------------------------------------
     Survivor(
         "compiler/program.py", "Node.inputs",

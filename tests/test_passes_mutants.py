@@ -865,3 +865,56 @@ def test_numpy_calls_with_different_unhashable_arguments_are_not_merged():
         return x[first].sum() * 2.0 + x[last].sum() * 3.0
 
     compiled_equals_eager(fn, [x], [x])
+
+
+class ScaleFirst(Function):
+    """y = x * s (s a scalar Tensor); a backward on arrays only (np.repeat, as RowSums in
+    test_codegen_mutants.py) that leaves s's gradient out: (g * s, None)."""
+
+    def forward(self, x, s):
+        return x * s
+
+    def backward(self, g):
+        _, s = self.inputs
+        return np.repeat(g, 1) * s, None
+
+
+def test_a_gradient_an_ops_backward_leaves_out_stays_none_in_the_tuple_the_program_holds():
+    """call_backward hands the generated program the backward's gradients as they came, a missing
+    one as None (not np.asarray(None), an object array); the program then picks d_x out of it."""
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    s = Tensor(np.array(3.0), requires_grad=True)
+    step = jit(lambda x, s: ScaleFirst.apply(x, s).sum())
+    step(x, s)  # traced; the second call runs the generated code
+    held = {}
+
+    def local(frame, event, arg):
+        held.update({k: v for k, v in frame.f_locals.items() if k.startswith("grads")})
+        return local
+
+    sys.settrace(lambda frame, event, arg: local if frame.f_code.co_filename.startswith("<jit") else None)
+    try:
+        step(x, s).backward()
+    finally:
+        sys.settrace(None)
+    ((name, grads),) = held.items()
+    np.testing.assert_array_equal(grads[0], [3.0, 3.0])  # d(sum(x * s))/dx = s
+    assert grads[1] is None, name
+    np.testing.assert_array_equal(x.grad, [3.0, 3.0])
+
+
+def test_common_subexpressions_never_merges_a_value_computed_into_a_buffers_slice():
+    """Run right after buffer_writes (without the first common_subexpressions), stack([x * 2, x * 2])
+    has each product computed straight into its own row of the stack's buffer, allocated without
+    zeros since the rows cover it. The two products are the same op on the same values, but merging
+    them would leave row 1 as np.empty left it: each must stay and fill its row."""
+    from tinygrad_rnn.compiler import lower
+    from tinygrad_rnn.compiler.passes import buffer_writes, common_subexpressions
+
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    program, generated = lower(
+        lambda x: stack([x * 2.0, x * 2.0]), x, passes=[buffer_writes, common_subexpressions]
+    )
+    assert re.findall(r"out=stack_1\[(\d)\]", generated.source) == ["0", "1"]
+    (out,), _ = generated.forward(x.data)
+    np.testing.assert_array_equal(out, [[2.0, 4.0], [2.0, 4.0]])

@@ -124,6 +124,8 @@ def common_subexpressions(program: Program) -> Program:
             key = (node.kind, _key(node.op), _key(node.args), _key(node.options), str(node.dtype))
         else:
             continue
+        if node.into is not None:  # it fills a slice of a buffer: merged away, the slice stays unwritten
+            continue
         first = seen.setdefault(key, node)
         if first is not node:
             program.replace(node, first, users)
