@@ -1537,6 +1537,12 @@ SURVIVORS: list[Survivor] = [
         "Trace.guard reads only read.args, read.op and read.options (and read.op in its backward error): it makes its own Node('guard', ...), so the kind of the node it is handed is never read.",
     ),
     Survivor(
+        "compiler/trace.py", "_noted",
+        'return trace.guard(Node("numpy", trace.values(args), op=call, options=trace.values(kwargs)), result)',
+        'return trace.guard(Node(None, trace.values(args), op=call, options=trace.values(kwargs)), result)',
+        "Trace.guard reads only read.args, read.op and read.options (and read.op in its backward error): it makes its own Node('guard', ...), so the kind of the node it is handed is never read (Node does not check its kind, so None is accepted as any string is).",
+    ),
+    Survivor(
         "compiler/trace.py", "_classify_leaf",
         'a.kind, a.value = "constant", np.array(data_a, copy=True)',
         'a.kind, a.value = "constant", np.array(data_a, )',
@@ -1552,13 +1558,16 @@ SURVIVORS: list[Survivor] = [
         "guard in the backward is refused either way), so the program is the same.",
     ),
     Survivor(
-        "compiler/trace.py", "Trace._total",
-        "with recording(True):",
-        "with recording(False):",
-        "The cast is noted whether or not recording is on: Function.apply calls every tracer before it looks "
-        "at recording, which only links the result to its parents for a later backward. The trace "
-        "differentiates forward-phase ops only, and this cast is a backward-phase node, so the link is never "
-        "used.",
+        "compiler/trace.py", "Trace.differentiate",
+        "total = self._total(tensor, node, contributions) if contributions else None",
+        "total = self._total(tensor, None, contributions) if contributions else None",
+        "node is only what _total records in grad_of for the node of total (grad_of.setdefault: an entry "
+        "already there, such as an op output's gradient passed on unchanged, stays), and grad_of only names "
+        "gradients in codegen, which first overrides it with {grad: x for x, grad in input_grads}: the new "
+        "entry is for this tensor's gradient node, which is its input_grads entry (Program.replace swaps "
+        "both together). The one entry dropped from input_grads is a leaf fn made that became a constant, "
+        "and then that gradient, made for it alone (a sum or cast in _total) or passed on to it alone, is "
+        "read by nothing and is dead code; a gradient shared with another tensor already had its entry.",
     ),
     Survivor(
         "compiler/trace.py", "_same_plain_values",
