@@ -1549,15 +1549,6 @@ SURVIVORS: list[Survivor] = [
         "np.array's copy defaults to True, so both always make the program its own copy; copy=True only says so to the reader.",
     ),
     Survivor(
-        "compiler/trace.py", "Trace._total",
-        "value = value + c._data.view(np.ndarray)",
-        "value = value - c._data.view(np.ndarray)",
-        "value is only the trace-time value of the summed gradient: the program computes the sum from the "
-        "Node('sum', parts, value.shape, value.dtype), and a difference of the same float arrays has the same "
-        "shape and dtype as their sum. The ops run on the wrong trace-time values are noted all the same (a "
-        "guard in the backward is refused either way), so the program is the same.",
-    ),
-    Survivor(
         "compiler/trace.py", "Trace.differentiate",
         "total = self._total(tensor, node, contributions) if contributions else None",
         "total = self._total(tensor, None, contributions) if contributions else None",

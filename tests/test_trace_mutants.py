@@ -924,3 +924,33 @@ def test_a_gradient_cast_to_float32_still_requires_grad_when_computed_from_a_par
     np.testing.assert_array_equal(w.grad, [0.5, 2.0])  # h
     calls = [line for line in code_lines(step.source) if "call(Negates" in line]
     assert len(calls) == 1 and "(True,)" in calls[0]
+
+
+class PassesOnAnUntracedCopy(Function):
+    """y = a; its backward passes on a copy of g's values, made where jit cannot follow it (so
+    jit bakes those values into the program as a constant)."""
+
+    def forward(self, a):
+        return a * 1.0
+
+    def backward(self, g):
+        if isinstance(g, Tensor):
+            return Tensor(np.array(g.data.view(np.ndarray)))
+        return np.array(g)
+
+
+def test_the_summed_gradient_has_the_sums_values_while_tracing():
+    """L = sum(h + h), h = x: dL/dh is 1 + 1 = 2 everywhere. The trace sums the two gradients
+    at trace time too, and the backward above reads that sum's values (equal on both runs, the
+    seed being ones, so jit keeps them as a constant): dL/dx must come out 2, not 1 - 1 = 0."""
+
+    def fn(x):
+        h = PassesOnAnUntracedCopy.apply(x)
+        return (h + h).sum()
+
+    step = jit(fn)
+    for values in ([1.0, 5.0], [3.0, -2.0]):
+        x = Tensor(np.array(values), requires_grad=True)
+        step(x).backward()
+        np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+    assert step.traces == 1
