@@ -1549,18 +1549,6 @@ SURVIVORS: list[Survivor] = [
         "np.array's copy defaults to True, so both always make the program its own copy; copy=True only says so to the reader.",
     ),
     Survivor(
-        "compiler/trace.py", "Trace.differentiate",
-        "total = self._total(tensor, node, contributions) if contributions else None",
-        "total = self._total(tensor, None, contributions) if contributions else None",
-        "node is only what _total records in grad_of for the node of total (grad_of.setdefault: an entry "
-        "already there, such as an op output's gradient passed on unchanged, stays), and grad_of only names "
-        "gradients in codegen, which first overrides it with {grad: x for x, grad in input_grads}: the new "
-        "entry is for this tensor's gradient node, which is its input_grads entry (Program.replace swaps "
-        "both together). The one entry dropped from input_grads is a leaf fn made that became a constant, "
-        "and then that gradient, made for it alone (a sum or cast in _total) or passed on to it alone, is "
-        "read by nothing and is dead code; a gradient shared with another tensor already had its entry.",
-    ),
-    Survivor(
         "compiler/trace.py", "_same_plain_values",
         'and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")',
         'and np.array_equal(a, b, equal_nan=a.dtype.kind in "XXfcXX")',

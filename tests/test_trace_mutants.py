@@ -954,3 +954,30 @@ def test_the_summed_gradient_has_the_sums_values_while_tracing():
         step(x).backward()
         np.testing.assert_array_equal(x.grad, [2.0, 2.0])
     assert step.traces == 1
+
+
+class Mixes(Function):
+    """y = 2 a + 6 b; its backward computes b's gradient from a's: t = 2 g, then 3 t."""
+
+    def forward(self, a, b):
+        return 2.0 * a + 6.0 * b
+
+    def backward(self, g):
+        t = g * 2.0
+        return t, t * 3.0
+
+
+def test_the_gradient_of_a_constant_fn_made_is_named_after_it_when_the_program_keeps_it():
+    """w, made inside fn with requires_grad, is a constant of the program (const_1): its gradient
+    is not returned, but x's is computed from it, so the program keeps it, as d_const_1."""
+
+    def fn(x):
+        w = Tensor(np.array([1.0, 1.0]), requires_grad=True)
+        return Mixes.apply(w, x).sum()
+
+    step = jit(fn)
+    x = Tensor(np.array([1.0, 5.0]), requires_grad=True)
+    step(x).backward()
+    np.testing.assert_array_equal(x.grad, [6.0, 6.0])
+    lines = code_lines(step.source)
+    assert "d_const_1 = d_mixes_1 * 2.0" in lines and "d_x = d_const_1 * 3.0" in lines
