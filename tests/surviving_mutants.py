@@ -1530,28 +1530,16 @@ SURVIVORS: list[Survivor] = [
         "Trace.guard reads only read.args, read.op and read.options (and read.op in its backward error): it makes its own Node('guard', ...), so the kind of the node it is handed is never read.",
     ),
     Survivor(
+        "compiler/trace.py", "_noted",
+        'return trace.guard(Node("numpy", trace.values(args), op=call, options=trace.values(kwargs)), result)',
+        'return trace.guard(Node(None, trace.values(args), op=call, options=trace.values(kwargs)), result)',
+        "Trace.guard reads only read.args, read.op and read.options (and read.op in its backward error): it makes its own Node('guard', ...), so the kind of the node it is handed is never read (Node does not check its kind, so None is accepted as any string is).",
+    ),
+    Survivor(
         "compiler/trace.py", "_classify_leaf",
         'a.kind, a.value = "constant", np.array(data_a, copy=True)',
         'a.kind, a.value = "constant", np.array(data_a, )',
         "np.array's copy defaults to True, so both always make the program its own copy; copy=True only says so to the reader.",
-    ),
-    Survivor(
-        "compiler/trace.py", "Trace._total",
-        "value = value + c._data.view(np.ndarray)",
-        "value = value - c._data.view(np.ndarray)",
-        "value is only the trace-time value of the summed gradient: the program computes the sum from the "
-        "Node('sum', parts, value.shape, value.dtype), and a difference of the same float arrays has the same "
-        "shape and dtype as their sum. The ops run on the wrong trace-time values are noted all the same (a "
-        "guard in the backward is refused either way), so the program is the same.",
-    ),
-    Survivor(
-        "compiler/trace.py", "Trace._total",
-        "with recording(True):",
-        "with recording(False):",
-        "The cast is noted whether or not recording is on: Function.apply calls every tracer before it looks "
-        "at recording, which only links the result to its parents for a later backward. The trace "
-        "differentiates forward-phase ops only, and this cast is a backward-phase node, so the link is never "
-        "used.",
     ),
     Survivor(
         "compiler/trace.py", "_same_plain_values",

@@ -17,6 +17,7 @@ import pytest
 
 from tinygrad_rnn import Function, JitError, Tensor, jit, nn
 from tinygrad_rnn.compiler.compiled import CompiledFunction
+from tinygrad_rnn.modes import is_grad_enabled
 
 
 def test_a_compiled_function_called_inside_another_ones_trace_is_inlined():
@@ -794,3 +795,189 @@ def test_jvp_through_a_compiled_function_gives_its_tangent():
     out, tangent = jvp(jit(lambda x: x * 2.0), [np.array([1.0, 2.0])], [np.array([1.0, -3.0])])
     np.testing.assert_array_equal(out.data, [2.0, 4.0])
     np.testing.assert_array_equal(tangent.data, [2.0, -6.0])
+
+
+# ---- what a second run must give an op the same way --------------------------------------------
+class KeepsItsSetting(Function):
+    """y = a; the keyword option ``setting`` is kept on the op and read by nothing."""
+
+    def __init__(self, setting=None):
+        self.setting = setting
+
+    def forward(self, a):
+        return a * 1.0
+
+    def backward(self, g):
+        return g
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (lambda x: {"k": x.data}, lambda x: x.data),  # a dict holding x's values, then x's values
+        (lambda x: {"k": 1.0}, lambda x: np.array(1.0)),  # a dict, then an array
+        (lambda x: slice(0, 1), lambda x: 0),  # a slice, then an int
+        (lambda x: True, lambda x: np.True_),  # equal, but a Python bool, then a numpy one
+    ],
+)
+def test_an_op_option_of_another_kind_on_the_probe_run_is_refused(first, second):
+    """fn gives its op a different option on its second run (state that changes between calls):
+    the program could keep only one of them, so jit refuses with a JitError (not a crash)."""
+    runs = iter([first, second])
+
+    def fn(x):
+        return KeepsItsSetting.apply(x, setting=next(runs)(x))
+
+    with pytest.raises(JitError, match="given different constants"):
+        jit(fn)(Tensor(np.array([1.0, 2.0])))
+
+
+# ---- values, dtypes and grad mode in the traced backward -------------------------------------
+def test_the_parts_of_a_numpy_call_with_several_results_keep_their_dtype():
+    """The halves of a float32 array are float32: times 2.0 they stay float32, so the program
+    writes the Python float (as the function did), not a float32 scalar."""
+
+    def fn(x):
+        left, right = np.split(x.data, 2)
+        return Tensor(left) * 2.0 + Tensor(right)
+
+    step = jit(fn)
+    y = step(Tensor(np.array([1.0, 2.0], dtype=np.float32)))
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(y.data, [4.0])
+    assert "np.float32(" not in step.source
+
+
+def test_a_result_computed_from_an_inputs_values_outside_tensor_ops_needs_no_gradient():
+    """Tensor(x.data * 2) is cut off from x, as in the eager engine: it does not require grad
+    even though x does (the program has no backward, and the Tensor is not linked to x)."""
+
+    def fn(x):
+        return Tensor(x.data * 2.0)
+
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    assert not fn(x).requires_grad
+    y = jit(fn)(x)
+    np.testing.assert_array_equal(y.data, [2.0, 4.0])
+    assert not y.requires_grad
+
+
+grad_mode_seen = []
+
+
+class DoublesOnArrays(Function):
+    """y = 2 a; its backward works on arrays only, and notes the grad mode it runs in."""
+
+    def forward(self, a):
+        return 2.0 * a
+
+    def backward(self, g):
+        if isinstance(g, Tensor):
+            raise TypeError("DoublesOnArrays.backward works on arrays")
+        grad_mode_seen.append(is_grad_enabled())
+        return 2.0 * g
+
+
+def test_a_backward_on_arrays_runs_with_grad_disabled_while_traced_as_in_the_engine():
+    """The eager engine's backward (create_graph=False) runs it with is_grad_enabled() False; jit
+    calls it the same way while tracing, and the program at run time too."""
+    grad_mode_seen.clear()
+    eager = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    DoublesOnArrays.apply(eager).sum().backward()
+    a = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    jit(lambda a: DoublesOnArrays.apply(a).sum())(a).backward()
+    np.testing.assert_array_equal(a.grad, [2.0, 2.0])
+    assert len(grad_mode_seen) >= 2 and all(seen is False for seen in grad_mode_seen)
+
+
+class Negates(Function):
+    """y = -a, an op the table does not know: the program calls it."""
+
+    def forward(self, a):
+        return -a
+
+    def backward(self, g):
+        return Negates.apply(g)
+
+
+class HalvesWithAWrongBackward(Function):
+    """y = a / 2, whose backward (on Tensors) is, wrongly but on purpose, Negates: the program
+    must compute what this backward says."""
+
+    def forward(self, a):
+        return a * 0.5
+
+    def backward(self, g):
+        return Negates.apply(g)
+
+
+def test_a_gradient_cast_to_float32_still_requires_grad_when_computed_from_a_parameter():
+    """h = Halves(x) is float32, times a float64 parameter w: dL/dh = w (float64, and computed
+    from w, which requires grad) is cast to float32. The backward is recorded as with
+    create_graph=True, so the cast gradient still requires grad, and the call of Negates on it
+    in the program is told that its input needs a gradient: needs (True,)."""
+    w = nn.Parameter(np.array([2.0, 3.0]))
+    step = jit(lambda x: (HalvesWithAWrongBackward.apply(x) * w).sum())
+    x = Tensor(np.array([1.0, 4.0], dtype=np.float32), requires_grad=True)
+    step(x).backward()
+    np.testing.assert_array_equal(x.grad, [-2.0, -3.0])  # -(dL/dh) = -w
+    np.testing.assert_array_equal(w.grad, [0.5, 2.0])  # h
+    calls = [line for line in code_lines(step.source) if "call(Negates" in line]
+    assert len(calls) == 1 and "(True,)" in calls[0]
+
+
+class PassesOnAnUntracedCopy(Function):
+    """y = a; its backward passes on a copy of g's values, made where jit cannot follow it (so
+    jit bakes those values into the program as a constant)."""
+
+    def forward(self, a):
+        return a * 1.0
+
+    def backward(self, g):
+        if isinstance(g, Tensor):
+            return Tensor(np.array(g.data.view(np.ndarray)))
+        return np.array(g)
+
+
+def test_the_summed_gradient_has_the_sums_values_while_tracing():
+    """L = sum(h + h), h = x: dL/dh is 1 + 1 = 2 everywhere. The trace sums the two gradients
+    at trace time too, and the backward above reads that sum's values (equal on both runs, the
+    seed being ones, so jit keeps them as a constant): dL/dx must come out 2, not 1 - 1 = 0."""
+
+    def fn(x):
+        h = PassesOnAnUntracedCopy.apply(x)
+        return (h + h).sum()
+
+    step = jit(fn)
+    for values in ([1.0, 5.0], [3.0, -2.0]):
+        x = Tensor(np.array(values), requires_grad=True)
+        step(x).backward()
+        np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+    assert step.traces == 1
+
+
+class Mixes(Function):
+    """y = 2 a + 6 b; its backward computes b's gradient from a's: t = 2 g, then 3 t."""
+
+    def forward(self, a, b):
+        return 2.0 * a + 6.0 * b
+
+    def backward(self, g):
+        t = g * 2.0
+        return t, t * 3.0
+
+
+def test_the_gradient_of_a_constant_fn_made_is_named_after_it_when_the_program_keeps_it():
+    """w, made inside fn with requires_grad, is a constant of the program (const_1): its gradient
+    is not returned, but x's is computed from it, so the program keeps it, as d_const_1."""
+
+    def fn(x):
+        w = Tensor(np.array([1.0, 1.0]), requires_grad=True)
+        return Mixes.apply(w, x).sum()
+
+    step = jit(fn)
+    x = Tensor(np.array([1.0, 5.0]), requires_grad=True)
+    step(x).backward()
+    np.testing.assert_array_equal(x.grad, [6.0, 6.0])
+    lines = code_lines(step.source)
+    assert "d_const_1 = d_mixes_1 * 2.0" in lines and "d_x = d_const_1 * 3.0" in lines
