@@ -218,40 +218,6 @@ SURVIVORS: list[Survivor] = [
         'Only ignore_index == num_classes with in-range targets changes side: no target equals it, so counted is all True. in_range only chooses the short path: when it is false, or ignore_index is a class, counted = targets != ignore_index is formed and range-checked. For targets that are all classes (the only ones this mutant sends that way) counted is all True, the check finds nothing, every_sample_counts is True (no mask op, same columns) and count = counted.sum() = targets.size: the same graph, values, gradients and errors; only the work of forming counted is added. Under jit the guards of the program check that mask instead of the min and max of the targets, so it traces again for the same calls (a target out of range or ignored) and computes the same values.',
     ),
     Survivor(
-        "nn/steps.py", "gru_step",
-        'H = h.shape[-1]',
-        'H = h.shape[+1]',
-        "The steps' documented shapes are h (B, H) and gx (B, 3H) (module docstring), and every caller passes "
-        "2-D arrays (cells reshape unbatched input to (1, I); sequence layers pass one time step), so axis 1 is axis -1; "
-        "the fused twin indexes gx[:, ...] and assumes 2-D too.",
-    ),
-    Survivor(
-        "nn/steps.py", "gru_step",
-        'gx_r, gx_z, gx_n = split(gx, 3, axis=-1)',
-        'gx_r, gx_z, gx_n = split(gx, 3, axis=+1)',
-        "gx is documented as (B, 3H) and every caller passes a 2-D array (cells reshape unbatched input to (1, I)), "
-        "so axis 1 is axis -1; the fused twin indexes gx[:, ...] and assumes 2-D too.",
-    ),
-    Survivor(
-        "nn/steps.py", "gru_step",
-        'gh_r, gh_z, gh_n = split(linear(h, weight_hh, bias_hh), 3, axis=-1)',
-        'gh_r, gh_z, gh_n = split(linear(h, weight_hh, bias_hh), 3, axis=+1)',
-        "h is documented as (B, H) and every caller passes a 2-D array, so h W_hh^T is (B, 3H) and axis 1 is axis -1.",
-    ),
-    Survivor(
-        "nn/steps.py", "gru_step",
-        'gh_r, gh_z = split(linear(h, weight_hh[: 2 * H], b_rz), 2, axis=-1)',
-        'gh_r, gh_z = split(linear(h, weight_hh[: 2 * H], b_rz), 2, axis=+1)',
-        "h is documented as (B, H) and every caller passes a 2-D array, so h W_hrz^T is (B, 2H) and axis 1 is axis -1.",
-    ),
-    Survivor(
-        "nn/steps.py", "lstm_step",
-        'i, f, g, o = split(gx + linear(h, weight_hh, bias_hh), 4, axis=-1)',
-        'i, f, g, o = split(gx + linear(h, weight_hh, bias_hh), 4, axis=+1)',
-        "gx and h are documented as (B, 4H) and (B, H) and every caller passes 2-D arrays, so the gate pre-activations "
-        "are (B, 4H) and axis 1 is axis -1; the fused twin slices gates[:, ...] and assumes 2-D too.",
-    ),
-    Survivor(
         "nn/steps.py", "leaky_rnn_step",
         'return alpha * h + (1 - alpha) * rnn_step(gx, h, weight_hh, bias_hh, "tanh")',
         'return alpha * h + (1 - alpha) * rnn_step(gx, h, weight_hh, bias_hh, )',
@@ -783,22 +749,6 @@ SURVIVORS: list[Survivor] = [
     ),
     # ---- array_methods.py
     Survivor(
-        "array_methods.py", "ArrayMethods.__array__",
-        "return self._data if dtype is None else self._data.astype(dtype)",
-        "return self._data if (dtype is None) or True else self._data.astype(dtype)",
-        "numpy casts whatever __array__ returns to the dtype it asked for (np.asarray(t, dtype=...) and every"
-        " other numpy entry point do), so returning the float64 data or a float64 copy gives the same array "
-        "to the caller.",
-    ),
-    Survivor(
-        "array_methods.py", "ArrayMethods.__array__",
-        "return self._data if dtype is None else self._data.astype(dtype)",
-        "return self._data if dtype is None else self._data.astype(None)",
-        "numpy casts whatever __array__ returns to the dtype it asked for (np.asarray(t, dtype=...) and every"
-        " other numpy entry point do), so returning the float64 data or a float64 copy gives the same array "
-        "to the caller.",
-    ),
-    Survivor(
         "array_methods.py", "ArrayMethods._in_place",
         "if is_grad_enabled() and (self.requires_grad or getattr(other, \"requires_grad\", False)):",
         "if is_grad_enabled() and (self.requires_grad or getattr(other, \"requires_grad\", None)):",
@@ -1265,13 +1215,6 @@ SURVIVORS: list[Survivor] = [
         "gradient() always returns a tuple of Tensors (or raises hessian's own error first).",
     ),
     # ---- nn/rtrl.py -------------------------------------------------------------------------------
-    Survivor(
-        "nn/rtrl.py", "RTRL.reset",
-        "self.sensitivities: tuple[np.ndarray, ...] | None = None",
-        'self.sensitivities: tuple[np.ndarray, ...] | None = ""',
-        "sensitivities is read only as `self.sensitivities or ()` (state_bytes), where '' is falsy like None, and "
-        "after `self.state is None`, which makes step() set both first (_start).",
-    ),
     Survivor(
         "nn/rtrl.py", "RTRL.step",
         "x = x if isinstance(x, Tensor) else Tensor(x, dtype=self.parameters[0].dtype)",

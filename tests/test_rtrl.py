@@ -99,6 +99,7 @@ def test_reset_starts_a_new_sequence_and_unbatched_input_works():
     rtrl = RTRL(cell)
     rtrl.step(xs[0], lambda h: F.cross_entropy(head(h), ys[0]))
     rtrl.reset()
+    assert rtrl.state is None and rtrl.sensitivities is None  # like the cell's None state: none yet
     for p in list(cell.parameters()) + list(head.parameters()):
         p.grad = None
     expected = bptt_gradients(cell, head, xs[:, :1], ys[:, :1])  # batch of one, as an unbatched run
