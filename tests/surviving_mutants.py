@@ -1099,20 +1099,6 @@ SURVIVORS: list[Survivor] = [
         "is a view with the same shape and values.",
     ),
     Survivor(
-        "forward_mode.py", "_dense",
-        "return np.zeros((k, *value.shape), dtype=value.dtype) if t is ZERO else t",
-        "return np.zeros((k, *value.shape), dtype=None) if t is ZERO else t",
-        "A float64 block of zeros next to float32 tangents makes concatenate/stack float64, and ForwardMode.__call__ "
-        "casts every rule's result to the output's dtype (tested): the same zeros and values, in float32.",
-    ),
-    Survivor(
-        "forward_mode.py", "_dense",
-        "return np.zeros((k, *value.shape), dtype=value.dtype) if t is ZERO else t",
-        "return np.zeros((k, *value.shape), ) if t is ZERO else t",
-        "np.zeros defaults to float64; ForwardMode.__call__ casts the rule's result to the output's dtype (tested), "
-        "so the zero block and the other blocks come out the same.",
-    ),
-    Survivor(
         "forward_mode.py", "ForwardMode.seed",
         "self._tangents[key] = (weakref.ref(tensor, lambda _, key=key: self._tangents.pop(key, None)), tangent)",
         "self._tangents[key] = (weakref.ref(tensor, lambda _, key=key: self._tangents.pop(key, )), tangent)",
@@ -1152,13 +1138,6 @@ SURVIVORS: list[Survivor] = [
         "chunk = max(1, _CHUNK_ENTRIES // max(n, 2))",
         "The two differ only for n = 0 or 1: n = 0 runs no chunk loop at all, and n = 1 is one pass of one "
         "direction with any chunk of at least 1.",
-    ),
-    Survivor(
-        "forward_mode.py", "_inputs",
-        "return tuple(Tensor(x._data if isinstance(x, Tensor) else x) for x in items), single",
-        "return tuple(Tensor(x._data if (isinstance(x, Tensor)) and False else x) for x in items), single",
-        "Tensor(t) of a Tensor shares t's array (as Tensor(t._data) does) and makes a new Tensor that does not "
-        "require grad: the same fresh input either way.",
     ),
     Survivor(
         "forward_mode.py", "jacobian",
@@ -1221,22 +1200,6 @@ SURVIVORS: list[Survivor] = [
         "x = x if (isinstance(x, Tensor)) or True else Tensor(x, dtype=self.parameters[0].dtype)",
         "A plain array given to the cell is converted by the cell itself to the parameters' dtype (recurrent."
         "_as_tensor), the same Tensor(x, dtype=...) at each call: the same values and dtypes (tested in float32).",
-    ),
-    Survivor(
-        "nn/rtrl.py", "RTRL._start",
-        "self.sensitivities = tuple(np.zeros((self.sensitivity_count, *s.shape), s.dtype) for s in states)",
-        "self.sensitivities = tuple(np.zeros((self.sensitivity_count, *s.shape), None) for s in states)",
-        "These zeros only seed the first step's batched_jvp, which casts each tangent to its primal's dtype, and "
-        "are then replaced by its output tangents: float32 from the first step on (tested); only that step holds "
-        "a float64 array of zeros meanwhile.",
-    ),
-    Survivor(
-        "nn/rtrl.py", "RTRL._start",
-        "self.sensitivities = tuple(np.zeros((self.sensitivity_count, *s.shape), s.dtype) for s in states)",
-        "self.sensitivities = tuple(np.zeros((self.sensitivity_count, *s.shape), ) for s in states)",
-        "These zeros only seed the first step's batched_jvp, which casts each tangent to its primal's dtype, and "
-        "are then replaced by its output tangents: float32 from the first step on (tested); only that step holds "
-        "a float64 array of zeros meanwhile.",
     ),
     # ---- compiler/table.py --------------------------------------------------------------------------
     Survivor(
