@@ -232,22 +232,6 @@ SURVIVORS: list[Survivor] = [
         "so the result is the same array in every case.",
     ),
     Survivor(
-        "bookkeeping.py", "DeferredGrad.__array__",
-        'return array if dtype is None else array.astype(dtype, copy=False)',
-        'return array if dtype is None else array.astype(dtype, )',
-        "astype copies whenever the dtype differs. Otherwise the array is the one dense() just made (IndexedGrad: a new zeros buffer, RowProducts: a new matmul "
-        "result), held by nobody else; copying it when the dtype already matches gives equal values in a new "
-        "array that no caller can tell from the first.",
-    ),
-    Survivor(
-        "bookkeeping.py", "DeferredGrad.__array__",
-        'return array if dtype is None else array.astype(dtype, copy=False)',
-        'return array if dtype is None else array.astype(dtype, copy=True)',
-        "astype copies whenever the dtype differs. Otherwise the array is the one dense() just made (IndexedGrad: a new zeros buffer, RowProducts: a new matmul "
-        "result), held by nobody else; copying it when the dtype already matches gives equal values in a new "
-        "array that no caller can tell from the first.",
-    ),
-    Survivor(
         "bookkeeping.py", "WatchedArray.__setitem__",
         'np.ndarray.__setitem__(self.view(np.ndarray), index, value)',
         'np.ndarray.__setitem__(self.view(None), index, value)',
@@ -432,13 +416,6 @@ SURVIVORS: list[Survivor] = [
             'total = self._sums[tensor] = total.dense() if isinstance(total, DeferredGrad) else total.copy("K")',
             'total = self._sums[tensor] = total.dense() if isinstance(total, DeferredGrad) else total.copy("k")',
             "numpy reads the order letter case-insensitively ('k' is 'K', no warning in numpy 2.4), so both copies keep the layout.",
-        ),
-        Survivor(
-            "bookkeeping.py", "GradSums.add",
-            'self._ours.add(tensor)',
-            'self._ours.add(None)',
-            "The tensor is then never marked as owning its buffer, so each later use copies the running sum (already an "
-            "array of ours, held by nobody else) before adding into it: the same values, dtype and layout, one extra copy per use.",
         ),
         Survivor(
             "bookkeeping.py", "_picks_each_entry_once",
