@@ -345,12 +345,6 @@ SURVIVORS: list[Survivor] = [
     ),
     Survivor(
         'ops.py', 'MatMul.forward',
-        'if x.ndim > 2 and y.ndim == 2:',
-        'if x.ndim > 3 and y.ndim == 2:',
-        "For a 3-D x, numpy's batched x @ y computes the same dot products of the same rows and columns as the folded 2-D matmul; the branch exists for speed (see its comment), which no test can observe.",
-    ),
-    Survivor(
-        'ops.py', 'MatMul.forward',
         'return (x.reshape(-1, x.shape[-1]) @ y).reshape(*x.shape[:-1], y.shape[1])',
         'return (x.reshape(-2, x.shape[-1]) @ y).reshape(*x.shape[:-1], y.shape[1])',
         'numpy reads any negative size in reshape as the one unknown size, so -2 gives the same shape as -1 (Tensor.reshape hands sizes to numpy unchanged, so a recorded backward is the same too).',
