@@ -195,7 +195,7 @@ def test_a_deferred_gradient_asked_for_its_own_dtype_is_made_once_and_not_copied
     """np.asarray(deferred, dtype=its dtype) (and __array__ called so) writes the dense array out
     once: one buffer of n float64 (a zeros buffer with the values added at [:]) and no second copy
     of it, so the peak is one buffer (8n bytes, plus small objects)."""
-    n = 100_000
+    n = 200_000
     indexed = IndexedGrad(slice(None), np.full(n, 3.0), (n,))
     for hand_out in (lambda: np.asarray(indexed, dtype=np.float64), lambda: indexed.__array__(np.float64)):
         gc.collect()

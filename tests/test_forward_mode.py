@@ -294,7 +294,7 @@ def test_joining_a_constant_in_float32_makes_float32_zeros_for_its_tangent(join)
     output's dtype. In float32 (unit: K * n * 4 bytes) the pass needs that block (1 unit) and the
     output tangent (2 units), about 3; float64 zeros would make a float64 join (4 units) to be
     cast back (2 more), about 6. The values: x's directions over c's zeros."""
-    K, n = 64, 1000
+    K, n = 64, 4000
     x, c = Tensor(np.ones(n, dtype=np.float32)), Tensor(np.full(n, 2.0, dtype=np.float32))
     directions = np.ones((K, n), dtype=np.float32)
     gc.collect()

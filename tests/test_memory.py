@@ -134,7 +134,7 @@ def test_a_tensor_used_four_times_sums_its_gradients_in_one_buffer():
     uses needs one buffer of x's size, made at the second use and added into from then on; x.grad
     already exists, so the total is added into it in place. So backward's peak is one buffer
     (8n bytes, plus small objects); a new copy of the running sum at each use would make it two."""
-    n = 100_000
+    n = 200_000
     x = Tensor(np.ones(n), requires_grad=True)
     x.grad = np.zeros(n)
     loss = x.sum() + x.sum() + x.sum() + x.sum()
