@@ -218,40 +218,6 @@ SURVIVORS: list[Survivor] = [
         'Only ignore_index == num_classes with in-range targets changes side: no target equals it, so counted is all True. in_range only chooses the short path: when it is false, or ignore_index is a class, counted = targets != ignore_index is formed and range-checked. For targets that are all classes (the only ones this mutant sends that way) counted is all True, the check finds nothing, every_sample_counts is True (no mask op, same columns) and count = counted.sum() = targets.size: the same graph, values, gradients and errors; only the work of forming counted is added. Under jit the guards of the program check that mask instead of the min and max of the targets, so it traces again for the same calls (a target out of range or ignored) and computes the same values.',
     ),
     Survivor(
-        "nn/steps.py", "gru_step",
-        'H = h.shape[-1]',
-        'H = h.shape[+1]',
-        "The steps' documented shapes are h (B, H) and gx (B, 3H) (module docstring), and every caller passes "
-        "2-D arrays (cells reshape unbatched input to (1, I); sequence layers pass one time step), so axis 1 is axis -1; "
-        "the fused twin indexes gx[:, ...] and assumes 2-D too.",
-    ),
-    Survivor(
-        "nn/steps.py", "gru_step",
-        'gx_r, gx_z, gx_n = split(gx, 3, axis=-1)',
-        'gx_r, gx_z, gx_n = split(gx, 3, axis=+1)',
-        "gx is documented as (B, 3H) and every caller passes a 2-D array (cells reshape unbatched input to (1, I)), "
-        "so axis 1 is axis -1; the fused twin indexes gx[:, ...] and assumes 2-D too.",
-    ),
-    Survivor(
-        "nn/steps.py", "gru_step",
-        'gh_r, gh_z, gh_n = split(linear(h, weight_hh, bias_hh), 3, axis=-1)',
-        'gh_r, gh_z, gh_n = split(linear(h, weight_hh, bias_hh), 3, axis=+1)',
-        "h is documented as (B, H) and every caller passes a 2-D array, so h W_hh^T is (B, 3H) and axis 1 is axis -1.",
-    ),
-    Survivor(
-        "nn/steps.py", "gru_step",
-        'gh_r, gh_z = split(linear(h, weight_hh[: 2 * H], b_rz), 2, axis=-1)',
-        'gh_r, gh_z = split(linear(h, weight_hh[: 2 * H], b_rz), 2, axis=+1)',
-        "h is documented as (B, H) and every caller passes a 2-D array, so h W_hrz^T is (B, 2H) and axis 1 is axis -1.",
-    ),
-    Survivor(
-        "nn/steps.py", "lstm_step",
-        'i, f, g, o = split(gx + linear(h, weight_hh, bias_hh), 4, axis=-1)',
-        'i, f, g, o = split(gx + linear(h, weight_hh, bias_hh), 4, axis=+1)',
-        "gx and h are documented as (B, 4H) and (B, H) and every caller passes 2-D arrays, so the gate pre-activations "
-        "are (B, 4H) and axis 1 is axis -1; the fused twin slices gates[:, ...] and assumes 2-D too.",
-    ),
-    Survivor(
         "nn/steps.py", "leaky_rnn_step",
         'return alpha * h + (1 - alpha) * rnn_step(gx, h, weight_hh, bias_hh, "tanh")',
         'return alpha * h + (1 - alpha) * rnn_step(gx, h, weight_hh, bias_hh, )',
@@ -264,22 +230,6 @@ SURVIVORS: list[Survivor] = [
         'return array if dtype is None else array.astype(dtype, copy=None)',
         "astype treats copy=None like copy=False (it returns the same array when the dtype already matches), "
         "so the result is the same array in every case.",
-    ),
-    Survivor(
-        "bookkeeping.py", "DeferredGrad.__array__",
-        'return array if dtype is None else array.astype(dtype, copy=False)',
-        'return array if dtype is None else array.astype(dtype, )',
-        "astype copies whenever the dtype differs. Otherwise the array is the one dense() just made (IndexedGrad: a new zeros buffer, RowProducts: a new matmul "
-        "result), held by nobody else; copying it when the dtype already matches gives equal values in a new "
-        "array that no caller can tell from the first.",
-    ),
-    Survivor(
-        "bookkeeping.py", "DeferredGrad.__array__",
-        'return array if dtype is None else array.astype(dtype, copy=False)',
-        'return array if dtype is None else array.astype(dtype, copy=True)',
-        "astype copies whenever the dtype differs. Otherwise the array is the one dense() just made (IndexedGrad: a new zeros buffer, RowProducts: a new matmul "
-        "result), held by nobody else; copying it when the dtype already matches gives equal values in a new "
-        "array that no caller can tell from the first.",
     ),
     Survivor(
         "bookkeeping.py", "WatchedArray.__setitem__",
@@ -395,12 +345,6 @@ SURVIVORS: list[Survivor] = [
     ),
     Survivor(
         'ops.py', 'MatMul.forward',
-        'if x.ndim > 2 and y.ndim == 2:',
-        'if x.ndim > 3 and y.ndim == 2:',
-        "For a 3-D x, numpy's batched x @ y computes the same dot products of the same rows and columns as the folded 2-D matmul; the branch exists for speed (see its comment), which no test can observe.",
-    ),
-    Survivor(
-        'ops.py', 'MatMul.forward',
         'return (x.reshape(-1, x.shape[-1]) @ y).reshape(*x.shape[:-1], y.shape[1])',
         'return (x.reshape(-2, x.shape[-1]) @ y).reshape(*x.shape[:-1], y.shape[1])',
         'numpy reads any negative size in reshape as the one unknown size, so -2 gives the same shape as -1 (Tensor.reshape hands sizes to numpy unchanged, so a recorded backward is the same too).',
@@ -466,13 +410,6 @@ SURVIVORS: list[Survivor] = [
             'total = self._sums[tensor] = total.dense() if isinstance(total, DeferredGrad) else total.copy("K")',
             'total = self._sums[tensor] = total.dense() if isinstance(total, DeferredGrad) else total.copy("k")',
             "numpy reads the order letter case-insensitively ('k' is 'K', no warning in numpy 2.4), so both copies keep the layout.",
-        ),
-        Survivor(
-            "bookkeeping.py", "GradSums.add",
-            'self._ours.add(tensor)',
-            'self._ours.add(None)',
-            "The tensor is then never marked as owning its buffer, so each later use copies the running sum (already an "
-            "array of ours, held by nobody else) before adding into it: the same values, dtype and layout, one extra copy per use.",
         ),
         Survivor(
             "bookkeeping.py", "_picks_each_entry_once",
@@ -782,22 +719,6 @@ SURVIVORS: list[Survivor] = [
         "screen, different only in trailing spaces.",
     ),
     # ---- array_methods.py
-    Survivor(
-        "array_methods.py", "ArrayMethods.__array__",
-        "return self._data if dtype is None else self._data.astype(dtype)",
-        "return self._data if (dtype is None) or True else self._data.astype(dtype)",
-        "numpy casts whatever __array__ returns to the dtype it asked for (np.asarray(t, dtype=...) and every"
-        " other numpy entry point do), so returning the float64 data or a float64 copy gives the same array "
-        "to the caller.",
-    ),
-    Survivor(
-        "array_methods.py", "ArrayMethods.__array__",
-        "return self._data if dtype is None else self._data.astype(dtype)",
-        "return self._data if dtype is None else self._data.astype(None)",
-        "numpy casts whatever __array__ returns to the dtype it asked for (np.asarray(t, dtype=...) and every"
-        " other numpy entry point do), so returning the float64 data or a float64 copy gives the same array "
-        "to the caller.",
-    ),
     Survivor(
         "array_methods.py", "ArrayMethods._in_place",
         "if is_grad_enabled() and (self.requires_grad or getattr(other, \"requires_grad\", False)):",
@@ -1149,20 +1070,6 @@ SURVIVORS: list[Survivor] = [
         "is a view with the same shape and values.",
     ),
     Survivor(
-        "forward_mode.py", "_dense",
-        "return np.zeros((k, *value.shape), dtype=value.dtype) if t is ZERO else t",
-        "return np.zeros((k, *value.shape), dtype=None) if t is ZERO else t",
-        "A float64 block of zeros next to float32 tangents makes concatenate/stack float64, and ForwardMode.__call__ "
-        "casts every rule's result to the output's dtype (tested): the same zeros and values, in float32.",
-    ),
-    Survivor(
-        "forward_mode.py", "_dense",
-        "return np.zeros((k, *value.shape), dtype=value.dtype) if t is ZERO else t",
-        "return np.zeros((k, *value.shape), ) if t is ZERO else t",
-        "np.zeros defaults to float64; ForwardMode.__call__ casts the rule's result to the output's dtype (tested), "
-        "so the zero block and the other blocks come out the same.",
-    ),
-    Survivor(
         "forward_mode.py", "ForwardMode.seed",
         "self._tangents[key] = (weakref.ref(tensor, lambda _, key=key: self._tangents.pop(key, None)), tangent)",
         "self._tangents[key] = (weakref.ref(tensor, lambda _, key=key: self._tangents.pop(key, )), tangent)",
@@ -1202,13 +1109,6 @@ SURVIVORS: list[Survivor] = [
         "chunk = max(1, _CHUNK_ENTRIES // max(n, 2))",
         "The two differ only for n = 0 or 1: n = 0 runs no chunk loop at all, and n = 1 is one pass of one "
         "direction with any chunk of at least 1.",
-    ),
-    Survivor(
-        "forward_mode.py", "_inputs",
-        "return tuple(Tensor(x._data if isinstance(x, Tensor) else x) for x in items), single",
-        "return tuple(Tensor(x._data if (isinstance(x, Tensor)) and False else x) for x in items), single",
-        "Tensor(t) of a Tensor shares t's array (as Tensor(t._data) does) and makes a new Tensor that does not "
-        "require grad: the same fresh input either way.",
     ),
     Survivor(
         "forward_mode.py", "jacobian",
@@ -1266,34 +1166,11 @@ SURVIVORS: list[Survivor] = [
     ),
     # ---- nn/rtrl.py -------------------------------------------------------------------------------
     Survivor(
-        "nn/rtrl.py", "RTRL.reset",
-        "self.sensitivities: tuple[np.ndarray, ...] | None = None",
-        'self.sensitivities: tuple[np.ndarray, ...] | None = ""',
-        "sensitivities is read only as `self.sensitivities or ()` (state_bytes), where '' is falsy like None, and "
-        "after `self.state is None`, which makes step() set both first (_start).",
-    ),
-    Survivor(
         "nn/rtrl.py", "RTRL.step",
         "x = x if isinstance(x, Tensor) else Tensor(x, dtype=self.parameters[0].dtype)",
         "x = x if (isinstance(x, Tensor)) or True else Tensor(x, dtype=self.parameters[0].dtype)",
         "A plain array given to the cell is converted by the cell itself to the parameters' dtype (recurrent."
         "_as_tensor), the same Tensor(x, dtype=...) at each call: the same values and dtypes (tested in float32).",
-    ),
-    Survivor(
-        "nn/rtrl.py", "RTRL._start",
-        "self.sensitivities = tuple(np.zeros((self.sensitivity_count, *s.shape), s.dtype) for s in states)",
-        "self.sensitivities = tuple(np.zeros((self.sensitivity_count, *s.shape), None) for s in states)",
-        "These zeros only seed the first step's batched_jvp, which casts each tangent to its primal's dtype, and "
-        "are then replaced by its output tangents: float32 from the first step on (tested); only that step holds "
-        "a float64 array of zeros meanwhile.",
-    ),
-    Survivor(
-        "nn/rtrl.py", "RTRL._start",
-        "self.sensitivities = tuple(np.zeros((self.sensitivity_count, *s.shape), s.dtype) for s in states)",
-        "self.sensitivities = tuple(np.zeros((self.sensitivity_count, *s.shape), ) for s in states)",
-        "These zeros only seed the first step's batched_jvp, which casts each tangent to its primal's dtype, and "
-        "are then replaced by its output tangents: float32 from the first step on (tested); only that step holds "
-        "a float64 array of zeros meanwhile.",
     ),
     # ---- compiler/table.py --------------------------------------------------------------------------
     Survivor(

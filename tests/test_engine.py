@@ -191,6 +191,26 @@ def test_an_indexed_gradient_is_formed_in_the_dtype_of_its_values():
         np.testing.assert_array_equal(dense, np.array([5.0, 0.0, 2.0], dtype=np.float32))
 
 
+def test_a_deferred_gradient_asked_for_its_own_dtype_is_made_once_and_not_copied():
+    """np.asarray(deferred, dtype=its dtype) (and __array__ called so) writes the dense array out
+    once: one buffer of n float64 (a zeros buffer with the values added at [:]) and no second copy
+    of it, so the peak is one buffer (8n bytes, plus small objects)."""
+    n = 200_000
+    indexed = IndexedGrad(slice(None), np.full(n, 3.0), (n,))
+    for hand_out in (lambda: np.asarray(indexed, dtype=np.float64), lambda: indexed.__array__(np.float64)):
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            array = hand_out()
+            peak = tracemalloc.get_traced_memory()[1] - before
+        finally:
+            tracemalloc.stop()
+        assert array.dtype == np.float64
+        np.testing.assert_array_equal(array, np.full(n, 3.0))
+        assert peak <= 1.5 * 8 * n, peak / (8 * n)
+
+
 # ---- accumulation, retain_graph, freeing -----------------------------------------------------------
 def test_grad_accumulates_across_backward_calls_until_zeroed():
     x = Tensor(np.array([1.0, 2.0]), requires_grad=True)

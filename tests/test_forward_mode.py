@@ -288,6 +288,42 @@ def test_jacobian_in_chunks_equals_one_pass(monkeypatch):
     np.testing.assert_array_equal(jacobian(lambda a: (a @ a.T).tanh(), x), whole)
 
 
+@pytest.mark.parametrize("join", [concat, stack], ids=["concat", "stack"])
+def test_joining_a_constant_in_float32_makes_float32_zeros_for_its_tangent(join):
+    """concat/stack of x (K directions) with a constant c: c's tangent block is zeros, made in the
+    output's dtype. In float32 (unit: K * n * 4 bytes) the pass needs that block (1 unit) and the
+    output tangent (2 units), about 3; float64 zeros would make a float64 join (4 units) to be
+    cast back (2 more), about 6. The values: x's directions over c's zeros."""
+    K, n = 64, 4000
+    x, c = Tensor(np.ones(n, dtype=np.float32)), Tensor(np.full(n, 2.0, dtype=np.float32))
+    directions = np.ones((K, n), dtype=np.float32)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        _, (tangent,) = batched_jvp(lambda a: join([a, c]), (x,), (directions,))
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    assert tangent.dtype == np.float32
+    np.testing.assert_array_equal(tangent.reshape(K, 2 * n), np.repeat([[1.0] * n + [0.0] * n], K, axis=0))
+    assert peak <= 3.5 * K * n * 4, peak / (K * n * 4)
+
+
+def test_jacobian_leaves_the_callers_tensor_alone_when_fn_writes_into_its_argument():
+    """jacobian hands fn fresh input Tensors of its own: an fn that adds 1 to its argument in place
+    (allowed: the fresh input does not require grad) changes only jacobian's copy, never the
+    caller's Tensor. The result is that of (x + 1)^2 at x = [1, 2]: diag(2 (x + 1)) = diag(4, 6)."""
+
+    def square_after_adding_one_in_place(x):
+        x += 1.0
+        return x * x
+
+    t = Tensor(np.array([1.0, 2.0]))
+    np.testing.assert_array_equal(jacobian(square_after_adding_one_in_place, t), [[4.0, 0.0], [0.0, 6.0]])
+    np.testing.assert_array_equal(t.data, [1.0, 2.0])
+
+
 def loss_of(x, w):
     """A scalar that runs many ops, forward and (for the Hessian) in its recorded backward."""
     z = (x @ w).tanh() * x.sum(axis=1, keepdims=True).sigmoid()

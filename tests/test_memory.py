@@ -127,3 +127,24 @@ def test_truncated_bptt_holds_one_window_graph_at_a_time(tracing_memory):
 
     one, four = peak_of(1), peak_of(4)
     assert four < 1.15 * one, (one / MiB, four / MiB)  # two windows' graphs at once would be ~2x
+
+
+def test_a_tensor_used_four_times_sums_its_gradients_in_one_buffer():
+    """x.sum() hands back a broadcast view of its scalar gradient (no memory). Summing four such
+    uses needs one buffer of x's size, made at the second use and added into from then on; x.grad
+    already exists, so the total is added into it in place. So backward's peak is one buffer
+    (8n bytes, plus small objects); a new copy of the running sum at each use would make it two."""
+    n = 200_000
+    x = Tensor(np.ones(n), requires_grad=True)
+    x.grad = np.zeros(n)
+    loss = x.sum() + x.sum() + x.sum() + x.sum()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        loss.backward()
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(x.grad, np.full(n, 4.0))
+    assert peak <= 1.5 * 8 * n, peak / (8 * n)

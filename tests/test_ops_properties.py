@@ -167,6 +167,18 @@ def test_matmul_matches_sum_of_products(data, m, k, n, b):
     np.testing.assert_allclose((Tensor(v) @ Tensor(v)).data, np.sum(v * v), **close)
 
 
+def test_a_stack_of_rows_times_a_matrix_gives_the_bits_of_the_rows_folded_into_one_matrix():
+    """The batch axes of x (..., k) @ w (k, n) only stack rows: x @ w equals, bit for bit, the 2-D
+    product of x's rows laid out as (rows, k), reshaped back. So a (T, B, I) sequence through a
+    layer gives exactly what its (T*B, I) rows give. (numpy's own stacked matmul does not promise
+    this: on a float32 stack with k = 33 it rounds some entries differently.)"""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((33, 5, 4)).astype(np.float32).transpose(2, 1, 0)  # (4, 5, 33), strided
+    w = rng.standard_normal((33, 6)).astype(np.float32)
+    rows = Tensor(np.ascontiguousarray(x).reshape(20, 33)) @ Tensor(w)
+    np.testing.assert_array_equal((Tensor(x) @ Tensor(w)).data, rows.data.reshape(4, 5, 6))
+
+
 def test_gradients_of_basic_identities_by_hand():
     """Hand-derived gradients: d/dx sum(x*x) = 2x, d/dx sum(x/y) = 1/y, d/dy = -x/y^2, ..."""
     x = Tensor(np.array([[1.0, -2.0], [0.5, 3.0]]), requires_grad=True)

@@ -165,6 +165,29 @@ def test_public_step_functions_default_to_tanh_and_pytorchs_gru(steps):
     assert np.abs(h_next - numpy_gru(gru, x, h, reset_after=False)).max() > 1e-3  # the forms differ here
 
 
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_public_textbook_steps_take_one_unbatched_sample(reset_after):
+    """The textbook steps split the gate blocks along the LAST axis (module docstring), so they also
+    take one sample without a batch axis, gx (G*H,) and h, c (H,), as PyTorch's cells do: the
+    equations hold for 1-D vectors exactly as for rows."""
+    from tinygrad_rnn.nn import steps
+
+    x, h, c = data(I, 24), data(H, 25), data(H, 26)
+    gru = nn.GRUCell(I, H, rng=27)
+    W_ih, _, b_ih, _ = params_of(gru)
+    h_next = steps.gru_step(Tensor(x @ W_ih.T + b_ih), Tensor(h), gru.weight_hh, gru.bias_hh, reset_after)
+    assert h_next.shape == (H,)
+    np.testing.assert_allclose(h_next.data, numpy_gru(gru, x, h, reset_after), rtol=1e-13, atol=1e-14)
+
+    lstm = nn.LSTMCell(I, H, rng=28)
+    W_ih, _, b_ih, _ = params_of(lstm)
+    gx = Tensor(x @ W_ih.T + b_ih)
+    h_next, c_next = steps.lstm_step(gx, Tensor(h), Tensor(c), lstm.weight_hh, lstm.bias_hh)
+    want_h, want_c = numpy_lstm(lstm, x, h, c)
+    np.testing.assert_allclose(h_next.data, want_h, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(c_next.data, want_c, rtol=1e-13, atol=1e-14)
+
+
 @both_forms
 @pytest.mark.parametrize("bias", [True, False])
 def test_lstm_cell_equations(bias, fused):

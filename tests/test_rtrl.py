@@ -99,6 +99,7 @@ def test_reset_starts_a_new_sequence_and_unbatched_input_works():
     rtrl = RTRL(cell)
     rtrl.step(xs[0], lambda h: F.cross_entropy(head(h), ys[0]))
     rtrl.reset()
+    assert rtrl.state is None and rtrl.sensitivities is None  # like the cell's None state: none yet
     for p in list(cell.parameters()) + list(head.parameters()):
         p.grad = None
     expected = bptt_gradients(cell, head, xs[:, :1], ys[:, :1])  # batch of one, as an unbatched run
@@ -180,6 +181,29 @@ def test_a_float32_cell_trains_in_float32():
     P = 4 * HIDDEN * (INPUT + HIDDEN + 2)
     # h and c (B, H), their sensitivities (P, B, H) each, theta's directions (P x P), 4 bytes each
     assert rtrl.state_bytes() == 4 * (2 * BATCH * HIDDEN + 2 * P * BATCH * HIDDEN + P * P)
+
+
+def test_a_float32_cells_first_step_needs_no_more_memory_than_the_next():
+    """The zero sensitivities a sequence starts from are of the state's dtype: a float32 cell's first
+    step holds one float32 S (P, B, H) of zeros while it runs, as every later step holds the previous
+    S, so its peak is the same. Zeros in float64 would hold 2 S more (8-byte zeros and their float32
+    cast): the bound below is half an S, with B large enough that S dwarfs Python's small objects."""
+    cell = nn.RNNCell(INPUT, HIDDEN, dtype=np.float32, rng=0)
+    x = np.ones((2000, INPUT), dtype=np.float32)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        rtrl = RTRL(cell)
+        peaks = []
+        for _ in range(2):
+            tracemalloc.reset_peak()
+            rtrl.step(x)
+            peaks.append(tracemalloc.get_traced_memory()[1])
+    finally:
+        tracemalloc.stop()
+    S = rtrl.sensitivities[0].nbytes
+    assert S == 4 * rtrl.sensitivity_count * 2000 * HIDDEN
+    assert peaks[0] <= peaks[1] + S // 2, (peaks, S)
 
 
 def test_a_tensor_input_of_another_dtype_is_the_cells_error():

@@ -386,6 +386,10 @@ def test_asarray_gives_the_tensors_own_values_or_a_cast_copy():
     assert plain.dtype == np.float32 and np.shares_memory(plain, t32.data)
     cast = np.asarray(Tensor(np.array([1.5, 2.5])), dtype=np.float32)
     assert cast.dtype == np.float32 and cast.tolist() == [1.5, 2.5]
+    # The protocol method itself, called directly (as PyTorch's Tensor.__array__(dtype) may be), hands
+    # back the dtype asked for: numpy's cast after the call must not be what makes np.asarray right.
+    direct = Tensor(np.array([1.5, 2.5])).__array__(np.float32)
+    assert type(direct) is np.ndarray and direct.dtype == np.float32 and direct.tolist() == [1.5, 2.5]
 
 
 def test_repr_aligns_rows_under_the_first_and_says_when_a_gradient_is_needed():
