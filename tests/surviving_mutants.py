@@ -673,41 +673,6 @@ SURVIVORS: list[Survivor] = [
         "keeps one only when user is not None), so the root's position is never used.",
     ),
     Survivor(
-        "viz.py", "_tree_label",
-        "label.append(f\"#{number} \", style=\"dim\")",
-        "label.append(f\"#{number} \", style=\"DIM\")",
-        "rich parses style names in any letter case (Style.parse lowercases each word), so the span's style "
-        "is the same Style.",
-    ),
-    Survivor(
-        "viz.py", "_tree_label",
-        "label.append(kind, style=_KIND_STYLE.get(kind, \"bold magenta\"))",
-        "label.append(kind, style=_KIND_STYLE.get(kind, \"BOLD MAGENTA\"))",
-        "rich parses style names in any letter case (Style.parse lowercases each word), so the span's style "
-        "is the same Style.",
-    ),
-    Survivor(
-        "viz.py", "_tree_label",
-        "label.append(f\" {name}\", style=\"bold\")",
-        "label.append(f\" {name}\", style=\"BOLD\")",
-        "rich parses style names in any letter case (Style.parse lowercases each word), so the span's style "
-        "is the same Style.",
-    ),
-    Survivor(
-        "viz.py", "_tree_label",
-        "label.append(f\"  \u2016grad\u2016={_format_norm(grad_norm)}\", style=\"red\")",
-        "label.append(f\"  \u2016grad\u2016={_format_norm(grad_norm)}\", style=\"RED\")",
-        "rich parses style names in any letter case (Style.parse lowercases each word), so the span's style "
-        "is the same Style.",
-    ),
-    Survivor(
-        "viz.py", "graph_tree",
-        "reference = Text(f\"\u2191 see #{visit.number} {kinds[visit.number]}\", style=\"dim italic\")",
-        "reference = Text(f\"\u2191 see #{visit.number} {kinds[visit.number]}\", style=\"DIM ITALIC\")",
-        "rich parses style names in any letter case (Style.parse lowercases each word), so the span's style "
-        "is the same Style.",
-    ),
-    Survivor(
         "viz.py", "BackwardTrace.record",
         "grad_output=np.array(grad, copy=True) if self.keep_grads else None,",
         "grad_output=np.array(grad, ) if self.keep_grads else None,",
@@ -732,54 +697,6 @@ SURVIVORS: list[Survivor] = [
         "number = graph.number_of(tensor) if (graph is not None) or True else None",
         "graph is None only when there are no records and no root, and then describe() is never called (it "
         "describes records), so the test always holds when it runs.",
-    ),
-    Survivor(
-        "viz.py", "BackwardTrace.table",
-        "title_justify=\"left\",",
-        "title_justify=None,",
-        "For a justify that is not one of rich's names (None, or a spelling it does not know), rich prints "
-        "the text alone at the left edge; 'left' pads it with spaces to the table's width: the same on "
-        "screen, different only in trailing spaces.",
-    ),
-    Survivor(
-        "viz.py", "BackwardTrace.table",
-        "caption_justify=\"left\",",
-        "caption_justify=None,",
-        "For a justify that is not one of rich's names (None, or a spelling it does not know), rich prints "
-        "the text alone at the left edge; 'left' pads it with spaces to the table's width: the same on "
-        "screen, different only in trailing spaces.",
-    ),
-    Survivor(
-        "viz.py", "BackwardTrace.table",
-        "title_justify=\"left\",",
-        "title_justify=\"XXleftXX\",",
-        "For a justify that is not one of rich's names (None, or a spelling it does not know), rich prints "
-        "the text alone at the left edge; 'left' pads it with spaces to the table's width: the same on "
-        "screen, different only in trailing spaces.",
-    ),
-    Survivor(
-        "viz.py", "BackwardTrace.table",
-        "title_justify=\"left\",",
-        "title_justify=\"LEFT\",",
-        "For a justify that is not one of rich's names (None, or a spelling it does not know), rich prints "
-        "the text alone at the left edge; 'left' pads it with spaces to the table's width: the same on "
-        "screen, different only in trailing spaces.",
-    ),
-    Survivor(
-        "viz.py", "BackwardTrace.table",
-        "caption_justify=\"left\",",
-        "caption_justify=\"XXleftXX\",",
-        "For a justify that is not one of rich's names (None, or a spelling it does not know), rich prints "
-        "the text alone at the left edge; 'left' pads it with spaces to the table's width: the same on "
-        "screen, different only in trailing spaces.",
-    ),
-    Survivor(
-        "viz.py", "BackwardTrace.table",
-        "caption_justify=\"left\",",
-        "caption_justify=\"LEFT\",",
-        "For a justify that is not one of rich's names (None, or a spelling it does not know), rich prints "
-        "the text alone at the left edge; 'left' pads it with spaces to the table's width: the same on "
-        "screen, different only in trailing spaces.",
     ),
     # ---- array_methods.py
     Survivor(
