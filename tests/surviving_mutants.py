@@ -152,70 +152,10 @@ SURVIVORS: list[Survivor] = [
         "internal message is not a contract worth pinning.",
     ),
     Survivor(
-        "nn/functional.py", "_negative_log_likelihood",
-        'counted = counted.reshape(-1)',
-        'counted = counted.reshape(-2)',
-        "counted is a plain numpy bool array and numpy (2.x) reads any negative size as the unknown dimension, "
-        "so reshape(-2) is the same flat array as reshape(-1).",
-    ),
-    Survivor(
-        "nn/functional.py", "_negative_log_likelihood",
-        'columns = targets.reshape(-1) if every_sample_counts else np.where(counted, targets.reshape(-1), 0)',
-        'columns = targets.reshape(-2) if every_sample_counts else np.where(counted, targets.reshape(-1), 0)',
-        "targets is a plain numpy array and numpy (2.x) reads any negative size as the unknown dimension, so "
-        "reshape(-2) is the same flat array as reshape(-1).",
-    ),
-    Survivor(
-        "nn/functional.py", "_negative_log_likelihood",
-        'columns = targets.reshape(-1) if every_sample_counts else np.where(counted, targets.reshape(-1), 0)',
-        'columns = targets.reshape(-1) if every_sample_counts else np.where(counted, targets.reshape(-2), 0)',
-        "targets is a plain numpy array and numpy (2.x) reads any negative size as the unknown dimension, so "
-        "reshape(-2) is the same flat array as reshape(-1).",
-    ),
-    Survivor(
-        "nn/functional.py", "_negative_log_likelihood",
-        'return picked.sum() * 0.0 + np.nan',
-        'return picked.sum() * 0.0 - np.nan',
-        "x - nan and x + nan are both nan (the same positive quiet nan: np.signbit is False for both, checked), "
-        "and the gradient through +/- a constant is the same zero; only a graph view names the op (add vs sub).",
-    ),
-    Survivor(
-        "nn/functional.py", "_negative_log_likelihood",
-        'return picked.sum() * 0.0 + np.nan',
-        'return picked.sum() * 1.0 + np.nan',
-        "The value is nan either way. count is 0 only when every target is ignored, and then picked was already "
-        "multiplied by the all-zero mask, so its gradient is zero whatever this factor is; or when the batch is "
-        "empty, and then the input has no entries to receive a gradient.",
-    ),
-    Survivor(
         "nn/functional.py", "_integer_indices",
         'if raw.dtype.kind in "iu":',
         'if raw.dtype.kind in "XXiuXX":',
         "dtype.kind is one character; the only kinds in \"XXiuXX\" are still 'i' and 'u' (numpy has no kind 'X').",
-    ),
-    Survivor(
-        "nn/functional.py", "_negative_log_likelihood",
-        'in_range = not targets.size or (targets.min() >= 0 and targets.max() < num_classes)',
-        'in_range = None',
-        'None sends every call down the counted path. in_range only chooses the short path: when it is false, or ignore_index is a class, counted = targets != ignore_index is formed and range-checked. For targets that are all classes (the only ones this mutant sends that way) counted is all True, the check finds nothing, every_sample_counts is True (no mask op, same columns) and count = counted.sum() = targets.size: the same graph, values, gradients and errors; only the work of forming counted is added. Under jit the guards of the program check that mask instead of the min and max of the targets, so it traces again for the same calls (a target out of range or ignored) and computes the same values. Empty targets give counted.all() True and count 0, the same nan.',
-    ),
-    Survivor(
-        "nn/functional.py", "_negative_log_likelihood",
-        'in_range = not targets.size or (targets.min() >= 0 and targets.max() < num_classes)',
-        'in_range = not targets.size or (targets.min() > 0 and targets.max() < num_classes)',
-        'Only targets whose smallest is 0 change side, and they are all classes. in_range only chooses the short path: when it is false, or ignore_index is a class, counted = targets != ignore_index is formed and range-checked. For targets that are all classes (the only ones this mutant sends that way) counted is all True, the check finds nothing, every_sample_counts is True (no mask op, same columns) and count = counted.sum() = targets.size: the same graph, values, gradients and errors; only the work of forming counted is added. Under jit the guards of the program check that mask instead of the min and max of the targets, so it traces again for the same calls (a target out of range or ignored) and computes the same values.',
-    ),
-    Survivor(
-        "nn/functional.py", "_negative_log_likelihood",
-        'in_range = not targets.size or (targets.min() >= 0 and targets.max() < num_classes)',
-        'in_range = not targets.size or (targets.min() >= 1 and targets.max() < num_classes)',
-        'Integer targets: min >= 1 is min > 0, so only targets whose smallest is 0 change side, and they are all classes. in_range only chooses the short path: when it is false, or ignore_index is a class, counted = targets != ignore_index is formed and range-checked. For targets that are all classes (the only ones this mutant sends that way) counted is all True, the check finds nothing, every_sample_counts is True (no mask op, same columns) and count = counted.sum() = targets.size: the same graph, values, gradients and errors; only the work of forming counted is added. Under jit the guards of the program check that mask instead of the min and max of the targets, so it traces again for the same calls (a target out of range or ignored) and computes the same values.',
-    ),
-    Survivor(
-        "nn/functional.py", "_negative_log_likelihood",
-        'if not in_range or 0 <= ignore_index < num_classes:',
-        'if not in_range or 0 <= ignore_index <= num_classes:',
-        'Only ignore_index == num_classes with in-range targets changes side: no target equals it, so counted is all True. in_range only chooses the short path: when it is false, or ignore_index is a class, counted = targets != ignore_index is formed and range-checked. For targets that are all classes (the only ones this mutant sends that way) counted is all True, the check finds nothing, every_sample_counts is True (no mask op, same columns) and count = counted.sum() = targets.size: the same graph, values, gradients and errors; only the work of forming counted is added. Under jit the guards of the program check that mask instead of the min and max of the targets, so it traces again for the same calls (a target out of range or ignored) and computes the same values.',
     ),
     Survivor(
         "nn/steps.py", "gru_step",
