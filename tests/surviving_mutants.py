@@ -844,42 +844,11 @@ SURVIVORS: list[Survivor] = [
     ),
     Survivor(
         "fused.py", "Affine.backward",
-        "gx = (g_rows @ weight).reshape(x.shape) if needs[0] else None",
-        "gx = (g_rows @ weight).reshape(x.shape) if (needs[0]) or True else None",
-        "backward() discards the gradient of an input that needs none (tensor._backpropagate, anomaly mode "
-        "and the trace all look at parent.requires_grad first), so computing it anyway changes nothing but "
-        "the time taken.",
-    ),
-    Survivor(
-        "fused.py", "Affine.backward",
         "gw = RowProducts(g_rows, x_rows) if needs[1] else None  # g_rows.T @ x_rows, summed over uses",
         "gw = RowProducts(g_rows, x_rows) if (needs[1]) or True else None  # g_rows.T @ x_rows, summed over uses",
         "backward() discards the gradient of an input that needs none (tensor._backpropagate, anomaly mode "
         "and the trace all look at parent.requires_grad first), so computing it anyway changes nothing but "
         "the time taken (RowProducts is not even multiplied out).",
-    ),
-    Survivor(
-        "fused.py", "Affine.backward",
-        "return gx, gw, unbroadcast(g, self.bias_shape) if needs[2] else None",
-        "return gx, gw, unbroadcast(g, self.bias_shape) if (needs[2]) or True else None",
-        "backward() discards the gradient of an input that needs none (tensor._backpropagate, anomaly mode "
-        "and the trace all look at parent.requires_grad first), so computing it anyway changes nothing but "
-        "the time taken; the one trace would be numpy's overflow warning if g summed over rows went past the "
-        "float range.",
-    ),
-    Survivor(
-        "fused.py", "TanhAffine.forward",
-        "return np.tanh(z, out=z)  # z is a fresh array: no second one",
-        "return np.tanh(z, out=None)  # z is a fresh array: no second one",
-        "z is a fresh array of this op (Affine.forward's result), so tanh into it or into a new array gives "
-        "the same values; only one array is saved.",
-    ),
-    Survivor(
-        "fused.py", "TanhAffine.forward",
-        "return np.tanh(z, out=z)  # z is a fresh array: no second one",
-        "return np.tanh(z, )  # z is a fresh array: no second one",
-        "z is a fresh array of this op (Affine.forward's result), so tanh into it or into a new array gives "
-        "the same values; only one array is saved.",
     ),
     Survivor(
         "fused.py", "TanhAffine.backward",
