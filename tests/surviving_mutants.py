@@ -742,20 +742,6 @@ SURVIVORS: list[Survivor] = [
     ),
     Survivor(
         "nn/utils.py", "clip_grad_norm_",
-        "per_tensor = [np.linalg.norm(g.astype(np.float64, copy=False).ravel(), ord=norm_type) for g in grads]",
-        "per_tensor = [np.linalg.norm(g.astype(np.float64, ).ravel(), ord=norm_type) for g in grads]",
-        "Whether astype copies only decides whether the norm reads the gradient's own memory or a copy of it:"
-        " the values, and so the norm, are the same; the gradients are scaled in place later either way.",
-    ),
-    Survivor(
-        "nn/utils.py", "clip_grad_norm_",
-        "per_tensor = [np.linalg.norm(g.astype(np.float64, copy=False).ravel(), ord=norm_type) for g in grads]",
-        "per_tensor = [np.linalg.norm(g.astype(np.float64, copy=True).ravel(), ord=norm_type) for g in grads]",
-        "Whether astype copies only decides whether the norm reads the gradient's own memory or a copy of it:"
-        " the values, and so the norm, are the same; the gradients are scaled in place later either way.",
-    ),
-    Survivor(
-        "nn/utils.py", "clip_grad_norm_",
         "total = float(np.linalg.norm(np.asarray(per_tensor, dtype=np.float64), ord=norm_type))",
         "total = float(np.linalg.norm(np.asarray(per_tensor, dtype=None), ord=norm_type))",
         "per_tensor holds the float64 norms of float64 arrays, so np.asarray makes a float64 array with or "
@@ -767,13 +753,6 @@ SURVIVORS: list[Survivor] = [
         "total = float(np.linalg.norm(np.asarray(per_tensor, ), ord=norm_type))",
         "per_tensor holds the float64 norms of float64 arrays, so np.asarray makes a float64 array with or "
         "without dtype=np.float64.",
-    ),
-    Survivor(
-        "nn/utils.py", "clip_grad_norm_",
-        "if not scale >= 1.0:  # also for a nan norm: then every gradient becomes nan, as in PyTorch",
-        "if not scale > 1.0:  # also for a nan norm: then every gradient becomes nan, as in PyTorch",
-        "At scale exactly 1.0 the original skips the scaling and the mutant multiplies every gradient by 1.0, "
-        "which changes no float (nor nan or inf): the same gradients.",
     ),
     # ---- data/dependency.py, data/text.py
     Survivor(
