@@ -918,13 +918,6 @@ SURVIVORS: list[Survivor] = [
     ),
     # ---- checks.py
     Survivor(
-        "checks.py", "own_copy",
-        "fresh = array is not data and array.flags.owndata and isinstance(data, _CONVERTED)",
-        "fresh = None",
-        "fresh only spares a copy of an array that asarray has just made from the user's data (no one else holds "
-        "it); copying it anyway gives equal values in new memory that nothing else can reach either.",
-    ),
-    Survivor(
         "checks.py", "matmul_shapes",
         "inner = y[-2] if len(y) > 1 else y[0]",
         "inner = y[-2] if len(y) > 2 else y[0]",
