@@ -709,15 +709,6 @@ SURVIVORS: list[Survivor] = [
         "for x, y in bptt_windows(inputs, targets, num_steps, ):",
         "bptt_windows' time_axis defaults to 0: the same windows.",
     ),
-    Survivor(
-        "train.py", "evaluate_stream",
-        "window_loss = _window_loss_of(forward, compiled)",
-        "window_loss = _window_loss_of(forward, None)",
-        "None is as false as the caller's compiled flag when False; when True, the loss is computed as "
-        "written instead of by jit's program, which gives the same numbers "
-        "(test_compiled_truncated_bptt_and_evaluation_give_the_eager_numbers) and still calls forward on "
-        "every window: only the time taken differs.",
-    ),
     # ---- nn/utils.py
     Survivor(
         "nn/utils.py", "_real_number",
