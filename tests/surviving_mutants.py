@@ -152,70 +152,10 @@ SURVIVORS: list[Survivor] = [
         "internal message is not a contract worth pinning.",
     ),
     Survivor(
-        "nn/functional.py", "_negative_log_likelihood",
-        'counted = counted.reshape(-1)',
-        'counted = counted.reshape(-2)',
-        "counted is a plain numpy bool array and numpy (2.x) reads any negative size as the unknown dimension, "
-        "so reshape(-2) is the same flat array as reshape(-1).",
-    ),
-    Survivor(
-        "nn/functional.py", "_negative_log_likelihood",
-        'columns = targets.reshape(-1) if every_sample_counts else np.where(counted, targets.reshape(-1), 0)',
-        'columns = targets.reshape(-2) if every_sample_counts else np.where(counted, targets.reshape(-1), 0)',
-        "targets is a plain numpy array and numpy (2.x) reads any negative size as the unknown dimension, so "
-        "reshape(-2) is the same flat array as reshape(-1).",
-    ),
-    Survivor(
-        "nn/functional.py", "_negative_log_likelihood",
-        'columns = targets.reshape(-1) if every_sample_counts else np.where(counted, targets.reshape(-1), 0)',
-        'columns = targets.reshape(-1) if every_sample_counts else np.where(counted, targets.reshape(-2), 0)',
-        "targets is a plain numpy array and numpy (2.x) reads any negative size as the unknown dimension, so "
-        "reshape(-2) is the same flat array as reshape(-1).",
-    ),
-    Survivor(
-        "nn/functional.py", "_negative_log_likelihood",
-        'return picked.sum() * 0.0 + np.nan',
-        'return picked.sum() * 0.0 - np.nan',
-        "x - nan and x + nan are both nan (the same positive quiet nan: np.signbit is False for both, checked), "
-        "and the gradient through +/- a constant is the same zero; only a graph view names the op (add vs sub).",
-    ),
-    Survivor(
-        "nn/functional.py", "_negative_log_likelihood",
-        'return picked.sum() * 0.0 + np.nan',
-        'return picked.sum() * 1.0 + np.nan',
-        "The value is nan either way. count is 0 only when every target is ignored, and then picked was already "
-        "multiplied by the all-zero mask, so its gradient is zero whatever this factor is; or when the batch is "
-        "empty, and then the input has no entries to receive a gradient.",
-    ),
-    Survivor(
         "nn/functional.py", "_integer_indices",
         'if raw.dtype.kind in "iu":',
         'if raw.dtype.kind in "XXiuXX":',
         "dtype.kind is one character; the only kinds in \"XXiuXX\" are still 'i' and 'u' (numpy has no kind 'X').",
-    ),
-    Survivor(
-        "nn/functional.py", "_negative_log_likelihood",
-        'in_range = not targets.size or (targets.min() >= 0 and targets.max() < num_classes)',
-        'in_range = None',
-        'None sends every call down the counted path. in_range only chooses the short path: when it is false, or ignore_index is a class, counted = targets != ignore_index is formed and range-checked. For targets that are all classes (the only ones this mutant sends that way) counted is all True, the check finds nothing, every_sample_counts is True (no mask op, same columns) and count = counted.sum() = targets.size: the same graph, values, gradients and errors; only the work of forming counted is added. Under jit the guards of the program check that mask instead of the min and max of the targets, so it traces again for the same calls (a target out of range or ignored) and computes the same values. Empty targets give counted.all() True and count 0, the same nan.',
-    ),
-    Survivor(
-        "nn/functional.py", "_negative_log_likelihood",
-        'in_range = not targets.size or (targets.min() >= 0 and targets.max() < num_classes)',
-        'in_range = not targets.size or (targets.min() > 0 and targets.max() < num_classes)',
-        'Only targets whose smallest is 0 change side, and they are all classes. in_range only chooses the short path: when it is false, or ignore_index is a class, counted = targets != ignore_index is formed and range-checked. For targets that are all classes (the only ones this mutant sends that way) counted is all True, the check finds nothing, every_sample_counts is True (no mask op, same columns) and count = counted.sum() = targets.size: the same graph, values, gradients and errors; only the work of forming counted is added. Under jit the guards of the program check that mask instead of the min and max of the targets, so it traces again for the same calls (a target out of range or ignored) and computes the same values.',
-    ),
-    Survivor(
-        "nn/functional.py", "_negative_log_likelihood",
-        'in_range = not targets.size or (targets.min() >= 0 and targets.max() < num_classes)',
-        'in_range = not targets.size or (targets.min() >= 1 and targets.max() < num_classes)',
-        'Integer targets: min >= 1 is min > 0, so only targets whose smallest is 0 change side, and they are all classes. in_range only chooses the short path: when it is false, or ignore_index is a class, counted = targets != ignore_index is formed and range-checked. For targets that are all classes (the only ones this mutant sends that way) counted is all True, the check finds nothing, every_sample_counts is True (no mask op, same columns) and count = counted.sum() = targets.size: the same graph, values, gradients and errors; only the work of forming counted is added. Under jit the guards of the program check that mask instead of the min and max of the targets, so it traces again for the same calls (a target out of range or ignored) and computes the same values.',
-    ),
-    Survivor(
-        "nn/functional.py", "_negative_log_likelihood",
-        'if not in_range or 0 <= ignore_index < num_classes:',
-        'if not in_range or 0 <= ignore_index <= num_classes:',
-        'Only ignore_index == num_classes with in-range targets changes side: no target equals it, so counted is all True. in_range only chooses the short path: when it is false, or ignore_index is a class, counted = targets != ignore_index is formed and range-checked. For targets that are all classes (the only ones this mutant sends that way) counted is all True, the check finds nothing, every_sample_counts is True (no mask op, same columns) and count = counted.sum() = targets.size: the same graph, values, gradients and errors; only the work of forming counted is added. Under jit the guards of the program check that mask instead of the min and max of the targets, so it traces again for the same calls (a target out of range or ignored) and computes the same values.',
     ),
     Survivor(
         "nn/steps.py", "leaky_rnn_step",
@@ -610,41 +550,6 @@ SURVIVORS: list[Survivor] = [
         "keeps one only when user is not None), so the root's position is never used.",
     ),
     Survivor(
-        "viz.py", "_tree_label",
-        "label.append(f\"#{number} \", style=\"dim\")",
-        "label.append(f\"#{number} \", style=\"DIM\")",
-        "rich parses style names in any letter case (Style.parse lowercases each word), so the span's style "
-        "is the same Style.",
-    ),
-    Survivor(
-        "viz.py", "_tree_label",
-        "label.append(kind, style=_KIND_STYLE.get(kind, \"bold magenta\"))",
-        "label.append(kind, style=_KIND_STYLE.get(kind, \"BOLD MAGENTA\"))",
-        "rich parses style names in any letter case (Style.parse lowercases each word), so the span's style "
-        "is the same Style.",
-    ),
-    Survivor(
-        "viz.py", "_tree_label",
-        "label.append(f\" {name}\", style=\"bold\")",
-        "label.append(f\" {name}\", style=\"BOLD\")",
-        "rich parses style names in any letter case (Style.parse lowercases each word), so the span's style "
-        "is the same Style.",
-    ),
-    Survivor(
-        "viz.py", "_tree_label",
-        "label.append(f\"  \u2016grad\u2016={_format_norm(grad_norm)}\", style=\"red\")",
-        "label.append(f\"  \u2016grad\u2016={_format_norm(grad_norm)}\", style=\"RED\")",
-        "rich parses style names in any letter case (Style.parse lowercases each word), so the span's style "
-        "is the same Style.",
-    ),
-    Survivor(
-        "viz.py", "graph_tree",
-        "reference = Text(f\"\u2191 see #{visit.number} {kinds[visit.number]}\", style=\"dim italic\")",
-        "reference = Text(f\"\u2191 see #{visit.number} {kinds[visit.number]}\", style=\"DIM ITALIC\")",
-        "rich parses style names in any letter case (Style.parse lowercases each word), so the span's style "
-        "is the same Style.",
-    ),
-    Survivor(
         "viz.py", "BackwardTrace.record",
         "grad_output=np.array(grad, copy=True) if self.keep_grads else None,",
         "grad_output=np.array(grad, ) if self.keep_grads else None,",
@@ -669,54 +574,6 @@ SURVIVORS: list[Survivor] = [
         "number = graph.number_of(tensor) if (graph is not None) or True else None",
         "graph is None only when there are no records and no root, and then describe() is never called (it "
         "describes records), so the test always holds when it runs.",
-    ),
-    Survivor(
-        "viz.py", "BackwardTrace.table",
-        "title_justify=\"left\",",
-        "title_justify=None,",
-        "For a justify that is not one of rich's names (None, or a spelling it does not know), rich prints "
-        "the text alone at the left edge; 'left' pads it with spaces to the table's width: the same on "
-        "screen, different only in trailing spaces.",
-    ),
-    Survivor(
-        "viz.py", "BackwardTrace.table",
-        "caption_justify=\"left\",",
-        "caption_justify=None,",
-        "For a justify that is not one of rich's names (None, or a spelling it does not know), rich prints "
-        "the text alone at the left edge; 'left' pads it with spaces to the table's width: the same on "
-        "screen, different only in trailing spaces.",
-    ),
-    Survivor(
-        "viz.py", "BackwardTrace.table",
-        "title_justify=\"left\",",
-        "title_justify=\"XXleftXX\",",
-        "For a justify that is not one of rich's names (None, or a spelling it does not know), rich prints "
-        "the text alone at the left edge; 'left' pads it with spaces to the table's width: the same on "
-        "screen, different only in trailing spaces.",
-    ),
-    Survivor(
-        "viz.py", "BackwardTrace.table",
-        "title_justify=\"left\",",
-        "title_justify=\"LEFT\",",
-        "For a justify that is not one of rich's names (None, or a spelling it does not know), rich prints "
-        "the text alone at the left edge; 'left' pads it with spaces to the table's width: the same on "
-        "screen, different only in trailing spaces.",
-    ),
-    Survivor(
-        "viz.py", "BackwardTrace.table",
-        "caption_justify=\"left\",",
-        "caption_justify=\"XXleftXX\",",
-        "For a justify that is not one of rich's names (None, or a spelling it does not know), rich prints "
-        "the text alone at the left edge; 'left' pads it with spaces to the table's width: the same on "
-        "screen, different only in trailing spaces.",
-    ),
-    Survivor(
-        "viz.py", "BackwardTrace.table",
-        "caption_justify=\"left\",",
-        "caption_justify=\"LEFT\",",
-        "For a justify that is not one of rich's names (None, or a spelling it does not know), rich prints "
-        "the text alone at the left edge; 'left' pads it with spaces to the table's width: the same on "
-        "screen, different only in trailing spaces.",
     ),
     # ---- array_methods.py
     Survivor(
@@ -773,15 +630,6 @@ SURVIVORS: list[Survivor] = [
         "for x, y in bptt_windows(inputs, targets, num_steps, ):",
         "bptt_windows' time_axis defaults to 0: the same windows.",
     ),
-    Survivor(
-        "train.py", "evaluate_stream",
-        "window_loss = _window_loss_of(forward, compiled)",
-        "window_loss = _window_loss_of(forward, None)",
-        "None is as false as the caller's compiled flag when False; when True, the loss is computed as "
-        "written instead of by jit's program, which gives the same numbers "
-        "(test_compiled_truncated_bptt_and_evaluation_give_the_eager_numbers) and still calls forward on "
-        "every window: only the time taken differs.",
-    ),
     # ---- nn/utils.py
     Survivor(
         "nn/utils.py", "_real_number",
@@ -806,20 +654,6 @@ SURVIVORS: list[Survivor] = [
     ),
     Survivor(
         "nn/utils.py", "clip_grad_norm_",
-        "per_tensor = [np.linalg.norm(g.astype(np.float64, copy=False).ravel(), ord=norm_type) for g in grads]",
-        "per_tensor = [np.linalg.norm(g.astype(np.float64, ).ravel(), ord=norm_type) for g in grads]",
-        "Whether astype copies only decides whether the norm reads the gradient's own memory or a copy of it:"
-        " the values, and so the norm, are the same; the gradients are scaled in place later either way.",
-    ),
-    Survivor(
-        "nn/utils.py", "clip_grad_norm_",
-        "per_tensor = [np.linalg.norm(g.astype(np.float64, copy=False).ravel(), ord=norm_type) for g in grads]",
-        "per_tensor = [np.linalg.norm(g.astype(np.float64, copy=True).ravel(), ord=norm_type) for g in grads]",
-        "Whether astype copies only decides whether the norm reads the gradient's own memory or a copy of it:"
-        " the values, and so the norm, are the same; the gradients are scaled in place later either way.",
-    ),
-    Survivor(
-        "nn/utils.py", "clip_grad_norm_",
         "total = float(np.linalg.norm(np.asarray(per_tensor, dtype=np.float64), ord=norm_type))",
         "total = float(np.linalg.norm(np.asarray(per_tensor, dtype=None), ord=norm_type))",
         "per_tensor holds the float64 norms of float64 arrays, so np.asarray makes a float64 array with or "
@@ -831,13 +665,6 @@ SURVIVORS: list[Survivor] = [
         "total = float(np.linalg.norm(np.asarray(per_tensor, ), ord=norm_type))",
         "per_tensor holds the float64 norms of float64 arrays, so np.asarray makes a float64 array with or "
         "without dtype=np.float64.",
-    ),
-    Survivor(
-        "nn/utils.py", "clip_grad_norm_",
-        "if not scale >= 1.0:  # also for a nan norm: then every gradient becomes nan, as in PyTorch",
-        "if not scale > 1.0:  # also for a nan norm: then every gradient becomes nan, as in PyTorch",
-        "At scale exactly 1.0 the original skips the scaling and the mutant multiplies every gradient by 1.0, "
-        "which changes no float (nor nan or inf): the same gradients.",
     ),
     # ---- data/dependency.py, data/text.py
     Survivor(
@@ -908,42 +735,11 @@ SURVIVORS: list[Survivor] = [
     ),
     Survivor(
         "fused.py", "Affine.backward",
-        "gx = (g_rows @ weight).reshape(x.shape) if needs[0] else None",
-        "gx = (g_rows @ weight).reshape(x.shape) if (needs[0]) or True else None",
-        "backward() discards the gradient of an input that needs none (tensor._backpropagate, anomaly mode "
-        "and the trace all look at parent.requires_grad first), so computing it anyway changes nothing but "
-        "the time taken.",
-    ),
-    Survivor(
-        "fused.py", "Affine.backward",
         "gw = RowProducts(g_rows, x_rows) if needs[1] else None  # g_rows.T @ x_rows, summed over uses",
         "gw = RowProducts(g_rows, x_rows) if (needs[1]) or True else None  # g_rows.T @ x_rows, summed over uses",
         "backward() discards the gradient of an input that needs none (tensor._backpropagate, anomaly mode "
         "and the trace all look at parent.requires_grad first), so computing it anyway changes nothing but "
         "the time taken (RowProducts is not even multiplied out).",
-    ),
-    Survivor(
-        "fused.py", "Affine.backward",
-        "return gx, gw, unbroadcast(g, self.bias_shape) if needs[2] else None",
-        "return gx, gw, unbroadcast(g, self.bias_shape) if (needs[2]) or True else None",
-        "backward() discards the gradient of an input that needs none (tensor._backpropagate, anomaly mode "
-        "and the trace all look at parent.requires_grad first), so computing it anyway changes nothing but "
-        "the time taken; the one trace would be numpy's overflow warning if g summed over rows went past the "
-        "float range.",
-    ),
-    Survivor(
-        "fused.py", "TanhAffine.forward",
-        "return np.tanh(z, out=z)  # z is a fresh array: no second one",
-        "return np.tanh(z, out=None)  # z is a fresh array: no second one",
-        "z is a fresh array of this op (Affine.forward's result), so tanh into it or into a new array gives "
-        "the same values; only one array is saved.",
-    ),
-    Survivor(
-        "fused.py", "TanhAffine.forward",
-        "return np.tanh(z, out=z)  # z is a fresh array: no second one",
-        "return np.tanh(z, )  # z is a fresh array: no second one",
-        "z is a fresh array of this op (Affine.forward's result), so tanh into it or into a new array gives "
-        "the same values; only one array is saved.",
     ),
     Survivor(
         "fused.py", "TanhAffine.backward",
@@ -1033,13 +829,6 @@ SURVIVORS: list[Survivor] = [
         _STACKED_DEFAULT_UNUSED,
     ),
     # ---- checks.py
-    Survivor(
-        "checks.py", "own_copy",
-        "fresh = array is not data and array.flags.owndata and isinstance(data, _CONVERTED)",
-        "fresh = None",
-        "fresh only spares a copy of an array that asarray has just made from the user's data (no one else holds "
-        "it); copying it anyway gives equal values in new memory that nothing else can reach either.",
-    ),
     Survivor(
         "checks.py", "matmul_shapes",
         "inner = y[-2] if len(y) > 1 else y[0]",

@@ -780,3 +780,19 @@ def test_two_seeds_of_one_float32_output_are_each_float32_before_they_are_summed
     # In float32, 1 + 2**-24 is a tie and rounds to even, 1.0; summed in float64 first and then
     # cast, the seeds would give 1 + 2**-23. Each seed takes its output's dtype first (PyTorch: 1.0 too).
     assert g.dtype == np.float32 and g.tolist() == [1.0]
+
+
+def test_a_tensor_made_from_an_int_array_keeps_the_float_conversion_without_a_second_copy():
+    """Tensor(int array) converts to float64: that new array is the tensor's own memory already
+    (nobody else holds it), so it is kept, not copied again: 1 MiB at most while building, not 2;
+    the caller's int array is left as it was."""
+    ints = np.arange(2**17)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        t = Tensor(ints)
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    assert t.dtype == np.float64 and t.data[-1] == 2**17 - 1 and ints.dtype.kind == "i"
+    assert peak < 1.5 * 2**20  # the float64 array (1 MiB) once

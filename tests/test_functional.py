@@ -1,6 +1,7 @@
 """Losses and linear: values against numpy formulas, gradients against finite differences,
 stability, errors, plain-array inputs and the dtype they take."""
 
+import re
 import warnings
 
 import numpy as np
@@ -364,3 +365,50 @@ def test_an_ignored_sample_is_never_read_so_minus_inf_there_is_harmless():
     np.testing.assert_allclose(loss.data, -np.log(softmax[1]), rtol=1e-15)
     np.testing.assert_allclose(x.grad[0], 0.0, atol=0)
     np.testing.assert_allclose(x.grad[1], softmax - np.eye(3)[1], rtol=1e-14)
+
+
+def test_compiled_cross_entropy_reads_the_targets_only_through_their_min_and_max():
+    """Under jit the targets' checks are the program's guards, printed in step.source: targets that
+    are all classes, with an ignore_index that is none of them (3 with C=3), take the short path,
+    two guards (smallest >= 0, largest < C), and no mask of ignored samples is formed."""
+    from tinygrad_rnn.compiler import jit
+
+    step = jit(lambda x, y: F.cross_entropy(x, y, ignore_index=3))
+    z = np.array([[0.1, 0.2, 0.3], [0.5, -0.1, 0.0]])
+    loss = step(Tensor(z, requires_grad=True), np.array([0, 2]))  # the smallest target is class 0
+    log_probs = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(loss.data, -(log_probs[0, 0] + log_probs[1, 2]) / 2)
+    forward = step.source.split("def backward")[0]
+    ops = [line.split("# ")[1].split()[0] for line in forward.splitlines() if " = " in line and "# " in line]
+    assert ops.count("min") == ops.count("max") == 1 and "not_equal" not in ops and "where" not in ops
+    assert " >= 0 " in forward and " < 3 " in forward
+    assert re.search(r"\.reshape\(-1\)\s+# reshape \(2,\)", forward)  # the targets, flattened for the index
+
+
+def test_a_mean_over_no_counted_sample_is_nan_plus_zero_times_the_sum():
+    """Every target ignored: the mean is 0/0, nan, written as sum * 0.0 + nan (the graph shows
+    add), so backward sends a zero gradient into the sum and on down to the input."""
+    x = Tensor(np.array([[0.0, -1.0], [-2.0, -3.0]]), requires_grad=True)
+    loss = F.nll_loss(x, np.array([5, 5]), ignore_index=5)
+    assert np.isnan(loss.data)
+    with viz.trace_backward(keep_grads=True) as trace:
+        loss.backward()
+    assert [record.op for record in trace][:3] == ["add", "mul", "sum"]
+    np.testing.assert_array_equal(trace[2].grad_output, 0.0)  # what reached the sum: 1 * 0.0
+    np.testing.assert_array_equal(x.grad, np.zeros((2, 2)))
+
+
+def test_compiled_nll_loss_flattens_targets_and_mask_with_reshape_minus_one():
+    """The numpy work on the targets is part of the printed program: with a target ignored, the mask
+    (targets != ignore_index) and the targets are flattened by reshape(-1) and the ignored sample's
+    column is chosen by np.where; every flattening reads reshape(-1), as numpy spells "all of it"."""
+    from tinygrad_rnn.compiler import jit
+
+    step = jit(lambda x, y: F.nll_loss(x, y, ignore_index=1))
+    x = Tensor(np.arange(12.0).reshape(2, 3, 2) / 10, requires_grad=True)  # (N, C, T): class axis 1
+    loss = step(x, np.array([[0, 1], [2, 0]]))  # the target at (0, 1) is ignored
+    np.testing.assert_allclose(loss.data, -(x.data[0, 0, 0] + x.data[1, 2, 0] + x.data[1, 0, 1]) / 3)
+    forward = step.source.split("def backward")[0]
+    flattened = re.findall(r"(\w+) = (\w+)\.reshape\((.*?)\)\s+# reshape \(4,\)", forward)
+    assert len(flattened) == 2 and all(args == "-1" for _, _, args in flattened)
+    assert re.search(r"np\.where\(\w+, \w+, 0\)", forward)

@@ -453,3 +453,37 @@ def test_affine_with_a_frozen_weight_still_sends_x_and_b_their_gradients():
     np.testing.assert_allclose(x.grad, np.ones((2, 4)) @ w.data, rtol=1e-14)  # dL/dx = g @ W, g = 1
     np.testing.assert_array_equal(b.grad, [2.0, 2.0, 2.0, 2.0])  # g summed over the 2 rows
     assert w.grad is None
+
+
+def test_affine_computes_no_gradient_for_an_input_that_needs_none():
+    """Only W needs a gradient: dL/dx = g W and dL/db = g summed over rows are not formed. With
+    g = 3e38 in float32 both would overflow (6e38 > 3.4e38) and numpy would warn; dL/dW = g^T x
+    (x = 1e-3) is 6e35, finite."""
+    x = Tensor(np.full((2, 2), 1e-3, np.float32))
+    w = Tensor(np.ones((2, 2), np.float32), requires_grad=True)
+    b = Tensor(np.zeros(2, np.float32))
+    z = fused.linear(x, w, b)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        z.backward(np.full((2, 2), 3e38, np.float32))
+    np.testing.assert_allclose(w.grad, np.full((2, 2), 6e35), rtol=1e-6)
+    assert x.grad is None and b.grad is None
+
+
+def test_tanh_affine_forward_takes_tanh_in_place_one_array_at_a_time():
+    """TanhAffine's forward holds one (B, m) array at a time: tanh overwrites x W^T + b instead of
+    making a second array (measured with tracemalloc, which sees numpy's buffers)."""
+    import tracemalloc
+
+    x = Tensor(np.full((128, 4), 0.1))
+    w = Tensor(np.full((1024, 4), 0.5), requires_grad=True)  # z is (128, 1024) float64: 1 MiB
+    b = Tensor(np.zeros(1024))
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        y = fused.TanhAffine.apply(x, w, b)
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_allclose(y.data, np.tanh(4 * 0.1 * 0.5))  # each entry: 4 products 0.1 * 0.5
+    assert peak < 1.5 * 2**20  # one MiB array, not two

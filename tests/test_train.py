@@ -334,3 +334,25 @@ def test_keep_gate_init_of_a_module_without_gate_biases_is_named():
 
     with pytest.raises(ValueError, match="keep_gate_init: Bare was built with bias=False"):
         keep_gate_init(Bare(), max_lag=5, rng=0)
+
+
+class CountingLSTM(TinyLSTM):
+    """TinyLSTM that counts how often its Python forward runs."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, ids, state=None):
+        self.calls += 1
+        return super().forward(ids, state)
+
+
+def test_compiled_evaluation_runs_jits_program_not_the_python_forward_on_every_window():
+    """evaluate_stream(compiled=True) runs forward's Python only while jit traces (the first window,
+    then the first that carries a state); every other window is the program. Eager: once per window."""
+    x, y = _stream(T=12, B=2)  # 6 windows of 2 steps
+    eager, compiled = CountingLSTM(), CountingLSTM()
+    expected = evaluate_stream(eager, x, y, num_steps=2)
+    assert evaluate_stream(compiled, x, y, num_steps=2, compiled=True) == pytest.approx(expected, rel=1e-12)
+    assert eager.calls == 6 and compiled.calls < 6

@@ -292,3 +292,32 @@ def test_bptt_windows_refuses_targets_without_the_time_axis():
     message = r"inputs have 5 steps along time_axis 1 .* targets have shape \(2,\)"
     with pytest.raises(ValueError, match=message):
         list(bptt_windows(np.zeros((2, 5, 3)), np.zeros(2), 2, time_axis=1))
+
+
+def test_clip_grad_norm_measures_float64_gradients_without_copying_them():
+    """The norm reads a float64 gradient where it lies: no copy of it is made (tracemalloc sees
+    numpy's buffers), so clipping a 1 MiB gradient does not take another MiB."""
+    import tracemalloc
+
+    p = Parameter(np.zeros(2**17))
+    p.grad = np.full(2**17, 1e-3)  # float64, 1 MiB; norm sqrt(2**17) * 1e-3 = 0.362
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        total = clip_grad_norm_([p], max_norm=10.0)
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    assert total == pytest.approx(np.sqrt(2**17) * 1e-3)
+    assert peak < 2**19  # well under the gradient's 1 MiB
+
+
+def test_clip_grad_norm_writes_nothing_when_the_scale_is_exactly_one():
+    """Clipping multiplies by max_norm / (total + 1e-6) only when that is below 1 (or nan): at
+    exactly 1 the gradients are not written, so a read-only gradient is accepted."""
+    p = Parameter(np.zeros(2))
+    grad = np.array([3.0, 4.0])  # norm 5
+    grad.flags.writeable = False
+    p.grad = grad
+    assert clip_grad_norm_([p], max_norm=5.0 + 1e-6) == 5.0  # scale (5 + 1e-6) / (5 + 1e-6) = 1
+    np.testing.assert_array_equal(p.grad, [3.0, 4.0])

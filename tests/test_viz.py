@@ -869,3 +869,33 @@ def test_graph_node_of_a_freed_op_is_an_outline_whose_tensor_is_gone():
     op = L._ctx.parents[0]  # the released mul, standing for exp(x) * 2, which nothing holds
     node = viz.graph_node(op, {})
     assert node.tensor() is None and node.shape == (2,) and node.dtype == np.float64
+
+
+# ---- the styles are part of what graph_tree and table return ------------------------------------
+def style_names(text):
+    """(piece of text, style name) for each styled span of a rich Text, as the Text holds them."""
+    return [(text.plain[span.start : span.end], span.style) for span in text.spans]
+
+
+def test_tree_labels_carry_the_documented_style_names():
+    # graph_tree's docstring names the colours; the labels are rich Texts, whose spans (and so
+    # equality and repr) hold the style names as written: "dim", not "DIM".
+    w = Parameter(np.array([1.0, -2.0]))
+    loss = (w * w).sum()
+    loss.backward()
+    tree = viz.graph_tree(loss, names={w: "w"})
+    assert style_names(tree.label) == [("#0 ", "dim"), ("sum", "bold magenta")]
+    product = tree.children[0]
+    weight, reference = product.children
+    grad_norm = "  ‖grad‖=4.472"  # w.grad = 2 w = (2, -4), norm sqrt(20)
+    assert style_names(weight.label) == [
+        ("#2 ", "dim"), ("parameter", "bold green"), (" w", "bold"), (grad_norm, "red")
+    ]
+    assert reference.label.plain == "↑ see #2 parameter" and reference.label.style == "dim italic"
+
+
+def test_trace_table_title_and_caption_are_left_justified():
+    with viz.trace_backward() as trace:
+        Tensor(np.ones(2), requires_grad=True).tanh().sum().backward()
+    table = trace.table()
+    assert (table.title_justify, table.caption_justify) == ("left", "left")
