@@ -652,6 +652,24 @@ def test_a_forward_stack_that_is_a_piece_of_a_gradient_stays_a_buffer_of_its_own
     assert "0 of their pieces made views of their slice" in step.program.log[4]
 
 
+def test_a_gradient_piece_nested_after_a_forward_piece_is_still_a_view():
+    """The forward piece s of x's gradient is skipped, and the passes go on to the writes after it:
+    w[0]'s gradient (itself a buffer, filled from u[0] and u[1]) is still made a view of d_w[0]."""
+    x = Tensor(np.arange(4.0).reshape(2, 2), requires_grad=True)
+    a = Tensor(np.array([1.0, 2.0]))
+    w = Tensor(np.arange(8.0).reshape(2, 2, 2) / 8.0, requires_grad=True)
+
+    def fn(x, a, w):
+        u = w[0]
+        first = (u[0].tanh() * u[1]).sum() + w[1].sum()
+        s = stack([a[0] * 2.0, a[1] * 3.0])
+        return first + (SwappedGradients.apply(x[0], s) + x[1] * 3.0).sum()
+
+    step = compiled_equals_eager(fn, [x, a, w], [x, w])
+    assert "1 of their pieces made views of their slice" in step.program.log[4]
+    assert "d_index_2 = d_w[0]" in backward_lines(step.source)
+
+
 def test_a_stack_of_single_numbers_is_written_into_its_buffer_not_computed_into_it():
     """stack_1[0] of a 1-D buffer is a number, not a view: numpy's out= cannot take it (the compiled
     step raised TypeError: return arrays must be of ArrayType), so each 0-d piece is computed, then
@@ -661,6 +679,10 @@ def test_a_stack_of_single_numbers_is_written_into_its_buffer_not_computed_into_
     np.testing.assert_array_equal(step(a).data, [2.0, 6.0])
     forward = [line.split("  # ")[0].strip() for line in step.source.split("def backward")[0].splitlines()]
     assert "stack_1[0] = mul_1" in forward and "stack_1[1] = mul_2" in forward
+    # The pieces after them are still computed straight into their rows.
+    both = compiled_equals_eager(lambda a: stack([a[0] * 2.0, a[1] * 3.0]) * stack([a * 4.0, a.exp()]), [a], [a])
+    forward = [line.split("  # ")[0].strip() for line in both.source.split("def backward")[0].splitlines()]
+    assert "exp_1 = np.exp(a, out=stack_2[1])" in forward
 
 
 def test_every_node_a_node_reads_is_in_the_program():
