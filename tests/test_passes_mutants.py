@@ -680,7 +680,9 @@ def test_a_stack_of_single_numbers_is_written_into_its_buffer_not_computed_into_
     forward = [line.split("  # ")[0].strip() for line in step.source.split("def backward")[0].splitlines()]
     assert "stack_1[0] = mul_1" in forward and "stack_1[1] = mul_2" in forward
     # The pieces after them are still computed straight into their rows.
-    both = compiled_equals_eager(lambda a: stack([a[0] * 2.0, a[1] * 3.0]) * stack([a * 4.0, a.exp()]), [a], [a])
+    both = compiled_equals_eager(
+        lambda a: stack([a[0] * 2.0, a[1] * 3.0]) * stack([a * 4.0, a.exp()]), [a], [a]
+    )
     forward = [line.split("  # ")[0].strip() for line in both.source.split("def backward")[0].splitlines()]
     assert "exp_1 = np.exp(a, out=stack_2[1])" in forward
 
