@@ -74,6 +74,16 @@ _SPEC_TAGS_ONLY_DIFFER = (
     "two calls get equal keys exactly when they did."
 )
 
+_REGISTER_ONLY_CACHES = (
+    "What register stores is a cache: tensor_node, finding no entry, falls back to node_of(tensor._data), "
+    "and the array register just installed is a Traced whose node is `node`, so it finds the same node (or "
+    "_WRITTEN after an in-place write in the forward phase, which the cache path also answers) and stores "
+    "the entry itself; an array replaced since (.data = ...) is looked up again on both paths (_replaced). "
+    "The Tensors stay alive anyway (inputs, _output_of, the pending gradients). The only case left, a "
+    "registered Tensor first looked up in the backward phase after an in-place write, cannot arise: an "
+    "argument written in place is refused (refuse_written), and each seed and gradient is looked up in "
+    "_total before any backward runs on it."
+)
 _HIDDEN_LEAF_NAME = (
     "tensor_node makes a leaf only for a Tensor it does not know, and every Tensor in names (the parameters "
     "jit found) is known from the start (record follows each, and follow_parameter registers it), so "
@@ -1249,6 +1259,28 @@ SURVIVORS: list[Survivor] = [
         'node.name = self.names.get(id(None), "")',
         _HIDDEN_LEAF_NAME,
     ),
+    Survivor(
+        "compiler/trace.py", "Trace.register",
+        "self._tensors[id(tensor)] = (tensor, node)",
+        "self._tensors[id(tensor)] = None",
+        _REGISTER_ONLY_CACHES,
+    ),
+    Survivor(
+        "compiler/trace.py", "Trace.register",
+        "self._tensors[id(tensor)] = (tensor, node)",
+        "self._tensors[id(None)] = (tensor, node)",
+        _REGISTER_ONLY_CACHES,
+    ),
+    Survivor(
+        "compiler/trace.py", "record",
+        "_GradMode.follow = previous_follow",
+        "_GradMode.follow = None",
+        "previous_follow is always None, the value _GradMode.follow has at rest (modes.py): only record sets "
+        "it, and jit never enters record while another record is active (a compiled function called while "
+        "a tracer is active, as inside a traced fn, runs fn directly; record sets follow before and resets "
+        "it after its tracing block, with no user code outside it). So both restore None; only a direct, "
+        "nested call of the internal trace.record (not exported by tinygrad_rnn.compiler) could tell.",
+    ),
     # ---- compiler/compiled.py --------------------------------------------------------------------------
     Survivor(
         "compiler/compiled.py", "_discover",
@@ -1349,6 +1381,31 @@ SURVIVORS: list[Survivor] = [
         'output_structure[:] = [_flatten(result, "output", outputs, [])]',
         'output_structure[:] = [_flatten(result, "OUTPUT", outputs, [])]',
         "The outputs' names go into a fresh list that is thrown away (the last argument of this _flatten call): the outputs are never named, so the prefix of the names nobody reads changes nothing.",
+    ),
+    Survivor(
+        "compiler/compiled.py", "CompiledFunction.__init__",
+        "self._warned = False",
+        "self._warned = None",
+        "_warned is private and only read as `if not self._warned` in __call__ (then set to True): None is "
+        "as falsy as False, so the retrace warning is given once either way.",
+    ),
+    Survivor(
+        "compiler/compiled.py", "CompiledFunction._trace_and_generate",
+        'output_structure[:] = [_flatten(result, "output", outputs, [])]',
+        'output_structure[:] = [_flatten(result, None, outputs, [])]',
+        "The outputs' names go into a fresh list that is thrown away (the last argument of this _flatten call); "
+        "the name is only formatted into those names (f\"{None}_0\" works as f\"output_0\" does), never read, "
+        "so the structure and outputs are the same.",
+    ),
+    Survivor(
+        "compiler/compiled.py", "CompiledFunction._trace_and_generate",
+        "bound.arguments.update(dict(zip(keys, (_unflatten(s, iter(flat)) for s in structure))))",
+        "bound.arguments.update(dict(zip(keys, (_unflatten(None, iter(flat)) for s in structure))))",
+        "What record_again binds is never read: every later run of fn (call) first binds all keys again "
+        "from its own inputs, and after the last record_again nothing reads bound (it is __call__'s local, "
+        "dropped once _compile returns). (Both spellings even bind wrong values for a second argument, as "
+        "each starts a fresh iter(flat); no call sees it.) flat has an entry per argument, so next() never "
+        "fails where the original does not.",
     ),
     # ---- compiler/codegen.py ---------------------------------------------------------------------------
     Survivor(

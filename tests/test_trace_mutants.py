@@ -981,3 +981,75 @@ def test_the_gradient_of_a_constant_fn_made_is_named_after_it_when_the_program_k
     np.testing.assert_array_equal(x.grad, [6.0, 6.0])
     lines = code_lines(step.source)
     assert "d_const_1 = d_mixes_1 * 2.0" in lines and "d_x = d_const_1 * 3.0" in lines
+
+
+# ---- compiled.py / trace.py: what a compile leaves behind ---------------------------------------------
+def test_the_retrace_warning_never_names_jits_own_code():
+    """Unlike the test above this one also holds under mutmut's trampoline: wherever the
+    warning points, it is not the warnings.warn line inside compiled.py (stacklevel=1)."""
+    from tinygrad_rnn.compiler import JitWarning, compiled
+    from tinygrad_rnn.compiler.compiled import MAX_PROGRAMS
+
+    step = jit(lambda x: x * x.max().item())
+    for k in range(MAX_PROGRAMS):
+        step(Tensor(np.array([1.0, float(k + 2)])))
+    with pytest.warns(JitWarning) as caught:
+        step(Tensor(np.array([1.0, 99.0])))
+    assert caught[0].filename != compiled.__file__
+
+
+def test_compiling_leaves_the_cycle_collector_enabled():
+    """jit turns gc off while it traces (speed) and must turn it back on afterwards."""
+    import gc
+
+    assert gc.isenabled()
+    try:
+        jit(lambda x: x * 2.0)(Tensor(np.ones(2)))
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_the_tracing_runs_emit_no_numpy_warnings_of_their_own():
+    """fn runs two or three times while traced, under np.errstate(all="ignore"); only the
+    program's own run warns, so the first call warns exactly as often as a later one (eager
+    x / 0.0 on [1, 0] warns once for divide by zero, once for 0/0)."""
+
+    def divided(x):
+        return x / 0.0
+
+    step = jit(divided)
+    counts = []
+    for _ in range(2):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            step(Tensor(np.array([1.0, 0.0])))
+        counts.append(sum(issubclass(w.category, RuntimeWarning) for w in caught))
+    assert counts == [2, 2]
+
+
+def test_a_tensor_given_a_new_array_inside_fn_is_read_with_that_array_as_eager_does():
+    """`y.data = ...` inside fn: eager reads the new values afterwards, so the program must too
+    (it used to keep computing y from the op that made it: [2, 4] here). By hand: y.data = [5, 6],
+    y * 2 = [10, 12]."""
+
+    def replaces_an_intermediate(x):
+        y = x * 1.0
+        y.data = np.array([5.0, 6.0])
+        return y * 2.0
+
+    step = jit(replaces_an_intermediate)
+    np.testing.assert_array_equal(step(Tensor(np.array([1.0, 2.0]))).data, [10.0, 12.0])
+
+
+def test_an_argument_given_a_new_array_inside_fn_is_refused():
+    """Eager `x.data = ...` replaces the caller's array; a compiled program changes no caller's
+    Tensor, so jit refuses it (as it refuses a write into an argument in place) instead of
+    silently computing from the old values."""
+
+    def replaces_its_argument(x):
+        x.data = np.array([5.0, 6.0])
+        return x * 2.0
+
+    with pytest.raises(JitError, match="replaced the array of its argument x"):
+        jit(replaces_its_argument)(Tensor(np.array([1.0, 2.0])))

@@ -329,7 +329,7 @@ class Trace:
     def tensor_node(self, tensor: Tensor) -> Node:
         """The node of a Tensor: known, a value of the program under another name, or a new leaf."""
         known = self._tensors.get(id(tensor))
-        if known is not None and known[0] is tensor:
+        if known is not None and known[0] is tensor and not _replaced(tensor, known[1]):
             # unless fn has written into its array since (through .data): no node holds what is read now
             written = self.phase == "forward" and getattr(tensor._data, "node", None) is _WRITTEN
             return _WRITTEN if written else known[1]
@@ -486,9 +486,11 @@ def record(
         for t in followed:  # t.data then hands out the traced array too (bookkeeping.watch)
             t._data, t._view = follow(t._data, trace.follow_parameter(t)), None
         installed = [t._data for t in followed]
+        given = [(t, t._data, name) for t, name in zip(inputs, input_names) if isinstance(t, Tensor)]
         with tracing(trace), np.errstate(all="ignore"):
             outputs = call(inputs)
             _refuse_replaced(trace, followed, installed)
+            _refuse_replaced_arguments(given)
             trace.outputs = [trace.tensor_node(t) for t in outputs]
             trace.read(trace.outputs)
             if differentiate:
@@ -675,3 +677,24 @@ def reordered(value: np.ndarray) -> np.ndarray:
 
 
 __all__ += ["follow", "reordered", "tracing_now", "map_nodes"]
+
+
+def _replaced(tensor: Tensor, node: Node) -> bool:
+    """fn gave a Tensor the trace holds a value for another array (``y.data = ...``): its node no
+    longer says what it holds (a leaf reads the Tensor itself at call time, so it stays right)."""
+    if node.kind == "leaf" and node.value is tensor:
+        return False
+    held = getattr(tensor._data, "node", None)
+    return held is not node and held is not _WRITTEN
+
+
+def _refuse_replaced_arguments(given: list[tuple[Tensor, Any, str]]) -> None:
+    """An argument given a new array inside fn (``x.data = ...``): eager changes the caller's
+    Tensor, a compiled program computes values and changes no caller's Tensor."""
+    for t, array, name in given:
+        if t._data is not array:
+            raise JitError(
+                f"jit: fn replaced the array of its argument {name} (.data = ...) as it ran; a compiled "
+                "program does not change its inputs, so it would leave that out: change it outside the "
+                "compiled function (e.g. after the step returns)"
+            )
