@@ -2155,4 +2155,11 @@ SURVIVORS: list[Survivor] = [
         "into the input drive (b_ih + b_hh, once per sequence) and passes bias_hh=None, or None already "
         "without bias. The argument is always None, so replacing it by None changes nothing.",
     ),
+    Survivor(
+        "compiler/trace.py", "_replaced",
+        'if node.kind == "leaf" and node.value is tensor:',
+        'if node.kind == "leaf" or node.value is tensor:',
+        "The trace registers a leaf node only for the Tensor it reads (node.value is that Tensor), and a "
+        "node of another kind never holds a Tensor as its value, so `or` and `and` decide alike.",
+    ),
 ]
