@@ -15,6 +15,7 @@ import sys
 
 import numpy as np
 import pytest
+from test_codegen_mutants import SwappedGradients
 from test_compiler import compiled_equals_eager
 
 from tinygrad_rnn import Function, Tensor, jit, nn, stack
@@ -621,17 +622,6 @@ def test_stacks_nested_three_deep_are_allocated_outermost_first():
         "stack_2 = stack_1[0]"
     )
     assert forward.index("stack_2 = stack_1[0]") < forward.index("stack_3 = stack_2[0]")
-
-
-class SwappedGradients(Function):
-    """z = x * y, with a backward that returns y and x themselves (right for the seed 1 given here)."""
-
-    def forward(self, x, y):
-        return x * y
-
-    def backward(self, g):
-        x, y = self.inputs
-        return y, x
 
 
 def test_a_forward_stack_that_is_a_piece_of_a_gradient_stays_a_buffer_of_its_own():
