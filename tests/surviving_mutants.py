@@ -153,15 +153,6 @@ SURVIVORS: list[Survivor] = [
         "fits is only read by `if not fits:`, and None is falsy like False, so the same ValueError is raised.",
     ),
     Survivor(
-        "nn/functional.py", "_negative_log_likelihood",
-        'rows = per_class_last if per_class_last.ndim == 2 else per_class_last.reshape(-1, num_classes)',
-        'rows = per_class_last if per_class_last.ndim == 2 else per_class_last.reshape(-2, num_classes)',
-        "numpy (2.x, as required) reads any negative size as the one unknown dimension: a.reshape(-2, C) equals "
-        "a.reshape(-1, C), so values and gradients agree. The only trace is the text of the reshape error for an "
-        "input with zero classes (C=0, not 2-D), which echoes the requested shape (-2, 0) instead of (-1, 0); that "
-        "internal message is not a contract worth pinning.",
-    ),
-    Survivor(
         "nn/functional.py", "_integer_indices",
         'if raw.dtype.kind in "iu":',
         'if raw.dtype.kind in "XXiuXX":',

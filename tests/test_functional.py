@@ -178,6 +178,19 @@ def test_losses_of_an_empty_batch_follow_pytorch():
     assert F.nll_loss(logits, target, reduction="sum").item() == 0.0
 
 
+
+def test_an_empty_batch_with_no_classes_and_extra_axes_follows_pytorch():
+    """Input (N, C, d) = (0, 0, 3): no samples and no classes. PyTorch's nll_loss gives nan for the
+    mean and 0 for the sum, as for any empty batch; the rows view must not ask reshape to infer a
+    size from zero entries (its error would name a reshape the user never called)."""
+    log_probs, target = Tensor(np.zeros((0, 0, 3)), requires_grad=True), np.zeros((0, 3), dtype=np.int64)
+    assert F.nll_loss(log_probs, target, reduction="none").shape == (0, 3)
+    assert F.nll_loss(log_probs, target, reduction="sum").item() == 0.0
+    loss = F.nll_loss(log_probs, target)
+    assert np.isnan(loss.item())
+    loss.backward()
+    assert log_probs.grad.shape == (0, 0, 3)
+
 def test_ignored_samples_need_no_valid_class_index():
     """With one class (C = 1) only class 0 exists; an ignored sample must still pick nothing out of range.
 

@@ -497,7 +497,7 @@ def _split(column: np.ndarray, out_shape: tuple[int, ...], shapes: list[tuple[in
 
 
 def _inputs(inputs: Any, caller: str) -> tuple[tuple[Tensor, ...], bool]:
-    """The inputs as fresh Tensors (sharing their memory), and whether one was given alone."""
+    """The inputs as fresh Tensors (copies of their values), and whether one was given alone."""
     single = not isinstance(inputs, (tuple, list))
     items = (inputs,) if single else tuple(inputs)
     if not items:

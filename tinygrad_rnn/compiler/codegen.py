@@ -364,7 +364,8 @@ def _storage(node: Node, owner: dict[Node, Node]) -> Node:
 
 
 def peak_bytes(forward: list[Node], backward: list[Node], saved: set[Node]) -> int:
-    """The most bytes the program's own arrays hold at once (views are free; inputs not counted)."""
+    """The most bytes the program's own arrays hold at once (views are free; inputs not counted;
+    a returned array counts until its last use here, not while the caller keeps it)."""
     owner: dict[Node, Node] = {}
     for node in forward + backward:
         owner[node] = _storage(node, owner)

@@ -310,7 +310,10 @@ class CompiledFunction:
     @property
     def peak_bytes(self) -> int:
         """The most memory the latest program's own arrays hold at once (forward and backward,
-        views free, inputs and parameters not counted), as planned by passes.plan_memory."""
+        views free, inputs and parameters not counted), as planned by passes.plan_memory.
+
+        An estimate of the program's working memory: an array it returns (an output, a gradient)
+        counts until its last use inside the program; what the caller keeps is the caller's."""
         if self._latest is None:
             raise RuntimeError(f"jit: {self.__name__} has not been called yet, so there is no program")
         return self._latest.generated.peak_bytes

@@ -203,6 +203,15 @@ def _memory(array: np.ndarray) -> tuple:
     return (array.__array_interface__["data"][0], array.shape, array.strides, array.dtype.str)
 
 
+def _replaced(tensor: Tensor, node: Node) -> bool:
+    """fn gave a Tensor the trace holds a value for another array (``y.data = ...``): its node no
+    longer says what it holds (a leaf reads the Tensor itself at call time, so it stays right)."""
+    if node.kind == "leaf" and node.value is tensor:
+        return False
+    held = getattr(tensor._data, "node", None)
+    return held is not node and held is not _WRITTEN
+
+
 def _noted(result: Any, call: Any, args: list, kwargs: dict) -> Any:
     """The result of a numpy call on traced values, noted as a node of the active trace."""
     trace = _active[-1] if _active else None
@@ -516,6 +525,17 @@ def _refuse_replaced(trace: Trace, followed: list[Tensor], installed: list[np.nd
             )
 
 
+def _refuse_replaced_arguments(given: list[tuple[Tensor, Any, str]]) -> None:
+    """An argument given a new array inside fn (``x.data = ...``): eager changes the caller's
+    Tensor, a compiled program computes values and changes no caller's Tensor."""
+    for t, array, name in given:
+        if t._data is not array:
+            raise JitError(
+                f"jit: fn replaced the array of its argument {name} (.data = ...) as it ran; a compiled "
+                "program does not change its inputs, so it would leave that out: change it outside the "
+                "compiled function (e.g. after the step returns)"
+            )
+
 def _tensors_of(args: list[Any]) -> list[Tensor]:
     return [a for a in args if isinstance(a, Tensor)]
 
@@ -678,23 +698,3 @@ def reordered(value: np.ndarray) -> np.ndarray:
 
 __all__ += ["follow", "reordered", "tracing_now", "map_nodes"]
 
-
-def _replaced(tensor: Tensor, node: Node) -> bool:
-    """fn gave a Tensor the trace holds a value for another array (``y.data = ...``): its node no
-    longer says what it holds (a leaf reads the Tensor itself at call time, so it stays right)."""
-    if node.kind == "leaf" and node.value is tensor:
-        return False
-    held = getattr(tensor._data, "node", None)
-    return held is not node and held is not _WRITTEN
-
-
-def _refuse_replaced_arguments(given: list[tuple[Tensor, Any, str]]) -> None:
-    """An argument given a new array inside fn (``x.data = ...``): eager changes the caller's
-    Tensor, a compiled program computes values and changes no caller's Tensor."""
-    for t, array, name in given:
-        if t._data is not array:
-            raise JitError(
-                f"jit: fn replaced the array of its argument {name} (.data = ...) as it ran; a compiled "
-                "program does not change its inputs, so it would leave that out: change it outside the "
-                "compiled function (e.g. after the step returns)"
-            )

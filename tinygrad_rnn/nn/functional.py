@@ -141,7 +141,8 @@ def _negative_log_likelihood(
                 f"[0, {num_classes}) (and not ignore_index={ignore_index})"
             )
         counted = counted.reshape(-1)
-    rows = per_class_last if per_class_last.ndim == 2 else per_class_last.reshape(-1, num_classes)
+    # One row per target, counted from the targets: -1 cannot be inferred when there are no classes
+    rows = per_class_last if per_class_last.ndim == 2 else per_class_last.reshape(targets.size, num_classes)
     every_sample_counts = counted is None or bool(counted.all())
     columns = targets.reshape(-1) if every_sample_counts else np.where(counted, targets.reshape(-1), 0)
     picked = rows[np.arange(rows.shape[0]), columns]  # ignored samples picked class 0: zero them
