@@ -132,7 +132,6 @@ def test_a_tensor_as_an_index_is_refused():
     assert list(t[np.array([0, 2])].data) == [0.0, 2.0]
 
 
-
 def test_softmax_over_an_axis_of_no_entries_is_refused():
     # PyTorch: softmax and log_softmax over an axis of size 0 give an empty result (and so
     # cross_entropy of logits (0, 0) is nan). Here an error: a softmax over no classes is no
@@ -143,6 +142,7 @@ def test_softmax_over_an_axis_of_no_entries_is_refused():
     with pytest.raises(ValueError, match=r"softmax: a tensor of shape \(0, 0\) has no entries along axis 1"):
         F.cross_entropy(Tensor(np.zeros((0, 0))), np.zeros(0, dtype=np.int64))
     assert Tensor(np.zeros((0, 3))).softmax(axis=1).shape == (0, 3)
+
 
 def test_split_into_a_number_of_parts_as_numpy():
     # numpy.split(x, 2): two equal parts. torch.split(x, 2): parts of size 2. Here numpy's.

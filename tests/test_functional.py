@@ -178,7 +178,6 @@ def test_losses_of_an_empty_batch_follow_pytorch():
     assert F.nll_loss(logits, target, reduction="sum").item() == 0.0
 
 
-
 def test_an_empty_batch_with_no_classes_and_extra_axes_follows_pytorch():
     """Input (N, C, d) = (0, 0, 3): no samples and no classes. PyTorch's nll_loss gives nan for the
     mean and 0 for the sum, as for any empty batch; the rows view must not ask reshape to infer a
@@ -190,6 +189,7 @@ def test_an_empty_batch_with_no_classes_and_extra_axes_follows_pytorch():
     assert np.isnan(loss.item())
     loss.backward()
     assert log_probs.grad.shape == (0, 0, 3)
+
 
 def test_ignored_samples_need_no_valid_class_index():
     """With one class (C = 1) only class 0 exists; an ignored sample must still pick nothing out of range.

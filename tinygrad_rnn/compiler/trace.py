@@ -536,6 +536,7 @@ def _refuse_replaced_arguments(given: list[tuple[Tensor, Any, str]]) -> None:
                 "compiled function (e.g. after the step returns)"
             )
 
+
 def _tensors_of(args: list[Any]) -> list[Tensor]:
     return [a for a in args if isinstance(a, Tensor)]
 
@@ -697,4 +698,3 @@ def reordered(value: np.ndarray) -> np.ndarray:
 
 
 __all__ += ["follow", "reordered", "tracing_now", "map_nodes"]
-
