@@ -2086,21 +2086,6 @@ SURVIVORS: list[Survivor] = [
     ),
     # ---- nn/recurrent.py: forward paths (cells' and layers' forward, states, steps)
     Survivor(
-        "nn/recurrent.py", "_Cell._input",
-        "_no_empty_batch(x.shape, x.shape[0] if x.ndim == 2 else 1, type(self).__name__)",
-        "_no_empty_batch(x.shape, x.shape[0] if (x.ndim == 2) or True else 1, type(self).__name__)",
-        "The else branch is taken only by a 1-D input, which the check just above has made of shape "
-        "(input_size,), and input_size is a positive integer: the count passed is input_size instead of 1, "
-        "and _no_empty_batch only asks whether it is 0, which neither is. No error either way, same return.",
-    ),
-    Survivor(
-        "nn/recurrent.py", "_Cell._input",
-        "_no_empty_batch(x.shape, x.shape[0] if x.ndim == 2 else 1, type(self).__name__)",
-        "_no_empty_batch(x.shape, x.shape[0] if x.ndim == 2 else 2, type(self).__name__)",
-        "An unbatched input is one example; _no_empty_batch only asks whether the count is 0, and 1 and 2 "
-        "are both non-zero, so it never raises for a 1-D input either way.",
-    ),
-    Survivor(
         "nn/recurrent.py", "_StackedRecurrent._final_state",
         "return self._restore_state(stack(finals, axis=0), batched)",
         "return self._restore_state(stack(finals, ), batched)",

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from test_random_graphs import EXAMPLES, program_inputs, programs
 
 import tinygrad_rnn.nn.functional as F
-from tinygrad_rnn import Function, JitError, Tensor, detect_anomaly, jit, nn, no_grad, optim
+from tinygrad_rnn import Function, JitError, Tensor, detect_anomaly, grad, jit, nn, no_grad, optim
 from tinygrad_rnn.compiler import lower
 from tinygrad_rnn.compiler import passes as compiler_passes
 
@@ -413,6 +413,41 @@ def test_retain_graph_allows_a_second_backward():
     first = w.grad.copy()
     loss.backward()
     np.testing.assert_allclose(w.grad, 2 * first, rtol=1e-15)
+
+
+@pytest.mark.parametrize("retain_graph", [False, True])
+def test_backward_inside_the_compiled_function_is_refused(retain_graph):
+    # Eagerly fn's backward() adds x to w.grad at every call. A program of numpy lines sets no
+    # .grad: only the trace's own run would have added (twice: jit traces fn twice), later calls
+    # nothing. So it is refused at fn's backward(), before anything is added.
+    w = Tensor(np.array([1.0, -2.0]), requires_grad=True)
+
+    def fn(x):
+        loss = (x * w).sum()
+        loss.backward(retain_graph=retain_graph)
+        return loss
+
+    with pytest.raises(JitError, match=r"fn called backward\(\) while jit traced it.*loss.backward\(\)"):
+        jit(fn)(Tensor(np.array([3.0, 4.0])))
+    assert w.grad is None
+    fn(Tensor(np.array([3.0, 4.0])))  # the same function as written, after the refusal
+    np.testing.assert_array_equal(w.grad, [3.0, 4.0])
+
+
+def test_grad_inside_the_compiled_function_gives_values_and_is_compiled():
+    # grad() returns the gradient instead of setting .grad, so the program can compute it: here
+    # dL/dw = x (1 - tanh(x w)^2) for L = sum(tanh(x w)), then its squared norm.
+    w = Tensor(np.array([0.5, -1.0]), requires_grad=True)
+
+    def fn(x):
+        (dw,) = grad((x * w).tanh().sum(), [w], create_graph=True)
+        return (dw * dw).sum()
+
+    step = jit(fn)
+    for x in ([1.0, 2.0], [-3.0, 0.5]):
+        expected = np.sum((np.array(x) * (1 - np.tanh(np.array(x) * w.data) ** 2)) ** 2)
+        np.testing.assert_allclose(step(Tensor(np.array(x))).item(), expected, rtol=1e-14)
+    assert step.traces == 1 and w.grad is None
 
 
 def test_a_parameter_written_between_forward_and_backward_is_refused():

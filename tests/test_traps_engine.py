@@ -449,6 +449,8 @@ def test_a_numpy_function_on_a_tensor_says_what_to_use(call, advice):
         call(t)
 
 
+# A batch of zero examples: PyTorch (2.13, checked) gives empty outputs for cells and layers, and
+# the sum of a loss over no examples has zero gradient in every parameter. So here too.
 CELLS = {
     "RNNCell": lambda fused: nn.RNNCell(2, 3, fused=fused),
     "GRUCell": lambda fused: nn.GRUCell(2, 3, fused=fused),
@@ -456,29 +458,46 @@ CELLS = {
     "LeakyRNNCell": lambda fused: nn.LeakyRNNCell(2, 3, fused=fused),
 }
 LAYERS = {
-    "RNN": lambda fused, **o: nn.RNN(2, 3, fused=fused, **o),
-    "GRU": lambda fused, **o: nn.GRU(2, 3, fused=fused, **o),
-    "LSTM": lambda fused, **o: nn.LSTM(2, 3, fused=fused, **o),
+    "RNN": lambda fused, **o: nn.RNN(2, 3, num_layers=2, bidirectional=True, fused=fused, **o),
+    "GRU": lambda fused, **o: nn.GRU(2, 3, num_layers=2, bidirectional=True, fused=fused, **o),
+    "LSTM": lambda fused, **o: nn.LSTM(2, 3, num_layers=2, bidirectional=True, fused=fused, **o),
     "SkipRNN": lambda fused, **o: nn.SkipRNN(2, 3, delay=2, fused=fused, **o),
 }
 
 
+def assert_no_gradient_from_no_examples(module, x):
+    assert x.grad.shape == x.shape
+    for name, parameter in module.named_parameters():
+        np.testing.assert_array_equal(parameter.grad, np.zeros(parameter.shape), err_msg=name)
+
+
 @pytest.mark.parametrize("fused", [False, True])
 @pytest.mark.parametrize("name", list(CELLS))
-def test_a_batch_of_zero_examples_is_refused_by_every_cell(name, fused):
-    with pytest.raises(ValueError, match=rf"{name}: the input of shape \(0, 2\) is a batch of 0 examples"):
-        CELLS[name](fused)(np.zeros((0, 2)))
+def test_a_batch_of_zero_examples_gives_empty_states_in_every_cell(name, fused):
+    cell = CELLS[name](fused)
+    x = Tensor(np.zeros((0, 2)), requires_grad=True)
+    given = np.zeros((0, 3))
+    out = cell(x, (given, given)) if name == "LSTMCell" else cell(x, given)
+    states = out if name == "LSTMCell" else (out,)
+    assert [s.shape for s in states] == [(0, 3)] * len(states)
+    sum(s.sum() for s in states).backward()
+    assert_no_gradient_from_no_examples(cell, x)
 
 
 @pytest.mark.parametrize("fused", [False, True])
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("name", list(LAYERS))
-def test_a_batch_of_zero_examples_is_refused_by_every_layer(name, batch_first, fused):
-    shape = (0, 4, 2) if batch_first else (4, 0, 2)
-    with pytest.raises(
-        ValueError, match=rf"{name}: the input of shape \({shape[0]}, {shape[1]}, 2\) is a batch of 0"
-    ):
-        LAYERS[name](fused, batch_first=batch_first)(np.zeros(shape))
+def test_a_batch_of_zero_examples_gives_empty_outputs_in_every_layer(name, batch_first, fused):
+    layer = LAYERS[name](fused, batch_first=batch_first)
+    x = Tensor(np.zeros((0, 4, 2) if batch_first else (4, 0, 2)), requires_grad=True)
+    output, final = layer(x)
+    features = 6 if name != "SkipRNN" else 3  # two directions of 3, or one
+    assert output.shape == ((0, 4, features) if batch_first else (4, 0, features))
+    finals = final if name == "LSTM" else (final,)
+    count = 4 if name != "SkipRNN" else 1  # num_layers * num_directions
+    assert [f.shape for f in finals] == [(count, 0, 3)] * len(finals)
+    (output.sum() + sum(f.sum() for f in finals)).backward()
+    assert_no_gradient_from_no_examples(layer, x)
 
 
 def test_rnn_takes_its_arguments_in_pytorchs_positional_order():

@@ -247,6 +247,8 @@ def seed_gradient(output: Tensor, grad: Any, create_graph: bool, caller: str) ->
     """dL/d(output) to start from: 1 for a one-element output, else the grad the user gave."""
     from tinygrad_rnn.tensor import Tensor
 
+    if caller == "backward" and _GradMode.refuse_backward is not None:
+        _GradMode.refuse_backward()
     if not output.requires_grad:
         raise RuntimeError(
             f"{caller}: this tensor does not require grad (no input had requires_grad=True, "

@@ -27,6 +27,8 @@ class _GradMode:
     tracers: tuple[Callable[[Any, tuple, Any, dict], None], ...] = ()
     # While jit traces: maps a plain view of a traced array back to it (see checks.as_array).
     follow: Callable[[Any], Any] | None = None
+    # While jit traces: called by backward(), whose .grad a program cannot set (compiler/trace.py).
+    refuse_backward: Callable[[], None] | None = None
 
 
 def is_grad_enabled() -> bool:

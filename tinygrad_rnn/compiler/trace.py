@@ -490,6 +490,7 @@ def record(
     saved = [(t, t._data, t._view) for t in followed]
     _active.append(trace)
     previous_follow, _GradMode.follow = _GradMode.follow, trace.alias
+    previous_refuse, _GradMode.refuse_backward = _GradMode.refuse_backward, _refuse_backward
     try:
         inputs = [trace.input(value, i, name) for i, (value, name) in enumerate(zip(flat, input_names))]
         for t in followed:  # t.data then hands out the traced array too (bookkeeping.watch)
@@ -508,6 +509,7 @@ def record(
     finally:
         _active.pop()
         _GradMode.follow = previous_follow
+        _GradMode.refuse_backward = previous_refuse
         for t, data, view in saved:
             t._data, t._view = data, view
     return trace, outputs
@@ -523,6 +525,15 @@ def _refuse_replaced(trace: Trace, followed: list[Tensor], installed: list[np.nd
                 "runs only numpy, so it would keep reading the old values: change parameters outside "
                 "the compiled function (e.g. after the step returns)"
             )
+
+
+def _refuse_backward() -> None:
+    """backward() inside fn: it sets .grad as it runs, and a compiled program only computes values."""
+    raise JitError(
+        "jit: fn called backward() while jit traced it; a compiled program computes values and sets no "
+        ".grad, so the gradients would be this trace's alone: return the loss from fn and call "
+        "backward() on what the compiled function returns (loss = step(x); loss.backward())"
+    )
 
 
 def _refuse_replaced_arguments(given: list[tuple[Tensor, Any, str]]) -> None:

@@ -94,13 +94,6 @@ class _Options(Module):
         return _uniform(rng, shape, self.hidden_size, self.dtype)
 
 
-def _no_empty_batch(shape: tuple[int, ...], batch: int, owner: str) -> None:
-    if batch == 0:
-        raise ValueError(
-            f"{owner}: the input of shape {shape} is a batch of 0 examples; a batch needs at least one"
-        )
-
-
 def _as_tensor(value: Any, dtype: np.dtype, what: str, owner: str) -> Tensor:
     """A Tensor of the parameters' dtype; plain arrays are converted, Tensors must already match."""
     if not isinstance(value, Tensor):
@@ -167,7 +160,6 @@ class _Cell(_Options):
                 f"{type(self).__name__}: expected input of shape (batch, {self.input_size}) or "
                 f"({self.input_size},), got {x.shape}"
             )
-        _no_empty_batch(x.shape, x.shape[0] if x.ndim == 2 else 1, type(self).__name__)
         return (x, True) if x.ndim == 2 else (x.reshape(1, self.input_size), False)
 
     def _state(self, state: Any, batch: int, batched: bool, what: str) -> Tensor:
@@ -396,7 +388,6 @@ class _SequenceInput:
             raise ValueError(f"{self.owner}: the input sequence of shape {x.shape} has no time steps")
         if x.ndim == 2:
             return x.reshape(x.shape[0], 1, x.shape[1]), False
-        _no_empty_batch(x.shape, x.shape[1 - time_axis], self.owner)
         return (x.transpose(1, 0, 2) if self.batch_first else x), True
 
     def restore(self, output: Tensor, batched: bool) -> Tensor:
