@@ -434,6 +434,30 @@ def test_backward_inside_the_compiled_function_is_refused(retain_graph):
     np.testing.assert_array_equal(w.grad, [3.0, 4.0])
 
 
+@pytest.mark.parametrize("change", ["zero_grad", "assign", "write"])
+def test_a_gradient_changed_inside_the_compiled_function_is_refused_and_kept(change):
+    # Eagerly fn's zero_grad() forgets the gradients at every call; a program sets no .grad, so the
+    # next backward() would add to the old ones at every call after the first: silently wrong.
+    lin = nn.Linear(2, 1, rng=0)
+    opt = optim.SGD(lin.parameters(), lr=0.1)
+    lin.weight.grad, lin.bias.grad = np.array([[7.0, 8.0]]), None
+    kept = lin.weight.grad
+
+    def fn(x):
+        if change == "zero_grad":
+            opt.zero_grad()
+        elif change == "assign":
+            lin.bias.grad = np.ones(1)
+        else:
+            lin.weight.grad[0, 0] = 0.0
+        return lin(x).sum()
+
+    with pytest.raises(JitError, match=r"fn changed the \.grad of .* outside the compiled function"):
+        jit(fn)(Tensor(np.ones((1, 2))))
+    assert lin.weight.grad is kept and lin.bias.grad is None  # each as it was
+    np.testing.assert_array_equal(kept, [[7.0, 8.0]])
+
+
 def test_grad_inside_the_compiled_function_gives_values_and_is_compiled():
     # grad() returns the gradient instead of setting .grad, so the program can compute it: here
     # dL/dw = x (1 - tanh(x w)^2) for L = sum(tanh(x w)), then its squared norm.

@@ -443,6 +443,16 @@ def test_float_and_format_of_a_one_element_tensor_as_in_pytorch():
         f"{Tensor(np.ones(1)):.4f}"  # PyTorch formats 0-d tensors only, too
 
 
+def test_item_of_a_tensor_of_several_entries_names_item_and_the_shape():
+    # numpy and PyTorch refuse too (numpy: ValueError, whose type is kept); one entry of any shape is fine
+    assert Tensor(np.array([[2.5]])).item() == 2.5 and isinstance(Tensor(np.array([[2.5]])).item(), float)
+    named = r"item: only a one-element tensor is a number, got shape \(2, 3\) \(6 entries\)"
+    with pytest.raises(ValueError, match=named):
+        Tensor(np.ones((2, 3))).item()
+    with pytest.raises(ValueError, match=r"got shape \(0,\) \(0 entries\)"):
+        Tensor(np.ones(0)).item()
+
+
 def test_a_list_of_tensors_given_to_tensor_says_stack():
     with pytest.raises(TypeError, match=r"Tensor: got a list of Tensors; join them with stack"):
         Tensor([Tensor(1.0), Tensor(2.0)])

@@ -151,6 +151,12 @@ class ArrayMethods:
         return self
 
     def item(self) -> float:
+        """The number a one-element tensor holds, as a Python float (as numpy and PyTorch)."""
+        if self.size != 1:
+            raise ValueError(
+                f"item: only a one-element tensor is a number, got shape {self.shape} ({self.size} "
+                "entries); index one entry first (t[0].item()) or reduce it (t.sum().item())"
+            )
         return self._data.item()
 
     def numpy(self) -> np.ndarray:

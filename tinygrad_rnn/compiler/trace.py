@@ -496,11 +496,13 @@ def record(
         for t in followed:  # t.data then hands out the traced array too (bookkeeping.watch)
             t._data, t._view = follow(t._data, trace.follow_parameter(t)), None
         installed = [t._data for t in followed]
+        grads = [(t, t.grad, np.array(t.grad) if isinstance(t.grad, np.ndarray) else None) for t in followed]
         given = [(t, t._data, name) for t, name in zip(inputs, input_names) if isinstance(t, Tensor)]
         with tracing(trace), np.errstate(all="ignore"):
             outputs = call(inputs)
             _refuse_replaced(trace, followed, installed)
             _refuse_replaced_arguments(given)
+            _refuse_changed_grads(trace, grads)
             trace.outputs = [trace.tensor_node(t) for t in outputs]
             trace.read(trace.outputs)
             if differentiate:
@@ -525,6 +527,28 @@ def _refuse_replaced(trace: Trace, followed: list[Tensor], installed: list[np.nd
                 "runs only numpy, so it would keep reading the old values: change parameters outside "
                 "the compiled function (e.g. after the step returns)"
             )
+
+
+def _refuse_changed_grads(trace: Trace, grads: list[tuple[Tensor, Any, np.ndarray | None]]) -> None:
+    """fn changed a parameter's .grad (``opt.zero_grad()``, an assignment, a write into it): eager
+    does that at every call, a compiled program sets no .grad, so only the trace would. Each .grad
+    is put back as fn found it."""
+    changed = [
+        t for t, grad, values in grads
+        if t.grad is not grad or (values is not None and not np.array_equal(grad, values, equal_nan=True))
+    ]
+    if not changed:
+        return
+    for t, grad, values in grads:
+        t.grad = grad
+        if values is not None:
+            grad[...] = values
+    name = trace.names.get(id(changed[0])) or f"a parameter of shape {changed[0].shape}"
+    raise JitError(
+        f"jit: fn changed the .grad of {name} (zero_grad(), an assignment or a write) as it ran; a "
+        "compiled program computes values and sets no .grad, so only this first call would: call "
+        "opt.zero_grad() (or change .grad) outside the compiled function"
+    )
 
 
 def _refuse_backward() -> None:
