@@ -376,6 +376,78 @@ def test_an_outside_array_is_read_at_every_call():
     assert step(x).item() == 6.0
 
 
+SCALE = 1.0  # read by test_an_outside_number_is_built_in_and_a_new_value_traces_again
+
+
+class Tempered(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(2, 1, rng=0)
+        self.temperature = 1.0
+
+    def forward(self, x):
+        return (self.lin(x) / self.temperature).sum()
+
+
+def test_an_outside_number_is_built_in_and_a_new_value_traces_again():
+    """A number fn reads from a global, a closure or a module's attribute is a constant of the
+    program; changed between calls, the old program would be silently stale. So it traces again
+    (and an earlier value finds its program again)."""
+    global SCALE
+    x = Tensor(np.array([[1.0, 2.0]]))
+    offset = 1.0
+
+    def fn(x):
+        return (x * SCALE + offset).sum()
+
+    step, model = jit(fn), Tempered()
+    tempered = jit(model)
+    logits = model.lin(x).item()
+    assert step(x).item() == 5.0 and tempered(x).item() == logits
+    SCALE, offset, model.temperature = 10.0, -1.0, 4.0
+    assert step(x).item() == 28.0 and tempered(x).item() == logits / 4  # 10 + 20 - 2, exact
+    assert step.traces == 2 and tempered.traces == 2
+    SCALE, offset = 1.0, 1.0
+    assert step(x).item() == 5.0 and step.traces == 2  # the first program, found again
+    SCALE = 1  # the same value as an int: x * 1 and x * 1.0 are programs of their own
+    assert step(x).item() == 5.0 and step.traces == 3
+    SCALE = 1.0
+
+
+def test_an_outside_number_fn_changes_itself_does_not_trace_every_call():
+    # A counter fn moves is compared as fn left it after tracing: the program does not move it.
+    class Counting(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.calls, self.threshold = 0, float("nan")
+
+        def forward(self, x):
+            self.calls += 1
+            return x.sum() * 2.0
+
+    model = Counting()
+    step = jit(model)
+    for _ in range(3):
+        assert step(Tensor(np.ones(2))).item() == 4.0
+    assert step.traces == 1  # nan equals itself as a built-in value
+
+
+class Scaled:
+    def __init__(self):
+        self.factor, self.lin = 2.0, nn.Linear(2, 1, rng=0)
+
+    def step(self, x):
+        return (self.lin(x) * self.factor).sum()
+
+
+def test_an_attribute_of_the_object_whose_method_is_compiled_is_built_in():
+    trainer = Scaled()
+    step, x = jit(trainer.step), Tensor(np.array([[1.0, 2.0]]))
+    assert step(x).item() == trainer.step(x).item()
+    trainer.factor = -3.0
+    assert step(x).item() == trainer.step(x).item() and step.traces == 2
+
+
 def test_numpy_values_computed_from_an_input_are_recomputed():
     step = jit(lambda x: (x.abs() * (x.data > 0)).sum() if False else x.abs().sum())
     x = Tensor(np.array([-1.0, 2.0, -3.0]), requires_grad=True)

@@ -89,6 +89,7 @@ class _Compiled:
     output_parents: list[list[int]]  # for each output, which parents it depends on
     output_structure: Any
     links: list[tuple[Callable[[], Any], Any]]  # how fn reached its parameters (see _Found)
+    values: list[tuple[Callable[[], Any], Any]]  # the outside numbers built in (see _Found)
     seconds: float = 0.0
 
     def leaves_unchanged(self) -> bool:
@@ -98,6 +99,10 @@ class _Compiled:
     def links_intact(self) -> bool:
         """fn still reaches the same parameters (none was replaced by another object)."""
         return all(read() is held for read, held in self.links)
+
+    def values_unchanged(self) -> bool:
+        """The numbers and strings fn read from outside its arguments, built into the program, still hold."""
+        return all(_same_value(read(), held) for read, held in self.values)
 
     def run(self, flat: list[Any]) -> Any:
         arrays = [_array(flat[i]) for i in self.array_positions] + [_array(leaf) for leaf in self.leaves]
@@ -117,6 +122,15 @@ class _Compiled:
 
 def _array(value: Any) -> np.ndarray:
     return value._data if isinstance(value, Tensor) else value
+
+
+# A Python value of these types that fn reads from outside its arguments is built into the program.
+_SCALARS = (bool, int, float, complex, str, np.number, np.bool_)
+
+
+def _same_value(now: Any, then: Any) -> bool:
+    """Equal and of one type (x * 2 and x * 2.0 are different programs); nan is nan."""
+    return type(now) is type(then) and bool(now == then or (now != now and then != then))
 
 
 def _leaf_specs(leaves: list[Any]) -> tuple:
@@ -172,12 +186,15 @@ class _Found:
     """What jit found that fn can reach: parameter names, the tensors to follow while tracing,
     the modules (whose train/eval mode is part of a program's signature), and the links that
     lead to each of them (read again at every call: a parameter replaced by another one, e.g.
-    ``model.head = nn.Linear(...)``, means the program is stale)."""
+    ``model.head = nn.Linear(...)``, means the program is stale), and the Python numbers and
+    strings it reads from outside its arguments (a global, a closure variable, an attribute of
+    a module or of fn's object), which the program has built in: a new value, a new program."""
 
     names: dict[int, str]
     tensors: list[Tensor]
     modules: list[Module]
     links: list[tuple[Callable[[], Any], Any]]  # (read the link now, what it held at trace time)
+    values: list[Callable[[], Any]]  # read each value now
 
 
 def _child_reader(module: Module, name: str) -> Callable[[], Any]:
@@ -194,7 +211,7 @@ def _discover(fn: Any) -> _Found:
     found: list[tuple[str, Any, Callable[[], Any] | None]] = []  # (name, object, how to read it again)
 
     def visit(name: str, obj: Any, depth: int, read: Callable[[], Any] | None = None) -> None:
-        if isinstance(obj, (Module, Tensor)):
+        if isinstance(obj, (Module, Tensor)) or (read is not None and isinstance(obj, _SCALARS)):
             found.append((name, obj, read))
         elif isinstance(obj, functools.partial):
             visit(name, obj.func, depth)
@@ -217,16 +234,21 @@ def _discover(fn: Any) -> _Found:
                     visit(var, names[var], depth + 1, lambda names=names, var=var: names.get(var))
         elif depth == 0 and hasattr(obj, "__dict__") and not isinstance(obj, type):
             for var, value in vars(obj).items():  # e.g. the trainer whose method fn is
-                if isinstance(value, (Module, Tensor)):
+                if isinstance(value, (Module, Tensor, *_SCALARS)):
                     found.append((var, value, lambda obj=obj, var=var: vars(obj).get(var)))
 
     visit("", fn, 0)
     tensors: dict[int, tuple[str, Tensor]] = {}
     modules: dict[int, Module] = {}
     links: dict[tuple[int, str], tuple[Callable[[], Any], Any]] = {}
+    values: list[Callable[[], Any]] = []
 
     def walk(prefix: str, module: Module) -> None:
         modules.setdefault(id(module), module)
+        attributes = vars(module)  # the live __dict__: e.g. model.temperature = 2.0 shows in it
+        for name, value in attributes.items():
+            if isinstance(value, _SCALARS):
+                values.append(lambda attributes=attributes, name=name: attributes.get(name))
         for name, child in module._children():
             links.setdefault((id(module), name), (_child_reader(module, name), child))
             if isinstance(child, Module):
@@ -235,6 +257,9 @@ def _discover(fn: Any) -> _Found:
                 tensors.setdefault(id(child), (prefix + name, child))
 
     for name, obj, read in found:
+        if isinstance(obj, _SCALARS):
+            values.append(read)
+            continue
         if read is not None:
             links.setdefault((id(read), name), (read, obj))
         if isinstance(obj, Module):
@@ -246,6 +271,7 @@ def _discover(fn: Any) -> _Found:
         tensors=[t for _, t in tensors.values()],
         modules=list(modules.values()),
         links=list(links.values()),
+        values=values,
     )
 
 
@@ -354,7 +380,7 @@ class CompiledFunction:
         for compiled in list(programs):
             if not compiled.links_intact():  # it reads parameters fn no longer reaches: never again
                 programs.remove(compiled)
-            elif compiled.leaves_unchanged():
+            elif compiled.leaves_unchanged() and compiled.values_unchanged():
                 try:
                     return compiled.run(flat)
                 except Retrace:
@@ -371,8 +397,9 @@ class CompiledFunction:
                 self._warned = True
                 warnings.warn(
                     f"jit: {self.__name__} was traced more than {MAX_PROGRAMS} times for one signature: a "
-                    "Python value it reads from its inputs (bool(), int(), .item()) keeps changing, so "
-                    "most calls trace again, which is slower than calling it without jit",
+                    "Python value it reads from its inputs (bool(), int(), .item()), or a number or string "
+                    "it reads from outside them, keeps changing, so most calls trace again, which is "
+                    "slower than calling it without jit",
                     JitWarning,
                     stacklevel=2,
                 )
@@ -464,6 +491,7 @@ class CompiledFunction:
             output_parents=output_parents,
             output_structure=structure_out,
             links=found.links,
+            values=[(read, read()) for read in found.values],  # as fn left them (a counter moves)
             seconds=time.perf_counter() - start,
         )
 
