@@ -133,6 +133,17 @@ def test_unbatched_sequence_matches_torch(kind, with_state, fused):
 
 
 @FORMS
+@pytest.mark.parametrize("with_state", [False, True], ids=["zero-state", "given-state"])
+@pytest.mark.parametrize("batch_first", [False, True], ids=["time-major", "batch-first"])
+@pytest.mark.parametrize("kind", LAYER_KINDS)
+def test_a_batch_of_no_examples_matches_torch(kind, batch_first, with_state, fused):
+    """Empty outputs and final states of the right shapes, zero gradients for every parameter."""
+    options = dict(num_layers=2, bidirectional=True, batch_first=batch_first)
+    x_shape = (0, STEPS, INPUT) if batch_first else (STEPS, 0, INPUT)
+    compare_layer(kind, options, x_shape, (4, 0, HIDDEN), with_state, fused)
+
+
+@FORMS
 @pytest.mark.parametrize("kind", LAYER_KINDS)
 def test_dropout_is_off_in_eval_mode_like_torch(kind, fused):
     """In eval mode dropout between layers does nothing, in both libraries."""
@@ -176,16 +187,16 @@ def cell_pair(kind, bias, fused=False):
 
 @FORMS
 @pytest.mark.parametrize("bias", [True, False], ids=["bias", "no-bias"])
-@pytest.mark.parametrize("batched", [True, False], ids=["batched", "unbatched"])
+@pytest.mark.parametrize("lead", [(BATCH,), (), (0,)], ids=["batched", "unbatched", "no-examples"])
 @pytest.mark.parametrize("with_state", [False, True], ids=["zero-state", "given-state"])
 @pytest.mark.parametrize("kind", CELL_KINDS)
-def test_cell_matches_torch_over_a_few_steps(kind, with_state, batched, bias, fused):
-    """Three steps of the cell, feeding its state back: outputs and all gradients agree."""
+def test_cell_matches_torch_over_a_few_steps(kind, with_state, lead, bias, fused):
+    """Three steps of the cell, feeding its state back: outputs and all gradients agree (with a
+    batch of no examples too: empty states, zero parameter gradients)."""
     rng = np.random.default_rng(4)
     theirs, ours = cell_pair(kind, bias, fused)
     assert ours.fused is fused
     is_lstm = kind == "LSTMCell"
-    lead = (BATCH,) if batched else ()
     xs = [rng.standard_normal((*lead, INPUT)) for _ in range(3)]
     states = [rng.standard_normal((*lead, HIDDEN)) for _ in range(2 if is_lstm else 1)] if with_state else []
 
