@@ -2,7 +2,9 @@
 
 import inspect
 import math
+import re
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -110,6 +112,34 @@ def test_bad_temperature_is_an_error():
         sample_from_logits(np.zeros(3), -1.0, np.random.default_rng(0))
 
 
+def test_logits_that_are_no_distribution_are_named():
+    rng = np.random.default_rng(0)
+    for logits, found in [([np.nan, 1.0], "nan at index 0"), ([1.0, np.inf], "inf at index 1"),
+                          ([-np.inf, -np.inf], "only -inf")]:
+        with pytest.raises(ValueError, match=rf"logits must be finite or -inf .*: {found}"):
+            sample_from_logits(np.array(logits), 1.0, rng)
+    for shape in [(2, 3), (0,)]:  # two rows flattened would be one row of 6 classes: silently wrong
+        named = r"one row of logits, \(V,\) or \(1, V\): " + re.escape(str(shape))
+        with pytest.raises(ValueError, match=named):
+            sample_from_logits(np.zeros(shape), 1.0, rng)
+
+
+def test_minus_inf_is_never_drawn_and_one_row_may_come_as_1_by_v():
+    rng = np.random.default_rng(3)
+    logits = np.array([[0.0, -np.inf, 0.0]])  # (1, V): a batch of one
+    draws = {sample_from_logits(logits, 1.0, rng) for _ in range(200)}
+    assert draws == {0, 2}
+
+
+def test_logits_spread_beyond_float64_sample_the_largest_without_a_warning():
+    # x - max(x) = -2e308 overflows to -inf: its probability is exp(-inf) = 0, as it should be
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rng = np.random.default_rng(4)
+        draws = {sample_from_logits(np.array([-1e308, 1e308]), 1.0, rng) for _ in range(50)}
+    assert draws == {1}
+
+
 class ScriptedModel:
     """A stand-in model: records the tokens fed in; its logits make a chosen next token certain."""
 
@@ -160,6 +190,9 @@ def test_paragraphs_keep_their_spaces_and_letters_only_blank_lines_are_cut(tmp_p
 
 def test_two_documents_are_enough_to_split():
     assert split_documents(["first", "second"]) == ("first\n", "second\n")
+    for every in (0, 1, 2.5, True):  # every 1 would hold out every document and train on none
+        with pytest.raises(ValueError, match=r"split_documents: every must be an integer >= 2"):
+            split_documents(["first", "second", "third"], every)
 
 
 def test_encode_gives_int64_ids_even_for_no_text():

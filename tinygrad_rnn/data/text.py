@@ -117,6 +117,10 @@ def split_documents(documents: Sequence[str], every: int = 10) -> tuple[str, str
     """
     if len(documents) < 2:
         raise ValueError(f"split_documents: need at least 2 documents, got {len(documents)}")
+    if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every < 2:
+        raise ValueError(
+            f"split_documents: every must be an integer >= 2 (every k-th is held out), got {every!r}"
+        )
     every = min(every, len(documents))
     held = [d for i, d in enumerate(documents) if i % every == every - 1]
     train = [d for i, d in enumerate(documents) if i % every != every - 1]
@@ -188,14 +192,26 @@ def unigram_bits_per_char(train_ids: np.ndarray, held_ids: np.ndarray, vocab_siz
 
 
 def sample_from_logits(logits: np.ndarray, temperature: float, rng: np.random.Generator) -> int:
-    """Draw one index from softmax(logits / temperature); temperature 0 means the argmax."""
-    logits = np.asarray(logits, dtype=np.float64).ravel()
+    """Draw one index from softmax(logits / temperature); temperature 0 means the argmax.
+
+    One row of logits (shape (V,) or (1, V)); -inf marks an index that is never drawn."""
+    logits = np.asarray(logits, dtype=np.float64)
+    if logits.size == 0 or logits.size != max(logits.shape, default=1):
+        raise ValueError(f"sample_from_logits: expected one row of logits, (V,) or (1, V): {logits.shape}")
+    logits = logits.ravel()
+    bad = np.isnan(logits) | np.isposinf(logits)
+    if bad.any() or np.isneginf(logits).all():
+        found = f"{logits[bad][0]} at index {np.flatnonzero(bad)[0]}" if bad.any() else "only -inf"
+        raise ValueError(
+            f"sample_from_logits: logits must be finite or -inf (never drawn), one finite at least: {found}"
+        )
     if temperature < 0 or not math.isfinite(temperature):
         raise ValueError(f"sample_from_logits: temperature must be a finite number >= 0, got {temperature}")
     if temperature == 0:
         return int(np.argmax(logits))
-    scaled = logits / temperature
-    probs = np.exp(scaled - scaled.max())
+    with np.errstate(over="ignore"):  # a spread beyond float64's range: the far end gets exp(-inf) = 0
+        scaled = (logits - logits.max()) / temperature
+    probs = np.exp(scaled)
     probs /= probs.sum()
     return int(rng.choice(len(probs), p=probs))
 
