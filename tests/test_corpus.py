@@ -129,6 +129,8 @@ def test_minus_inf_is_never_drawn_and_one_row_may_come_as_1_by_v():
     logits = np.array([[0.0, -np.inf, 0.0]])  # (1, V): a batch of one
     draws = {sample_from_logits(logits, 1.0, rng) for _ in range(200)}
     assert draws == {0, 2}
+    assert sample_from_logits(np.array(1.5), 1.0, rng) == 0  # a 0-d logit: one class
+    assert sample_from_logits([0, 10**30, 5], 0.5, rng) == 1  # Python numbers of any size (as floats)
 
 
 def test_logits_spread_beyond_float64_sample_the_largest_without_a_warning():
@@ -190,6 +192,7 @@ def test_paragraphs_keep_their_spaces_and_letters_only_blank_lines_are_cut(tmp_p
 
 def test_two_documents_are_enough_to_split():
     assert split_documents(["first", "second"]) == ("first\n", "second\n")
+    assert split_documents(["a", "b", "c", "d"], every=2) == ("a\nc\n", "b\nd\n")
     for every in (0, 1, 2.5, True):  # every 1 would hold out every document and train on none
         with pytest.raises(ValueError, match=r"split_documents: every must be an integer >= 2"):
             split_documents(["first", "second", "third"], every)
