@@ -1272,6 +1272,14 @@ SURVIVORS: list[Survivor] = [
         "it after its tracing block, with no user code outside it). So both restore None; only a direct, "
         "nested call of the internal trace.record (not exported by tinygrad_rnn.compiler) could tell.",
     ),
+    Survivor(
+        "compiler/trace.py", "record",
+        "_GradMode.refuse_backward = previous_refuse",
+        "_GradMode.refuse_backward = None",
+        "previous_refuse is always None, the value _GradMode.refuse_backward has at rest (modes.py), for the "
+        "reason previous_follow is: only record sets it, and jit never enters record while another record is "
+        "active (a compiled function called while a tracer listens runs fn directly). So both restore None.",
+    ),
     # ---- compiler/compiled.py --------------------------------------------------------------------------
     Survivor(
         "compiler/compiled.py", "_discover",

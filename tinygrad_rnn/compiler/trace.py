@@ -543,7 +543,8 @@ def _refuse_changed_grads(trace: Trace, grads: list[tuple[Tensor, Any, np.ndarra
         t.grad = grad
         if values is not None:
             grad[...] = values
-    name = trace.names.get(id(changed[0])) or f"a parameter of shape {changed[0].shape}"
+    first = changed[0]
+    name = trace.names.get(id(first)) or f"a parameter of shape {first.shape}"
     raise JitError(
         f"jit: fn changed the .grad of {name} (zero_grad(), an assignment or a write) as it ran; a "
         "compiled program computes values and sets no .grad, so only this first call would: call "
